@@ -1,0 +1,28 @@
+# Feature checks: code tests HAVE_* macros, never OS names, where it can.
+include(CheckSymbolExists)
+include(CheckIncludeFile)
+
+if(NOT WIN32)
+  set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
+  check_symbol_exists(pipe2 "unistd.h;fcntl.h" HAVE_PIPE2)
+  check_symbol_exists(clone "sched.h" HAVE_CLONE)
+  check_symbol_exists(CLONE_PIDFD "sched.h;linux/sched.h" HAVE_CLONE_PIDFD)
+  check_symbol_exists(SYS_pidfd_open "sys/syscall.h" HAVE_SYS_PIDFD_OPEN)
+  check_symbol_exists(SYS_pidfd_send_signal "sys/syscall.h" HAVE_SYS_PIDFD_SEND_SIGNAL)
+  check_symbol_exists(SYS_close_range "sys/syscall.h" HAVE_SYS_CLOSE_RANGE)
+  check_symbol_exists(SYS_getdents64 "sys/syscall.h" HAVE_SYS_GETDENTS64)
+  check_symbol_exists(vfork "unistd.h" HAVE_VFORK)
+  check_symbol_exists(wait4 "sys/wait.h;sys/resource.h" HAVE_WAIT4)
+  check_symbol_exists(F_SETPIPE_SZ "fcntl.h" HAVE_F_SETPIPE_SZ)
+  check_symbol_exists(posix_spawn_file_actions_addchdir_np "spawn.h" HAVE_POSIX_SPAWN_ADDCHDIR_NP)
+  check_symbol_exists(posix_spawn_file_actions_addclosefrom_np "spawn.h" HAVE_POSIX_SPAWN_ADDCLOSEFROM_NP)
+  check_symbol_exists(POSIX_SPAWN_SETSID "spawn.h" HAVE_POSIX_SPAWN_SETSID)
+  check_symbol_exists(fopencookie "stdio.h" HAVE_FOPENCOOKIE)
+  check_symbol_exists(funopen "stdio.h" HAVE_FUNOPEN)
+  check_symbol_exists(nl_langinfo "langinfo.h" HAVE_NL_LANGINFO)
+  check_include_file(iconv.h HAVE_ICONV_H)
+  unset(CMAKE_REQUIRED_DEFINITIONS)
+endif()
+
+configure_file(${CMAKE_CURRENT_LIST_DIR}/config.h.in
+               ${PROJECT_BINARY_DIR}/generated/subproc_config.h)

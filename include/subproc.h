@@ -1,0 +1,509 @@
+/*
+ * subproc: Python's subprocess module for C and C++.
+ *
+ * One header, one library. Every call returns 0 (or a documented
+ * non-negative value) on success and a negative code on failure: -errno for
+ * an operating-system error, or one of the SUBPROC_E* library codes below.
+ * Functions that can fail take an optional `subproc_error *` (NULL is fine)
+ * that receives the detail a Python exception would carry: the failing step,
+ * the path or fd involved and a readable message.
+ *
+ * Options are plain structs in which all-zero means Python's defaults, so the
+ * intended call style is designated initializers:
+ *
+ *     subproc_result *r = NULL;
+ *     subproc_error e;
+ *     const char *argv[] = {"ls", "-l", NULL};
+ *     int rc = subproc_run(argv, &(subproc_options){.capture_output = 1,
+ *                                                  .timeout = 5.0},
+ *                          &r, &e);
+ *     if (rc < 0) fprintf(stderr, "%s\n", e.message);
+ *     else printf("%d: %s", r->returncode, r->out);
+ *     subproc_result_free(r);
+ *
+ * Strings are bytes (UTF-8 recommended). Arrays of strings (argv, env,
+ * extra_groups) are NULL-terminated. The library is thread-safe: any number
+ * of threads may spawn at once; a single subproc object must not be used by
+ * two threads at the same time.
+ *
+ * Licence: MIT. See docs/python-mapping.md for the name-by-name mapping
+ * from Python's subprocess module.
+ */
+#ifndef SUBPROC_H
+#define SUBPROC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Version and export                                                      */
+/* ---------------------------------------------------------------------- */
+
+#define SUBPROC_VERSION_MAJOR 0
+#define SUBPROC_VERSION_MINOR 1
+#define SUBPROC_VERSION_PATCH 0
+#define SUBPROC_VERSION_STRING "0.1.0"
+/* 0xMMmmpp: compare with SUBPROC_VERSION_HEX >= 0x000100 */
+#define SUBPROC_VERSION_HEX                                                    \
+  ((SUBPROC_VERSION_MAJOR << 16) | (SUBPROC_VERSION_MINOR << 8) |              \
+   SUBPROC_VERSION_PATCH)
+
+#if defined(_WIN32) && defined(SUBPROC_SHARED)
+#if defined(SUBPROC_BUILDING)
+#define SUBPROC_API __declspec(dllexport)
+#else
+#define SUBPROC_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(SUBPROC_BUILDING)
+#define SUBPROC_API __attribute__((visibility("default")))
+#else
+#define SUBPROC_API
+#endif
+
+/* The version of the library actually linked (may differ from the header). */
+SUBPROC_API const char *subproc_version(void);
+
+/* ---------------------------------------------------------------------- */
+/* Errors                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Library error codes. OS errors are returned as -errno (e.g. -ENOENT); the
+ * codes below lie far outside the errno range.
+ *
+ *   SUBPROC_EINVAL     ValueError / TypeError: bad arguments or options.
+ *   SUBPROC_ETIMEDOUT  TimeoutExpired: a timeout elapsed.
+ *   SUBPROC_ECALLED    CalledProcessError: check was requested and the child
+ *                      exited non-zero (subproc_error.returncode has it).
+ *   SUBPROC_ESUBPROCESS SubprocessError: a failure with no errno, such as the
+ *                      preexec callback or the audit hook refusing a spawn.
+ *   SUBPROC_EDECODE    UnicodeDecodeError/UnicodeEncodeError in text mode
+ *                      with errors="strict" (subproc_error.offset has it).
+ *   SUBPROC_ELIMIT     output exceeded max_output with SUBPROC_LIMIT_KILL.
+ */
+#define SUBPROC_ERRNO_MAP(X)                                                   \
+  X(EINVAL, -30001, "invalid argument (ValueError)")                           \
+  X(ETIMEDOUT, -30002, "timeout expired (TimeoutExpired)")                     \
+  X(ECALLED, -30003, "child exited with non-zero status (CalledProcessError)") \
+  X(ESUBPROCESS, -30004, "subprocess error (SubprocessError)")                 \
+  X(EDECODE, -30005, "text encoding or decoding error (UnicodeError)")         \
+  X(ELIMIT, -30006, "output limit exceeded")
+
+enum {
+#define SUBPROC__ERRNO_ENUM(name, value, text) SUBPROC_##name = value,
+  SUBPROC_ERRNO_MAP(SUBPROC__ERRNO_ENUM)
+#undef SUBPROC__ERRNO_ENUM
+  SUBPROC_ERRNO_MAP_END_ = 0
+};
+
+/* Static text for any code returned by this library (library or -errno). */
+SUBPROC_API const char *subproc_strerror(int code);
+/* Symbolic name: "SUBPROC_ETIMEDOUT", "ENOENT", ... */
+SUBPROC_API const char *subproc_errname(int code);
+
+/*
+ * The detail of a failure, filled by any function that takes one (only when
+ * it fails, except where stated). Caller-owned; needs no freeing.
+ */
+typedef struct subproc_error {
+  int code;           /* the negative code the function returned */
+  int os_errno;       /* errno of the failing system call, 0 if none */
+  const char *step;   /* static: "exec", "chdir", "setgid", "dup2", "pipe",
+                         "close_fds", "preexec", "env", "user", "wait", ... */
+  char path[1024];    /* the path involved, "" if none (truncated if longer) */
+  int fd;             /* the fd involved, -1 if none */
+  int returncode;     /* SUBPROC_ECALLED: the child's status (-N: signal N) */
+  double timeout;     /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
+  long long offset;   /* SUBPROC_EDECODE: byte offset of the bad input */
+  char message[1280]; /* e.g. "chdir '/nope': No such file or directory" */
+} subproc_error;
+
+/* ---------------------------------------------------------------------- */
+/* Options                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Where a standard stream of the child goes (Python: stdin=/stdout=/stderr=). */
+typedef enum subproc_redirect_kind {
+  SUBPROC_INHERIT = 0, /* None: the parent's own stream */
+  SUBPROC_PIPE,        /* PIPE: a new pipe; the parent gets the other end */
+  SUBPROC_DEVNULL,     /* DEVNULL: /dev/null (NUL on Windows) */
+  SUBPROC_STDOUT,      /* STDOUT: only for stderr: same place as stdout */
+  SUBPROC_FD,          /* an existing file descriptor (.fd) */
+  SUBPROC_FILE,        /* an existing FILE * (.file; flushed before spawn) */
+  SUBPROC_PATH,        /* beyond Python: a path opened for the child */
+  SUBPROC_HANDLE       /* Windows only: an inheritable HANDLE (.handle) */
+} subproc_redirect_kind;
+
+typedef struct subproc_redirect {
+  subproc_redirect_kind kind;
+  int fd;           /* SUBPROC_FD */
+  FILE *file;       /* SUBPROC_FILE */
+  const char *path; /* SUBPROC_PATH */
+  int flags;        /* SUBPROC_PATH: open(2) flags; 0 = O_RDONLY for stdin,
+                       O_WRONLY|O_CREAT|O_TRUNC for stdout/stderr */
+  int mode;         /* SUBPROC_PATH: creation mode; 0 = 0666 (umask applies) */
+  void *handle;     /* SUBPROC_HANDLE */
+} subproc_redirect;
+
+/* Shorthands for the common redirections (compound literals). */
+#define SUBPROC_REDIRECT_PIPE ((subproc_redirect){.kind = SUBPROC_PIPE})
+#define SUBPROC_REDIRECT_DEVNULL ((subproc_redirect){.kind = SUBPROC_DEVNULL})
+#define SUBPROC_REDIRECT_STDOUT ((subproc_redirect){.kind = SUBPROC_STDOUT})
+#define SUBPROC_REDIRECT_FD(n) ((subproc_redirect){.kind = SUBPROC_FD, .fd = (n)})
+#define SUBPROC_REDIRECT_FILE(f)                                               \
+  ((subproc_redirect){.kind = SUBPROC_FILE, .file = (f)})
+#define SUBPROC_REDIRECT_PATH(p)                                               \
+  ((subproc_redirect){.kind = SUBPROC_PATH, .path = (p)})
+
+/* How the child is created (Python's _USE_VFORK / _USE_POSIX_SPAWN). */
+typedef enum subproc_spawn_method {
+  SUBPROC_SPAWN_AUTO = 0,    /* the fastest method the options allow */
+  SUBPROC_SPAWN_VFORK,       /* clone(CLONE_VM|CLONE_VFORK) or vfork() */
+  SUBPROC_SPAWN_POSIX_SPAWN, /* posix_spawn(3), when the options allow it;
+                                otherwise the next best method is used */
+  SUBPROC_SPAWN_FORK         /* plain fork(); always used with preexec */
+} subproc_spawn_method;
+
+/* bufsize values (Python: -1 default, 0 unbuffered, 1 line, N > 1 size). */
+#define SUBPROC_BUFSIZE_DEFAULT 0
+#define SUBPROC_BUFSIZE_UNBUFFERED (-1)
+#define SUBPROC_BUFSIZE_LINE 1
+
+/* kill_tree values. */
+typedef enum subproc_kill_tree {
+  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session or process_group */
+  SUBPROC_KILL_TREE_ON,       /* on; puts the child in a new process group
+                                 unless a session or group was requested */
+  SUBPROC_KILL_TREE_OFF       /* only the direct child is killed (Python) */
+} subproc_kill_tree;
+
+/* max_output policies. */
+typedef enum subproc_limit_policy {
+  SUBPROC_LIMIT_TRUNCATE = 0, /* keep the first max_output bytes, drain rest */
+  SUBPROC_LIMIT_KILL          /* kill the child, fail with SUBPROC_ELIMIT */
+} subproc_limit_policy;
+
+/* Windows STARTUPINFO (Python's subprocess.STARTUPINFO). Rejected on POSIX. */
+typedef struct subproc_startupinfo {
+  unsigned long dwFlags;
+  void *hStdInput, *hStdOutput, *hStdError; /* used with STARTF_USESTDHANDLES */
+  unsigned short wShowWindow;
+  void *const *handle_list; /* lpAttributeList["handle_list"] */
+  size_t n_handle_list;
+} subproc_startupinfo;
+
+/*
+ * Streaming output (beyond Python): called from communicate/run with each
+ * chunk read from the child's stdout (stream == 1) or stderr (stream == 2)
+ * instead of keeping it in memory; in text mode the chunk is decoded UTF-8.
+ * Return 0 to continue, or a negative code to stop (the child is killed and
+ * the call fails with that code).
+ */
+typedef int (*subproc_output_fn)(void *arg, int stream, const char *data,
+                                 size_t len);
+
+/* The preexec_fn callback: runs in the child after fork, before exec.
+ * Return 0 on success; non-zero fails the spawn (SUBPROC_ESUBPROCESS, with
+ * the returned value as os_errno if it is positive). */
+typedef int (*subproc_preexec_fn)(void *arg);
+
+/*
+ * Every Popen argument, plus the run()/communicate() ones. All-zero means
+ * Python's defaults. Fields marked [run] are used by subproc_run() and the
+ * functions built on it, and by subproc_communicate() where noted.
+ */
+typedef struct subproc_options {
+  const char *executable; /* program to execute instead of argv[0];
+                             with shell: the replacement for /bin/sh */
+  int shell;              /* run through /bin/sh -c (cmd.exe /c on Windows) */
+  subproc_redirect in, out, err; /* stdin, stdout, stderr */
+  const char *cwd;               /* working directory of the child */
+  const char *const *env;        /* "NAME=VALUE" strings; NULL = inherit */
+
+  int keep_fds;            /* close_fds=False: inherit every inheritable fd */
+  const int *pass_fds;     /* fds kept open (and made inheritable) */
+  size_t n_pass_fds;
+  int keep_signals;        /* restore_signals=False */
+  int start_new_session;   /* setsid() in the child */
+  int set_process_group;   /* with process_group: Python's process_group=N */
+  int process_group;       /* 0 = a new group led by the child */
+  const char *user;        /* name or numeric uid (setreuid) */
+  const char *group;       /* name or numeric gid (setregid) */
+  const char *const *extra_groups; /* names or numeric gids (setgroups);
+                                      NULL = unchanged, {NULL} = none */
+  int set_umask;           /* with umask: Python's umask=N */
+  unsigned umask;
+  long pipesize;           /* F_SETPIPE_SZ for each pipe; 0 = system default;
+                              negative is SUBPROC_EINVAL */
+  long bufsize;            /* for the FILE * streams: SUBPROC_BUFSIZE_* or N */
+  subproc_preexec_fn preexec; /* preexec_fn (forces fork; avoid with threads) */
+  void *preexec_arg;
+  subproc_spawn_method spawn_method;
+
+  /* Text mode: output decoded to UTF-8 with universal newlines, input
+   * encoded from UTF-8. text is universal_newlines's modern name. */
+  int text;
+  const char *encoding; /* any iconv name; NULL = the locale's (implies text) */
+  const char *errors;   /* "strict" (default), "replace", "ignore",
+                           "backslashreplace"; non-NULL implies text */
+
+  /* Windows only (SUBPROC_EINVAL elsewhere when set, as in Python). */
+  unsigned long creationflags;
+  const subproc_startupinfo *startupinfo;
+
+  /* [run] input for stdin (implies stdin=PIPE); input_len bytes, may be 0. */
+  const void *input;
+  size_t input_len;
+  int capture_output;       /* [run] stdout and stderr to PIPE */
+  double timeout;           /* [run] seconds; 0 = none */
+  int check;                /* [run] non-zero status -> SUBPROC_ECALLED */
+  subproc_kill_tree kill_tree; /* [run] on timeout, kill the process group */
+  double wait_delay;        /* [run, communicate] beyond Python: once the
+                               child has exited, stop reading after this many
+                               seconds even if grandchildren hold the pipes;
+                               0 = read to EOF (Python) */
+  size_t max_output;        /* [run, communicate] per-stream byte cap; 0 = none */
+  subproc_limit_policy max_output_policy;
+  subproc_output_fn on_output; /* [run, communicate] stream instead of keep */
+  void *on_output_arg;
+} subproc_options;
+
+/* ---------------------------------------------------------------------- */
+/* Popen                                                                   */
+/* ---------------------------------------------------------------------- */
+
+typedef struct subproc subproc; /* a child process: Python's Popen object */
+
+/*
+ * Start a child (Popen(args, ...)). argv is NULL-terminated; with shell,
+ * its items go after "/bin/sh -c" exactly as in Python. On success *out
+ * receives the new object (free it with subproc_free). opts may be NULL.
+ */
+SUBPROC_API int subproc_popen(const char *const *argv,
+                              const subproc_options *opts, subproc **out,
+                              subproc_error *err);
+/* Popen("string", ...): a shell command with shell, else a program name. */
+SUBPROC_API int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
+                                  subproc **out, subproc_error *err);
+
+/* Timeouts for functions: seconds; SUBPROC_FOREVER (< 0) waits without end,
+ * 0 only checks. */
+#define SUBPROC_FOREVER (-1.0)
+
+/* The returncode of a child that has not been reaped yet (Python's None). */
+#define SUBPROC_NO_RETURNCODE (-2147483647 - 1)
+
+/* poll(): 1 if the child has exited (*returncode set; may be NULL),
+ * 0 if it is still running, negative on error. */
+SUBPROC_API int subproc_poll(subproc *p, int *returncode);
+/* wait(timeout): 0 with *returncode set, SUBPROC_ETIMEDOUT, or an error. */
+SUBPROC_API int subproc_wait(subproc *p, double timeout, int *returncode,
+                             subproc_error *err);
+/* send_signal/terminate/kill: no-op once the child is reaped (Python).
+ * On Windows, SIGTERM and SIGKILL terminate; CTRL_C_EVENT/CTRL_BREAK_EVENT
+ * are sent to the console process group. */
+SUBPROC_API int subproc_send_signal(subproc *p, int sig);
+SUBPROC_API int subproc_terminate(subproc *p);
+SUBPROC_API int subproc_kill(subproc *p);
+/* Signal the child's process group (beyond Python; what kill_tree uses). */
+SUBPROC_API int subproc_send_signal_group(subproc *p, int sig);
+
+SUBPROC_API long subproc_pid(const subproc *p);
+/* Python's returncode attribute: SUBPROC_NO_RETURNCODE until reaped,
+ * then the exit status, or -N if killed by signal N. */
+SUBPROC_API int subproc_returncode(const subproc *p);
+/* The argv the child was started with (Python's args, after shell). */
+SUBPROC_API const char *const *subproc_args(const subproc *p);
+/* The method actually used to create the child. */
+SUBPROC_API subproc_spawn_method subproc_method(const subproc *p);
+
+/* The parent's pipe ends (stream 0 = stdin, 1 = stdout, 2 = stderr):
+ * an fd, or -1 if that stream is not a PIPE or was closed. Owned by p. */
+SUBPROC_API int subproc_fd(const subproc *p, int stream);
+/* The same as a FILE * honouring bufsize (and text settings on glibc and
+ * the BSDs: decoded UTF-8 with universal newlines), created on first call;
+ * NULL if not a pipe. Owned by p: close it with subproc_close_stream. */
+SUBPROC_API FILE *subproc_stream(subproc *p, int stream);
+/* Close the parent's end of one pipe (stdin: flushes, sends EOF). */
+SUBPROC_API int subproc_close_stream(subproc *p, int stream);
+
+/* Captured output of communicate/run. Buffers are NUL-terminated for
+ * convenience but binary-safe: use the lengths. */
+typedef struct subproc_result {
+  const char *const *args; /* the argv run (Python's args) */
+  int returncode;          /* SUBPROC_NO_RETURNCODE if unknown (timeout) */
+  char *out;               /* captured stdout, NULL if not captured */
+  size_t out_len;
+  char *err;               /* captured stderr, NULL if not captured */
+  size_t err_len;
+  int out_truncated, err_truncated; /* max_output was reached */
+  int timed_out;
+  double duration_s;       /* wall clock from spawn to reap */
+  double user_s, system_s; /* the child's CPU time (rusage) */
+  long max_rss_kb;         /* the child's peak resident set */
+  long pid;
+} subproc_result;
+
+SUBPROC_API void subproc_result_free(subproc_result *r);
+
+/*
+ * communicate(input, timeout): write input (may be NULL), read stdout and
+ * stderr to EOF, wait. On SUBPROC_ETIMEDOUT the child is left running and
+ * nothing is lost: *res (if res is not NULL) receives a copy of the output
+ * so far and a later call continues (input may only be given on the first
+ * call, as in Python). On success *res receives the whole output.
+ */
+SUBPROC_API int subproc_communicate(subproc *p, const void *input,
+                                    size_t input_len, double timeout,
+                                    subproc_result **res, subproc_error *err);
+
+/* Context-manager exit: close the parent's pipe ends, then wait. */
+SUBPROC_API int subproc_close(subproc *p, int *returncode);
+
+/*
+ * Release p (NULL is fine). Pipe ends and streams are closed. A child that
+ * is still running is NOT killed or waited for (as with a discarded Popen
+ * object in Python): it is reaped without blocking when it has exited, by
+ * a later spawn, free or subproc_reap_orphans() call, so it never stays a
+ * zombie longer than that.
+ */
+SUBPROC_API void subproc_free(subproc *p);
+/* Reap every freed child that has exited; returns how many remain. */
+SUBPROC_API int subproc_reap_orphans(void);
+
+/*
+ * Wait for the first of n children to exit (beyond Python). Returns 0 with
+ * *index set, SUBPROC_ETIMEDOUT, or an error. Children already reaped count
+ * as exited. Uses one poll() over pidfds where available.
+ */
+SUBPROC_API int subproc_wait_any(subproc *const *procs, size_t n,
+                                 double timeout, size_t *index,
+                                 subproc_error *err);
+
+/* ---------------------------------------------------------------------- */
+/* The run family                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* run(): *res receives the CompletedProcess, also when the call fails with
+ * SUBPROC_ETIMEDOUT or SUBPROC_ECALLED (then it carries the output) and
+ * whenever the child was started; free it with subproc_result_free. */
+SUBPROC_API int subproc_run(const char *const *argv,
+                            const subproc_options *opts, subproc_result **res,
+                            subproc_error *err);
+SUBPROC_API int subproc_run_cmd(const char *cmd, const subproc_options *opts,
+                                subproc_result **res, subproc_error *err);
+/* CompletedProcess.check_returncode(): SUBPROC_ECALLED if non-zero. */
+SUBPROC_API int subproc_check_returncode(const subproc_result *r,
+                                         subproc_error *err);
+
+/* call(): 0 with *returncode set (the status is not an error). */
+SUBPROC_API int subproc_call(const char *const *argv,
+                             const subproc_options *opts, int *returncode,
+                             subproc_error *err);
+/* check_call(): 0, or SUBPROC_ECALLED with err->returncode. */
+SUBPROC_API int subproc_check_call(const char *const *argv,
+                                   const subproc_options *opts,
+                                   subproc_error *err);
+/* check_output(): stdout captured into *res (also on SUBPROC_ECALLED). */
+SUBPROC_API int subproc_check_output(const char *const *argv,
+                                     const subproc_options *opts,
+                                     subproc_result **res, subproc_error *err);
+/* getoutput(cmd) / getstatusoutput(cmd): shell, stderr folded into stdout,
+ * text mode, one trailing newline stripped. *output is malloc'ed: release
+ * it with subproc_buffer_free. The status is -N for signal N. */
+SUBPROC_API int subproc_getoutput(const char *cmd, char **output,
+                                  subproc_error *err);
+SUBPROC_API int subproc_getstatusoutput(const char *cmd, int *status,
+                                        char **output, subproc_error *err);
+SUBPROC_API void subproc_buffer_free(void *buf);
+
+/* ---------------------------------------------------------------------- */
+/* Pipelines (beyond Python's recipe: a first-class a | b | c)             */
+/* ---------------------------------------------------------------------- */
+
+typedef struct subproc_pipeline_result {
+  size_t n;             /* number of stages */
+  int *returncodes;     /* each stage's status (-N: signal N) */
+  int returncode;       /* pipefail: the last non-zero status, else 0 */
+  subproc_result *last; /* the last stage's captured output, if any */
+  int timed_out;
+} subproc_pipeline_result;
+
+/*
+ * Run argvs[0] | argvs[1] | ... | argvs[n-1]. stage_opts may be NULL or an
+ * array of n option sets (stdin of stage 0 and stdout of stage n-1 are
+ * taken from them; the inner streams are always pipes). opts applies to
+ * the whole pipeline: input, capture_output (last stage), timeout (one for
+ * all stages), check (pipefail), text, max_output. Every stage is waited
+ * for; *res receives each one's status.
+ */
+SUBPROC_API int subproc_pipeline(const char *const *const *argvs, size_t n,
+                                 const subproc_options *stage_opts,
+                                 const subproc_options *opts,
+                                 subproc_pipeline_result **res,
+                                 subproc_error *err);
+SUBPROC_API void subproc_pipeline_result_free(subproc_pipeline_result *r);
+
+/* ---------------------------------------------------------------------- */
+/* shlex and Windows command lines (pure functions, every platform)        */
+/* ---------------------------------------------------------------------- */
+
+/* shlex.split(s) in POSIX mode (comments=False): *argv receives a
+ * NULL-terminated array in one allocation; free with subproc_buffer_free.
+ * An unterminated quote or escape is SUBPROC_EINVAL. */
+SUBPROC_API int subproc_split(const char *s, char ***argv, size_t *argc,
+                              subproc_error *err);
+/* shlex.quote(s) / shlex.join(argv): malloc'ed; subproc_buffer_free. */
+SUBPROC_API char *subproc_quote(const char *s);
+SUBPROC_API char *subproc_join(const char *const *argv);
+/* subprocess.list2cmdline(argv): the MS C runtime quoting rules. */
+SUBPROC_API char *subproc_list2cmdline(const char *const *argv);
+
+/* ---------------------------------------------------------------------- */
+/* Audit hook                                                              */
+/* ---------------------------------------------------------------------- */
+
+/* Called before every spawn with what Python's "subprocess.Popen" audit
+ * event carries; env is NULL when inherited. Return 0 to allow the spawn,
+ * non-zero to refuse it (SUBPROC_ESUBPROCESS, step "audit"). */
+typedef int (*subproc_audit_fn)(void *arg, const char *executable,
+                                const char *const *argv, const char *cwd,
+                                const char *const *env);
+/* Install (or with NULL remove) the process-wide hook. */
+SUBPROC_API void subproc_set_audit_hook(subproc_audit_fn fn, void *arg);
+
+/* ---------------------------------------------------------------------- */
+/* Windows constants (Python's subprocess module attributes)               */
+/* ---------------------------------------------------------------------- */
+
+#define SUBPROC_STD_INPUT_HANDLE ((unsigned long)-10)
+#define SUBPROC_STD_OUTPUT_HANDLE ((unsigned long)-11)
+#define SUBPROC_STD_ERROR_HANDLE ((unsigned long)-12)
+#define SUBPROC_SW_HIDE 0
+#define SUBPROC_STARTF_USESTDHANDLES 0x00000100UL
+#define SUBPROC_STARTF_USESHOWWINDOW 0x00000001UL
+#define SUBPROC_CREATE_NEW_CONSOLE 0x00000010UL
+#define SUBPROC_CREATE_NEW_PROCESS_GROUP 0x00000200UL
+#define SUBPROC_ABOVE_NORMAL_PRIORITY_CLASS 0x00008000UL
+#define SUBPROC_BELOW_NORMAL_PRIORITY_CLASS 0x00004000UL
+#define SUBPROC_HIGH_PRIORITY_CLASS 0x00000080UL
+#define SUBPROC_IDLE_PRIORITY_CLASS 0x00000040UL
+#define SUBPROC_NORMAL_PRIORITY_CLASS 0x00000020UL
+#define SUBPROC_REALTIME_PRIORITY_CLASS 0x00000100UL
+#define SUBPROC_CREATE_NO_WINDOW 0x08000000UL
+#define SUBPROC_DETACHED_PROCESS 0x00000008UL
+#define SUBPROC_CREATE_DEFAULT_ERROR_MODE 0x04000000UL
+#define SUBPROC_CREATE_BREAKAWAY_FROM_JOB 0x01000000UL
+/* send_signal() values on Windows (signal.CTRL_C_EVENT/CTRL_BREAK_EVENT). */
+#define SUBPROC_CTRL_C_EVENT 0
+#define SUBPROC_CTRL_BREAK_EVENT 1
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SUBPROC_H */
