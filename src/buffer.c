@@ -56,3 +56,28 @@ void subproc__buf_free(subproc__buf *b) {
 }
 
 void subproc_buffer_free(void *buf) { free(buf); }
+
+size_t subproc__argv_len(const char *const *argv) {
+  size_t n = 0;
+  while (argv && argv[n])
+    n++;
+  return n;
+}
+
+char **subproc__argv_dup(const char *const *argv) {
+  size_t n = subproc__argv_len(argv), bytes = (n + 1) * sizeof(char *);
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(argv[i]) + 1;
+  char **out = malloc(bytes);
+  if (!out)
+    return NULL;
+  char *s = (char *)(out + n + 1);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(argv[i]) + 1;
+    memcpy(s, argv[i], len);
+    out[i] = s;
+    s += len;
+  }
+  out[n] = NULL;
+  return out;
+}

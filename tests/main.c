@@ -1,5 +1,5 @@
 /* Test runner: `subproc_tests NAME` runs one case; `--list` lists them. */
-#define _GNU_SOURCE
+
 #include "test.h"
 
 #include <dirent.h>

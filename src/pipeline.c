@@ -1,0 +1,180 @@
+/* a | b | c without a shell: each stage's stdout feeds the next stage's
+ * stdin; the parent keeps none of the inner pipe ends, so a stage that
+ * exits early gives its writer SIGPIPE as in a shell. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const subproc_options no_options;
+
+/* The options of stage i: its own, with the pipeline's plumbing on top. */
+static subproc_options stage_options(const subproc_options *stage_opts,
+                                     const subproc_options *o, size_t i,
+                                     size_t n, int prev_fd) {
+  subproc_options s = stage_opts ? stage_opts[i] : no_options;
+  s.input = NULL;
+  s.capture_output = 0;
+  s.check = 0;
+  s.timeout = 0;
+  if (i == 0 && o->input)
+    s.in = (subproc_redirect){.kind = SUBPROC_PIPE};
+  if (i > 0)
+    s.in = (subproc_redirect){.kind = SUBPROC_FD, .fd = prev_fd};
+  if (i + 1 < n) {
+    s.out = (subproc_redirect){.kind = SUBPROC_PIPE};
+    return s;
+  }
+  if (o->capture_output) {
+    s.out = (subproc_redirect){.kind = SUBPROC_PIPE};
+    s.err = (subproc_redirect){.kind = SUBPROC_PIPE};
+  }
+  /* The last stage's communicate does the reading: text and limits. */
+  s.text = o->text;
+  s.encoding = o->encoding;
+  s.errors = o->errors;
+  s.max_output = o->max_output;
+  s.max_output_policy = o->max_output_policy;
+  s.on_output = o->on_output;
+  s.on_output_arg = o->on_output_arg;
+  s.wait_delay = o->wait_delay;
+  return s;
+}
+
+static int validate(const char *const *const *argvs, size_t n,
+                    subproc_pipeline_result **res, subproc_error *err) {
+  if (!res)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
+                         "pipeline: res is NULL");
+  *res = NULL;
+  if (!argvs || n == 0)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
+                         "pipeline: no stages");
+  for (size_t i = 0; i < n; i++)
+    if (!argvs[i] || !argvs[i][0])
+      return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
+                           "pipeline: stage %zu has an empty argument list",
+                           i);
+  return 0;
+}
+
+static int start_stages(const char *const *const *argvs, size_t n,
+                        const subproc_options *stage_opts,
+                        const subproc_options *o, subproc **procs,
+                        subproc_error *err) {
+  int prev_fd = -1;
+  for (size_t i = 0; i < n; i++) {
+    subproc_options s = stage_options(stage_opts, o, i, n, prev_fd);
+    int rc = subproc_popen(argvs[i], &s, &procs[i], err);
+    if (i > 0)
+      subproc_close_stream(procs[i - 1], 1); /* only the stages hold it */
+    if (rc < 0)
+      return rc;
+    prev_fd = subproc_fd(procs[i], 1);
+  }
+  if (n > 1 && o->input)
+    subproc__move_stdin(procs[0], procs[n - 1]);
+  return 0;
+}
+
+static void kill_all(subproc **procs, size_t n, const subproc_options *o) {
+  for (size_t i = 0; i < n; i++) {
+    if (!procs[i])
+      continue;
+    if (o->kill_tree == SUBPROC_KILL_TREE_ON)
+      subproc_send_signal_group(procs[i], SIGKILL);
+    subproc_kill(procs[i]);
+  }
+}
+
+/* The rightmost non-zero status, as bash's pipefail. */
+static int pipefail(const int *codes, size_t n) {
+  int rc = 0;
+  for (size_t i = 0; i < n; i++)
+    if (codes[i] != 0)
+      rc = codes[i];
+  return rc;
+}
+
+static int collect(subproc **procs, size_t n, const subproc_options *o,
+                   subproc_pipeline_result *r, subproc_error *err) {
+  double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
+  double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+  int rc = subproc_communicate(procs[n - 1], o->input, o->input_len, timeout,
+                               &r->last, err);
+  for (size_t i = 0; i + 1 < n && rc == 0; i++) {
+    double left = deadline < 0 ? SUBPROC_FOREVER : deadline - subproc__now();
+    rc = subproc_wait(procs[i], left < 0 && deadline >= 0 ? 0 : left, NULL,
+                      err);
+  }
+  if (rc < 0) {
+    kill_all(procs, n, o);
+    subproc__drain_after_kill(procs[n - 1], NULL);
+    r->timed_out = rc == SUBPROC_ETIMEDOUT;
+  }
+  for (size_t i = 0; i < n; i++) {
+    subproc_wait(procs[i], SUBPROC_FOREVER, &r->returncodes[i], NULL);
+  }
+  if (r->timed_out) {
+    subproc_result_free(r->last);
+    r->last = NULL;
+    if (subproc__make_result(procs[n - 1], 0, &r->last) == 0)
+      r->last->timed_out = 1;
+  }
+  r->returncode = pipefail(r->returncodes, n);
+  if (rc == 0 && o->check && r->returncode != 0) {
+    subproc__fail(err, SUBPROC_ECALLED, 0, "check", NULL, -1,
+                  "pipeline stage returned non-zero exit status %d.",
+                  r->returncode);
+    if (err)
+      err->returncode = r->returncode;
+    rc = SUBPROC_ECALLED;
+  }
+  return rc;
+}
+
+int subproc_pipeline(const char *const *const *argvs, size_t n,
+                     const subproc_options *stage_opts,
+                     const subproc_options *opts,
+                     subproc_pipeline_result **res, subproc_error *err) {
+  const subproc_options *o = opts ? opts : &no_options;
+  int rc = validate(argvs, n, res, err);
+  if (rc < 0)
+    return rc;
+  subproc_pipeline_result *r = calloc(1, sizeof *r);
+  subproc **procs = calloc(n, sizeof *procs);
+  if (r)
+    r->returncodes = calloc(n, sizeof *r->returncodes);
+  if (!r || !procs || !r->returncodes) {
+    subproc_pipeline_result_free(r);
+    free(procs);
+    return subproc__fail_os(err, ENOMEM, "pipeline", NULL, -1);
+  }
+  r->n = n;
+  for (size_t i = 0; i < n; i++)
+    r->returncodes[i] = SUBPROC_NO_RETURNCODE;
+  rc = start_stages(argvs, n, stage_opts, o, procs, err);
+  if (rc < 0) {
+    kill_all(procs, n, o);
+    for (size_t i = 0; i < n; i++)
+      if (procs[i])
+        subproc_wait(procs[i], SUBPROC_FOREVER, &r->returncodes[i], NULL);
+  } else {
+    rc = collect(procs, n, o, r, err);
+  }
+  for (size_t i = 0; i < n; i++)
+    subproc_free(procs[i]);
+  free(procs);
+  *res = r;
+  return rc;
+}
+
+void subproc_pipeline_result_free(subproc_pipeline_result *r) {
+  if (!r)
+    return;
+  subproc_result_free(r->last);
+  free(r->returncodes);
+  free(r);
+}

@@ -1,0 +1,294 @@
+/* communicate() on POSIX: one poll loop over every pipe, non-blocking
+ * writes, SIGPIPE contained, state kept across timeouts. */
+#include "subproc_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+/* After a kill, output still in the pipes is collected for this long at
+ * most, even when grandchildren keep the pipes open. */
+#define KILL_DRAIN_S 0.2
+
+typedef struct loop {
+  subproc *p;
+  subproc__comm *c;
+  double deadline;       /* the call's timeout, -1 = none */
+  double delay_deadline; /* wait_delay after the child exited, -1 = none */
+  int got_epipe;
+} loop;
+
+static int fd_of(subproc *p, int i) {
+  return p->streams[i] ? fileno(p->streams[i]) : p->fds[i];
+}
+
+static int write_input(loop *l, subproc_error *err) {
+  size_t len;
+  const char *data = subproc__comm_input(l->c, &len);
+  if (len > 0) {
+    ssize_t w = write(fd_of(l->p, 0), data, len);
+    if (w > 0) {
+      subproc__comm_input_advance(l->c, (size_t)w);
+      if ((size_t)w < len)
+        return 0;
+    } else if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+      return 0;
+    } else if (w < 0 && errno != EPIPE) {
+      return subproc__fail_os(err, errno, "write", NULL, fd_of(l->p, 0));
+    } else if (w < 0) {
+      l->got_epipe = 1; /* the child stopped reading: not an error */
+    }
+  }
+  int rc = subproc_close_stream(l->p, 0);
+  return rc == -EPIPE ? 0 : rc;
+}
+
+/* 1 at EOF, 0 after data or a spurious wakeup, <0 on error. */
+static int read_output(loop *l, int i, subproc_error *err) {
+  char *dst;
+  size_t room;
+  int rc = subproc__comm_space(l->c, i, &dst, &room);
+  if (rc < 0)
+    return subproc__fail_os(err, -rc, "read", NULL, fd_of(l->p, i));
+  ssize_t n = read(fd_of(l->p, i), dst, room);
+  if (n < 0) {
+    if (errno == EINTR || errno == EAGAIN)
+      return 0;
+    return subproc__fail_os(err, errno, "read", NULL, fd_of(l->p, i));
+  }
+  if (n == 0)
+    return 1;
+  return subproc__comm_commit(l->c, i, (size_t)n, err);
+}
+
+static int finish_stream(loop *l, int i, subproc_error *err) {
+  int rc = subproc__comm_eof(l->c, i, err);
+  subproc_close_stream(l->p, i);
+  return rc;
+}
+
+/* Once the child has exited, the wait_delay clock starts. */
+static void note_exit(loop *l) {
+  if (l->delay_deadline < 0 && l->p->comm_opts.wait_delay > 0 &&
+      subproc__reap(l->p, 0) == 1)
+    l->delay_deadline = subproc__now() + l->p->comm_opts.wait_delay;
+}
+
+static int earliest_ms(const loop *l) {
+  int a = subproc__ms_left(l->deadline), b = subproc__ms_left(l->delay_deadline);
+  if (a < 0)
+    return b;
+  if (b < 0)
+    return a;
+  return a < b ? a : b;
+}
+
+/* 0 when every pipe is done, SUBPROC_ETIMEDOUT, or an error. */
+static int pump(loop *l, subproc_error *err) {
+  for (;;) {
+    struct pollfd pfd[4];
+    int idx[4], n = 0, rc;
+    if (fd_of(l->p, 0) >= 0)
+      pfd[n] = (struct pollfd){fd_of(l->p, 0), POLLOUT, 0}, idx[n++] = 0;
+    for (int i = 1; i <= 2; i++)
+      if (fd_of(l->p, i) >= 0)
+        pfd[n] = (struct pollfd){fd_of(l->p, i), POLLIN, 0}, idx[n++] = i;
+    if (n == 0)
+      return 0;
+    note_exit(l);
+    if (l->delay_deadline >= 0 && subproc__ms_left(l->delay_deadline) == 0) {
+      for (int i = 1; i <= 2; i++)
+        if (fd_of(l->p, i) >= 0 && (rc = finish_stream(l, i, err)) < 0)
+          return rc;
+      return 0; /* grandchildren hold the pipes: stop reading (WaitDelay) */
+    }
+    int watch_exit = l->delay_deadline < 0 && l->p->pidfd >= 0 &&
+                     l->p->comm_opts.wait_delay > 0;
+    if (watch_exit)
+      pfd[n] = (struct pollfd){l->p->pidfd, POLLIN, 0}, idx[n++] = 3;
+    int r = poll(pfd, (nfds_t)n, earliest_ms(l));
+    if (r < 0 && errno != EINTR)
+      return subproc__fail_os(err, errno, "poll", NULL, -1);
+    if (r == 0 && l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
+      return SUBPROC_ETIMEDOUT;
+    for (int k = 0; k < n && r > 0; k++) {
+      if (!pfd[k].revents || idx[k] == 3)
+        continue;
+      if (idx[k] == 0) {
+        if ((rc = write_input(l, err)) < 0)
+          return rc;
+        continue;
+      }
+      rc = read_output(l, idx[k], err);
+      if (rc < 0)
+        return rc;
+      if (rc == 1 && (rc = finish_stream(l, idx[k], err)) < 0)
+        return rc;
+    }
+  }
+}
+
+static int prepare_stdin(loop *l, const void *input, size_t len,
+                         subproc_error *err) {
+  int fd = fd_of(l->p, 0);
+  int rc = subproc__comm_set_input(l->c, fd >= 0 ? input : NULL, len, err);
+  if (rc != 0 || fd < 0)
+    return rc < 0 ? rc : 0;
+  if (l->p->streams[0])
+    fflush(l->p->streams[0]);
+  size_t pending;
+  if (!subproc__comm_input(l->c, &pending) || pending == 0) {
+    /* No input: close stdin so the child sees EOF (Python). */
+    rc = subproc_close_stream(l->p, 0);
+    return rc == -EPIPE ? 0 : rc;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  return 0;
+}
+
+int subproc__make_result(subproc *p, int snapshot, subproc_result **res) {
+  subproc_result *r = calloc(1, sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  r->args = (const char *const *)subproc__argv_dup(
+      (const char *const *)p->args);
+  r->returncode = p->returncode;
+  r->pid = (long)p->pid;
+  double end = p->returncode != SUBPROC_NO_RETURNCODE ? p->end_time
+                                                      : subproc__now();
+  r->duration_s = end - p->start_time;
+  if (p->returncode != SUBPROC_NO_RETURNCODE) {
+    r->user_s = (double)p->rusage.ru_utime.tv_sec +
+                (double)p->rusage.ru_utime.tv_usec / 1e6;
+    r->system_s = (double)p->rusage.ru_stime.tv_sec +
+                  (double)p->rusage.ru_stime.tv_usec / 1e6;
+    r->max_rss_kb = p->rusage.ru_maxrss;
+  }
+  int rc = r->args ? 0 : -ENOMEM;
+  if (rc == 0 && p->comm)
+    rc = subproc__comm_output(p->comm, r, p->comm_captured, snapshot);
+  if (rc < 0) {
+    subproc_result_free(r);
+    return rc;
+  }
+  *res = r;
+  return 0;
+}
+
+static int timed_out(loop *l, double timeout, subproc_result **res,
+                     subproc_error *err) {
+  subproc__comm_input_own(l->c);
+  if (res)
+    subproc__make_result(l->p, 1, res);
+  if (res && *res)
+    (*res)->timed_out = 1;
+  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", l->p->args[0], -1,
+                "Command '%s' timed out after %g seconds", l->p->args[0],
+                timeout);
+  if (err)
+    err->timeout = timeout;
+  return SUBPROC_ETIMEDOUT;
+}
+
+/* Stop a child whose output broke a limit or a callback. */
+static void abandon(subproc *p) {
+  if (p->group_leader)
+    subproc_send_signal_group(p, SIGKILL);
+  subproc_kill(p);
+  for (int i = 0; i <= 2; i++)
+    subproc_close_stream(p, i);
+  subproc__reap(p, 1);
+}
+
+int subproc_communicate(subproc *p, const void *input, size_t input_len,
+                        double timeout, subproc_result **res,
+                        subproc_error *err) {
+  if (res)
+    *res = NULL;
+  if (!p)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
+                         "communicate: NULL process");
+  int rc;
+  if (!p->comm) {
+    if ((rc = subproc__comm_new(&p->comm, &p->comm_opts, err)) < 0)
+      return rc;
+    p->comm_captured[0] = fd_of(p, 1) >= 0;
+    p->comm_captured[1] = fd_of(p, 2) >= 0;
+  }
+  loop l = {.p = p, .c = p->comm, .delay_deadline = -1.0};
+  l.deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+  if ((rc = prepare_stdin(&l, input, input_len, err)) < 0)
+    return rc;
+  subproc__sigpipe_guard g;
+  subproc__sigpipe_begin(&g);
+  rc = pump(&l, err);
+  subproc__sigpipe_end(&g, l.got_epipe);
+  if (rc == SUBPROC_ETIMEDOUT)
+    return timed_out(&l, timeout, res, err);
+  if (rc < 0) {
+    abandon(p);
+    if (res)
+      subproc__make_result(p, 0, res);
+    return rc;
+  }
+  int w = subproc__wait_until(p, l.deadline);
+  if (w == 0)
+    return timed_out(&l, timeout, res, err);
+  if (w < 0)
+    return subproc__fail_os(err, -w, "wait", NULL, -1);
+  rc = res ? subproc__make_result(p, 0, res) : 0;
+  subproc__comm_free(p->comm);
+  p->comm = NULL;
+  return rc < 0 ? subproc__fail_os(err, -rc, "communicate", NULL, -1) : 0;
+}
+
+/* Drains whatever the pipes still hold after the child was killed, for at
+ * most KILL_DRAIN_S (used by run() after a timeout). */
+int subproc__drain_after_kill(subproc *p, subproc_error *err) {
+  if (!p->comm)
+    return 0;
+  loop l = {.p = p, .c = p->comm, .delay_deadline = -1.0};
+  l.deadline = subproc__now() + KILL_DRAIN_S;
+  subproc_close_stream(p, 0);
+  int rc = pump(&l, err);
+  for (int i = 1; i <= 2; i++)
+    if (fd_of(p, i) >= 0) {
+      subproc__comm_eof(p->comm, i, NULL);
+      subproc_close_stream(p, i);
+    }
+  return rc == SUBPROC_ETIMEDOUT ? 0 : rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* FILE * streams                                                      */
+/* ------------------------------------------------------------------ */
+
+FILE *subproc__open_stream(int fd, const char *mode,
+                           const subproc__comm_opts *co) {
+  FILE *f = fdopen(fd, mode);
+  if (!f)
+    return NULL;
+  long b = co->bufsize;
+  if (b == SUBPROC_BUFSIZE_UNBUFFERED)
+    setvbuf(f, NULL, _IONBF, 0);
+  else if (b == SUBPROC_BUFSIZE_LINE && co->text)
+    setvbuf(f, NULL, _IOLBF, BUFSIZ);
+  else if (b > 1)
+    setvbuf(f, NULL, _IOFBF, (size_t)b);
+  return f;
+}
+
+void subproc__move_stdin(subproc *from, subproc *to) {
+  to->fds[0] = from->fds[0];
+  to->streams[0] = from->streams[0];
+  from->fds[0] = -1;
+  from->streams[0] = NULL;
+}

@@ -1,0 +1,49 @@
+/* POSIX backend internals: the Popen object and the spawn entry point. */
+#ifndef SUBPROC_POSIX_H
+#define SUBPROC_POSIX_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+struct subproc {
+  pid_t pid;
+  int pidfd;      /* -1 when the kernel has no pidfds, or once reaped */
+  int returncode; /* SUBPROC_NO_RETURNCODE until reaped */
+  int fds[3];     /* the parent's pipe ends, -1 if none */
+  FILE *streams[3];
+  char **args;    /* argv after shell expansion, one allocation */
+  subproc_spawn_method method;
+  int group_leader; /* the child leads its own process group */
+  double start_time, end_time;
+  struct rusage rusage;
+  subproc__comm_opts comm_opts; /* what communicate needs from the options */
+  subproc__comm *comm;          /* communicate state, created on first use */
+  int comm_captured[2];         /* stdout/stderr were pipes at first call */
+};
+
+/* Spawn per opts; fills p (pid, pidfd, fds, method, group_leader). */
+int subproc__spawn(subproc *p, const char *const *argv,
+                   const subproc_options *opts, subproc_error *err);
+
+/* Reap if exited: 1 reaped (or already), 0 still running, <0 error.
+ * block = 1 waits. */
+int subproc__reap(subproc *p, int block);
+
+/* Wait until deadline (-1 = forever): 1 reaped, 0 timed out, <0 error. */
+int subproc__wait_until(subproc *p, double deadline);
+
+/* fdopen honouring bufsize and text settings. */
+FILE *subproc__open_stream(int fd, const char *mode,
+                           const subproc__comm_opts *co);
+
+/* Block SIGPIPE in this thread around writes to pipes; end() consumes a
+ * SIGPIPE that the writes raised and restores the mask. */
+typedef struct subproc__sigpipe_guard {
+  int was_pending, was_blocked;
+} subproc__sigpipe_guard;
+void subproc__sigpipe_begin(subproc__sigpipe_guard *g);
+void subproc__sigpipe_end(subproc__sigpipe_guard *g, int got_epipe);
+
+#endif

@@ -1,0 +1,427 @@
+/* The Popen object on POSIX: waiting, signals, streams, release. */
+#include "subproc_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+static void orphans_reap(void);
+
+int subproc_popen(const char *const *argv, const subproc_options *opts,
+                  subproc **out, subproc_error *err) {
+  static const subproc_options defaults;
+  const subproc_options *o = opts ? opts : &defaults;
+  if (!out)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,
+                         "popen: out is NULL");
+  *out = NULL;
+  orphans_reap();
+  subproc *p = calloc(1, sizeof *p);
+  if (!p)
+    return subproc__fail_os(err, ENOMEM, "popen", NULL, -1);
+  p->pidfd = -1;
+  p->returncode = SUBPROC_NO_RETURNCODE;
+  for (int i = 0; i < 3; i++)
+    p->fds[i] = -1;
+  int rc = subproc__comm_opts_init(&p->comm_opts, o, err);
+  if (rc == 0)
+    rc = subproc__spawn(p, argv, o, err);
+  if (rc < 0) {
+    subproc__comm_opts_free(&p->comm_opts);
+    free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
+                      subproc **out, subproc_error *err) {
+  const char *argv[] = {cmd, NULL};
+  return subproc_popen(argv, opts, out, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting                                                             */
+/* ------------------------------------------------------------------ */
+
+static void set_status(subproc *p, int status) {
+  if (WIFSIGNALED(status))
+    p->returncode = -WTERMSIG(status);
+  else if (WIFEXITED(status))
+    p->returncode = WEXITSTATUS(status);
+  else
+    p->returncode = status;
+  p->end_time = subproc__now();
+  if (p->pidfd >= 0) {
+    close(p->pidfd);
+    p->pidfd = -1;
+  }
+}
+
+int subproc__reap(subproc *p, int block) {
+  if (p->returncode != SUBPROC_NO_RETURNCODE)
+    return 1;
+  int status = 0;
+  pid_t r;
+  do
+    r = wait4(p->pid, &status, block ? 0 : WNOHANG, &p->rusage);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return 0;
+  if (r < 0) {
+    if (errno != ECHILD)
+      return -errno;
+    /* Someone else reaped it (SIGCHLD ignored, or a waitpid(-1) elsewhere):
+     * Python reports 0 in that case. */
+    status = 0;
+  }
+  set_status(p, status);
+  return 1;
+}
+
+int subproc_poll(subproc *p, int *returncode) {
+  if (!p)
+    return SUBPROC_EINVAL;
+  int rc = subproc__reap(p, 0);
+  if (rc == 1 && returncode)
+    *returncode = p->returncode;
+  return rc;
+}
+
+/* Without pidfds: poll with backoff, as Python does. */
+static int wait_backoff(subproc *p, double deadline) {
+  double delay = 0.0005;
+  for (;;) {
+    int rc = subproc__reap(p, 0);
+    if (rc != 0)
+      return rc;
+    double left = deadline - subproc__now();
+    if (left <= 0)
+      return 0;
+    double d = delay < left ? delay : left;
+    struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+    nanosleep(&ts, NULL);
+    delay = delay * 2 < 0.05 ? delay * 2 : 0.05;
+  }
+}
+
+/* 1 when the child has exited (and is reaped), 0 on timeout. */
+int subproc__wait_until(subproc *p, double deadline) {
+  if (deadline < 0)
+    return subproc__reap(p, 1);
+  if (p->pidfd < 0)
+    return wait_backoff(p, deadline);
+  for (;;) {
+    int rc = subproc__reap(p, 0);
+    if (rc != 0)
+      return rc;
+    struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+    int n = poll(&pfd, 1, subproc__ms_left(deadline));
+    if (n < 0 && errno != EINTR)
+      return -errno;
+    if (n == 0 && subproc__ms_left(deadline) == 0)
+      return 0;
+  }
+}
+
+int subproc_wait(subproc *p, double timeout, int *returncode,
+                 subproc_error *err) {
+  if (!p)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "wait", NULL, -1,
+                         "wait: NULL process");
+  double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+  int rc = subproc__wait_until(p, deadline);
+  if (rc < 0)
+    return subproc__fail_os(err, -rc, "wait", NULL, -1);
+  if (rc == 0) {
+    subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "wait", p->args[0], -1,
+                  "Command '%s' timed out after %g seconds", p->args[0],
+                  timeout);
+    if (err)
+      err->timeout = timeout;
+    return SUBPROC_ETIMEDOUT;
+  }
+  if (returncode)
+    *returncode = p->returncode;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signals                                                             */
+/* ------------------------------------------------------------------ */
+
+int subproc_send_signal(subproc *p, int sig) {
+  if (!p)
+    return SUBPROC_EINVAL;
+  /* Reap first, as Python does, so a recycled pid is never signalled. */
+  int rc = subproc__reap(p, 0);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+#if defined(HAVE_SYS_PIDFD_SEND_SIGNAL)
+  if (p->pidfd >= 0) {
+    if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == 0)
+      return 0;
+    if (errno != ENOSYS)
+      return errno == ESRCH ? 0 : -errno;
+  }
+#endif
+  if (kill(p->pid, sig) < 0 && errno != ESRCH)
+    return -errno;
+  return 0;
+}
+
+int subproc_terminate(subproc *p) { return subproc_send_signal(p, SIGTERM); }
+int subproc_kill(subproc *p) { return subproc_send_signal(p, SIGKILL); }
+
+int subproc_send_signal_group(subproc *p, int sig) {
+  if (!p || !p->group_leader)
+    return SUBPROC_EINVAL;
+  /* The group outlives its leader while members remain; its id cannot be
+   * reused until they are all gone. */
+  if (kill(-p->pid, sig) < 0 && errno != ESRCH)
+    return -errno;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accessors                                                           */
+/* ------------------------------------------------------------------ */
+
+long subproc_pid(const subproc *p) { return p ? (long)p->pid : -1; }
+int subproc_returncode(const subproc *p) {
+  return p ? p->returncode : SUBPROC_NO_RETURNCODE;
+}
+const char *const *subproc_args(const subproc *p) {
+  return p ? (const char *const *)p->args : NULL;
+}
+subproc_spawn_method subproc_method(const subproc *p) {
+  return p ? p->method : SUBPROC_SPAWN_AUTO;
+}
+
+int subproc_fd(const subproc *p, int stream) {
+  if (!p || stream < 0 || stream > 2)
+    return -1;
+  return p->streams[stream] ? fileno(p->streams[stream]) : p->fds[stream];
+}
+
+/* ------------------------------------------------------------------ */
+/* Streams                                                             */
+/* ------------------------------------------------------------------ */
+
+FILE *subproc_stream(subproc *p, int stream) {
+  if (!p || stream < 0 || stream > 2)
+    return NULL;
+  if (p->streams[stream] || p->fds[stream] < 0)
+    return p->streams[stream];
+  FILE *f = subproc__open_stream(p->fds[stream], stream == 0 ? "w" : "r",
+                                 &p->comm_opts);
+  if (!f)
+    return NULL;
+  p->streams[stream] = f;
+  p->fds[stream] = -1; /* now owned by the FILE */
+  return f;
+}
+
+int subproc_close_stream(subproc *p, int stream) {
+  if (!p || stream < 0 || stream > 2)
+    return SUBPROC_EINVAL;
+  int rc = 0;
+  if (p->streams[stream]) {
+    subproc__sigpipe_guard g;
+    subproc__sigpipe_begin(&g);
+    errno = 0;
+    int r = fclose(p->streams[stream]);
+    int e = errno;
+    subproc__sigpipe_end(&g, e == EPIPE);
+    /* A child that stopped reading is not an error (BrokenPipeError is
+     * ignored by Python's close too). */
+    if (r != 0 && e != EPIPE)
+      rc = -e;
+    p->streams[stream] = NULL;
+  } else if (p->fds[stream] >= 0) {
+    close(p->fds[stream]);
+    p->fds[stream] = -1;
+  }
+  return rc;
+}
+
+int subproc_close(subproc *p, int *returncode) {
+  if (!p)
+    return SUBPROC_EINVAL;
+  subproc_close_stream(p, 1);
+  subproc_close_stream(p, 2);
+  subproc_close_stream(p, 0);
+  int rc = subproc__reap(p, 1);
+  if (rc < 0)
+    return rc;
+  if (returncode)
+    *returncode = p->returncode;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* SIGPIPE                                                             */
+/* ------------------------------------------------------------------ */
+
+void subproc__sigpipe_begin(subproc__sigpipe_guard *g) {
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  g->was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  g->was_blocked = sigismember(&old, SIGPIPE);
+}
+
+void subproc__sigpipe_end(subproc__sigpipe_guard *g, int got_epipe) {
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  if (got_epipe && !g->was_pending) {
+    /* Consume the SIGPIPE our write raised (thread-directed, so it is
+     * pending for this thread only). */
+    static const struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  if (!g->was_blocked)
+    pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Release and orphans                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Children freed while running, reaped without blocking later on. */
+static pthread_mutex_t orphans_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *orphans;
+static size_t n_orphans, cap_orphans;
+
+static void orphans_reap_locked(void) {
+  size_t keep = 0;
+  for (size_t i = 0; i < n_orphans; i++) {
+    pid_t r;
+    do
+      r = waitpid(orphans[i], NULL, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+      orphans[keep++] = orphans[i];
+  }
+  n_orphans = keep;
+}
+
+static void orphans_reap(void) {
+  /* Never make a spawn wait behind another thread's bookkeeping. */
+  if (pthread_mutex_trylock(&orphans_lock) != 0)
+    return;
+  if (n_orphans)
+    orphans_reap_locked();
+  pthread_mutex_unlock(&orphans_lock);
+}
+
+int subproc_reap_orphans(void) {
+  pthread_mutex_lock(&orphans_lock);
+  orphans_reap_locked();
+  int n = (int)n_orphans;
+  pthread_mutex_unlock(&orphans_lock);
+  return n;
+}
+
+static void orphans_add(pid_t pid) {
+  pthread_mutex_lock(&orphans_lock);
+  if (n_orphans == cap_orphans) {
+    size_t cap = cap_orphans ? cap_orphans * 2 : 16;
+    pid_t *grown = realloc(orphans, cap * sizeof *grown);
+    if (grown) {
+      orphans = grown;
+      cap_orphans = cap;
+    }
+  }
+  if (n_orphans < cap_orphans)
+    orphans[n_orphans++] = pid;
+  pthread_mutex_unlock(&orphans_lock);
+}
+
+void subproc_free(subproc *p) {
+  if (!p)
+    return;
+  for (int i = 0; i < 3; i++)
+    subproc_close_stream(p, i);
+  if (subproc__reap(p, 0) == 0)
+    orphans_add(p->pid);
+  if (p->pidfd >= 0)
+    close(p->pidfd);
+  subproc__comm_free(p->comm);
+  subproc__comm_opts_free(&p->comm_opts);
+  free(p->args);
+  free(p);
+  orphans_reap();
+}
+
+/* ------------------------------------------------------------------ */
+/* wait_any                                                            */
+/* ------------------------------------------------------------------ */
+
+static int any_exited(subproc *const *procs, size_t n, size_t *index) {
+  for (size_t i = 0; i < n; i++) {
+    int rc = procs[i] ? subproc__reap(procs[i], 0) : 0;
+    if (rc < 0)
+      return rc;
+    if (rc == 1) {
+      *index = i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int subproc_wait_any(subproc *const *procs, size_t n, double timeout,
+                     size_t *index, subproc_error *err) {
+  if (!procs || !n || !index)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "wait", NULL, -1,
+                         "wait_any: no processes");
+  double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+  struct pollfd *pfds = malloc(n * sizeof *pfds);
+  if (!pfds)
+    return subproc__fail_os(err, ENOMEM, "wait", NULL, -1);
+  int rc;
+  for (;;) {
+    if ((rc = any_exited(procs, n, index)) != 0)
+      break;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+      if (procs[i] && procs[i]->pidfd >= 0)
+        pfds[k++] = (struct pollfd){.fd = procs[i]->pidfd, .events = POLLIN};
+    int ms = subproc__ms_left(deadline);
+    if (k < n && (ms < 0 || ms > 10))
+      ms = 10; /* some children have no pidfd: poll them now and then */
+    int r = poll(pfds, k, ms);
+    if (r < 0 && errno != EINTR) {
+      rc = -errno;
+      break;
+    }
+    if (r == 0 && deadline >= 0 && subproc__ms_left(deadline) == 0) {
+      if ((rc = any_exited(procs, n, index)) == 0)
+        rc = SUBPROC_ETIMEDOUT;
+      break;
+    }
+  }
+  free(pfds);
+  if (rc == SUBPROC_ETIMEDOUT)
+    return subproc__fail(err, rc, 0, "wait", NULL, -1,
+                         "wait_any: timed out after %g seconds", timeout);
+  if (rc < 0)
+    return subproc__fail_os(err, -rc, "wait", NULL, -1);
+  return 0;
+}
