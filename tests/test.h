@@ -74,9 +74,10 @@ void test_register(const char *name, test_fn fn);
 #define ASSERT_OK(expr, errp)                                                  \
   do {                                                                         \
     int rc_ = (expr);                                                          \
+    const subproc_error *e_ = (errp);                                          \
     if (rc_ < 0)                                                               \
       TEST_FAIL("%s failed: %d (%s): %s", #expr, rc_, subproc_errname(rc_),    \
-                (errp) ? (errp)->message : "");                                \
+                e_ ? e_->message : "");                                        \
   } while (0)
 
 /* Path of tests/helper (the child program the tests run). */

@@ -1,0 +1,1019 @@
+/* The Popen object: spawning, every option, every error, fd hygiene. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "subproc.h"
+#include "test.h"
+
+/* Runs the helper with args, stdout captured; returns its stdout. */
+static char *helper_out(const char *const *args, subproc_options o, int *rc_out,
+                        subproc_error *e) {
+  const char *argv[32] = {test_helper};
+  size_t n = 1;
+  for (; args[n - 1]; n++)
+    argv[n] = args[n - 1];
+  argv[n] = NULL;
+  o.out = SUBPROC_REDIRECT_PIPE;
+  subproc_result *r = NULL;
+  int rc = subproc_run(argv, &o, &r, e);
+  if (rc_out)
+    *rc_out = rc;
+  if (rc < 0 && rc != SUBPROC_ECALLED) {
+    subproc_result_free(r);
+    return NULL;
+  }
+  char *s = r->out;
+  r->out = NULL;
+  subproc_result_free(r);
+  return s;
+}
+
+#define HELPER(o, ...)                                                         \
+  helper_out((const char *const[]){__VA_ARGS__, NULL}, (o), NULL, NULL)
+
+static subproc_options none;
+
+/* ---- basics ---- */
+
+TEST(popen_argv_verbatim) {
+  char *s = HELPER(none, "echo", "a b", "$HOME", "*", ";|&", "'\"", "");
+  ASSERT_STREQ(s, "a b\n$HOME\n*\n;|&\n'\"\n\n");
+  free(s);
+}
+
+TEST(popen_exit_status) {
+  const char *argv[] = {test_helper, "exit", "3", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  ASSERT(subproc_pid(p) > 0);
+  ASSERT_EQ(subproc_returncode(p), SUBPROC_NO_RETURNCODE);
+  int rc = -1;
+  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
+  ASSERT_EQ(rc, 3);
+  ASSERT_EQ(subproc_returncode(p), 3);
+  subproc_free(p);
+  test_assert_no_zombies();
+}
+
+TEST(popen_signal_status) {
+  const char *argv[] = {test_helper, "raise", "9", NULL};
+  int rc = 0;
+  subproc_error e;
+  ASSERT_OK(subproc_call(argv, NULL, &rc, &e), &e);
+  ASSERT_EQ(rc, -9);
+}
+
+TEST(popen_shell_string) {
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run_cmd("echo $((1+2)) | tr 3 x",
+                            &(subproc_options){.shell = 1, .capture_output = 1},
+                            &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "x\n");
+  ASSERT_STREQ(r->args[0], "/bin/sh");
+  ASSERT_STREQ(r->args[1], "-c");
+  subproc_result_free(r);
+}
+
+TEST(popen_shell_extra_args) {
+  /* Popen(['echo $0 $1', 'a', 'b'], shell=True): extra items are $0, $1. */
+  const char *argv[] = {"echo \"$0\" \"$1\"", "a", "b c", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv, &(subproc_options){.shell = 1,
+                                                 .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "a b c\n");
+  subproc_result_free(r);
+}
+
+TEST(popen_shell_executable) {
+  const char *argv[] = {"echo $0", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.shell = 1, .executable = "/bin/sh",
+                                           .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->args[0], "/bin/sh");
+  subproc_result_free(r);
+  /* A replacement shell that does not exist names itself in the error. */
+  ASSERT_EQ(subproc_run(argv,
+                        &(subproc_options){.shell = 1,
+                                           .executable = "/nonexistent/sh"},
+                        &r, &e),
+            -ENOENT);
+  ASSERT_STREQ(e.path, "/nonexistent/sh");
+  subproc_result_free(r);
+}
+
+TEST(popen_executable_keeps_argv0) {
+  const char *argv[] = {"fakename", "argv0", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv, &(subproc_options){.executable = test_helper,
+                                                 .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "fakename\n");
+  subproc_result_free(r);
+}
+
+TEST(popen_cmd_is_program_without_shell) {
+  subproc *p = NULL;
+  subproc_error e;
+  /* Without shell the whole string is the program name, not a command. */
+  ASSERT_EQ(subproc_popen_cmd("echo hi", NULL, &p, &e), -ENOENT);
+  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(e.path, "echo hi");
+  ASSERT_OK(subproc_popen_cmd(test_helper, NULL, &p, &e), &e);
+  int rc;
+  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
+  ASSERT_EQ(rc, 2); /* the helper without a mode: usage error */
+  subproc_free(p);
+}
+
+/* ---- PATH search ---- */
+
+static char helper_dir[4096];
+static const char *helper_base(void) {
+  snprintf(helper_dir, sizeof helper_dir, "%s", test_helper);
+  char *slash = strrchr(helper_dir, '/');
+  *slash = '\0';
+  return slash + 1;
+}
+
+TEST(popen_path_from_child_env) {
+  const char *base = helper_base();
+  char path[4200];
+  snprintf(path, sizeof path, "PATH=/nonexistent:%s", helper_dir);
+  const char *env[] = {path, NULL};
+  const char *argv[] = {base, "echo", "found", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv, &(subproc_options){.env = env,
+                                                 .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "found\n");
+  subproc_result_free(r);
+  /* An env without PATH searches os.defpath (/bin:/usr/bin) only. */
+  const char *env2[] = {"X=1", NULL};
+  ASSERT_EQ(subproc_run(argv, &(subproc_options){.env = env2}, &r, &e),
+            -ENOENT);
+  ASSERT_STREQ(e.path, base);
+  subproc_result_free(r);
+}
+
+TEST(popen_relative_executable_uses_cwd) {
+  const char *base = helper_base();
+  char rel[4200];
+  snprintf(rel, sizeof rel, "./%s", base);
+  const char *argv[] = {rel, "cwd", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv, &(subproc_options){.cwd = helper_dir,
+                                                 .capture_output = 1},
+                        &r, &e),
+            &e);
+  char want[4300];
+  char real[4096];
+  ASSERT(realpath(helper_dir, real));
+  snprintf(want, sizeof want, "%s\n", real);
+  ASSERT_STREQ(r->out, want);
+  subproc_result_free(r);
+}
+
+TEST(popen_path_eacces_reported_first) {
+  /* A non-executable candidate earlier on PATH: EACCES, as execvp says. */
+  char dir[] = "/tmp/subproc-test-XXXXXX";
+  ASSERT(mkdtemp(dir));
+  char file[128];
+  snprintf(file, sizeof file, "%s/prog", dir);
+  FILE *f = fopen(file, "w");
+  fputs("#!/bin/sh\necho no\n", f);
+  fclose(f);
+  chmod(file, 0644);
+  char path[256];
+  snprintf(path, sizeof path, "PATH=%s:/bin:/usr/bin", dir);
+  const char *env[] = {path, NULL};
+  const char *argv[] = {"prog", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  int rc = subproc_run(argv, &(subproc_options){.env = env}, &r, &e);
+  unlink(file);
+  rmdir(dir);
+  if (geteuid() == 0 && rc == 0)
+    SKIP("root may execute a file without x bits on this filesystem");
+  ASSERT_EQ(rc, -EACCES);
+  ASSERT_STREQ(e.step, "exec");
+  subproc_result_free(r);
+}
+
+/* ---- errors with a step and a path ---- */
+
+TEST(popen_not_found) {
+  int before = test_count_fds();
+  const char *argv[] = {"subproc-no-such-program", NULL};
+  subproc *p = (subproc *)1;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, NULL, &p, &e), -ENOENT);
+  ASSERT(p == NULL);
+  ASSERT_EQ(e.code, -ENOENT);
+  ASSERT_EQ(e.os_errno, ENOENT);
+  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(e.path, "subproc-no-such-program");
+  ASSERT_STREQ(e.message,
+               "exec 'subproc-no-such-program': No such file or directory");
+  ASSERT_EQ(test_count_fds(), before);
+  test_assert_no_zombies();
+}
+
+TEST(popen_not_executable) {
+  char file[] = "/tmp/subproc-noexec-XXXXXX";
+  int fd = mkstemp(file);
+  ASSERT(fd >= 0);
+  close(fd);
+  chmod(file, 0644);
+  const char *argv[] = {file, NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  int rc = subproc_popen(argv, NULL, &p, &e);
+  unlink(file);
+  ASSERT_EQ(rc, -EACCES);
+  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(e.path, file);
+  test_assert_no_zombies();
+}
+
+TEST(popen_directory_as_executable) {
+  const char *argv[] = {"/tmp", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, NULL, &p, &e), -EACCES);
+  ASSERT_STREQ(e.message, "exec '/tmp': Permission denied");
+}
+
+TEST(popen_bad_cwd) {
+  int before = test_count_fds();
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.cwd = "/nope",
+                                             .out = SUBPROC_REDIRECT_PIPE},
+                          &p, &e),
+            -ENOENT);
+  ASSERT_STREQ(e.step, "chdir");
+  ASSERT_STREQ(e.path, "/nope");
+  ASSERT_STREQ(e.message, "chdir '/nope': No such file or directory");
+  ASSERT_EQ(test_count_fds(), before);
+  test_assert_no_zombies();
+}
+
+TEST(popen_bad_arguments) {
+  subproc *p = NULL;
+  subproc_error e;
+  const char *empty[] = {NULL};
+  ASSERT_EQ(subproc_popen(empty, NULL, &p, &e), SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "empty");
+  ASSERT_EQ(subproc_popen(NULL, NULL, &p, &e), SUBPROC_EINVAL);
+  const char *argv[] = {test_helper, NULL};
+  ASSERT_EQ(subproc_popen(argv, NULL, NULL, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_STDOUT},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "STDOUT");
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pipesize = -2}, &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_STREQ(e.step, "pipesize");
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.creationflags = 0x10}, &p,
+                          &e),
+            SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "Windows");
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.n_pass_fds = 2}, &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.set_process_group = 1,
+                                             .process_group = -5},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT(p == NULL);
+  test_assert_no_zombies();
+}
+
+TEST(popen_bad_env) {
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  const char *noeq[] = {"A=1", "NOEQUALS", NULL};
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.env = noeq}, &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_STREQ(e.step, "env");
+  ASSERT_CONTAINS(e.message, "NOEQUALS");
+  const char *noname[] = {"=value", NULL};
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.env = noname}, &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "illegal environment variable name");
+}
+
+TEST(popen_bad_fds) {
+  int before = test_count_fds();
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_FD(987)},
+                          &p, &e),
+            -EBADF);
+  ASSERT_STREQ(e.step, "stdout");
+  ASSERT_EQ(e.fd, 987);
+  int bad[] = {986};
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.pass_fds = bad, .n_pass_fds = 1},
+                          &p, &e),
+            -EBADF);
+  ASSERT_STREQ(e.step, "pass_fds");
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.err = SUBPROC_REDIRECT_FILE(NULL)},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_EQ(test_count_fds(), before);
+}
+
+TEST(popen_unknown_user_group) {
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "no-such-user-x"},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_STREQ(e.step, "user");
+  ASSERT_STREQ(e.message, "user 'no-such-user-x': no such user");
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.group = "no-such-group-x"},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_STREQ(e.step, "group");
+  const char *groups[] = {"0", "no-such-group-y", NULL};
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.extra_groups = groups}, &p,
+                          &e),
+            SUBPROC_EINVAL);
+  ASSERT_STREQ(e.step, "extra_groups");
+  ASSERT_STREQ(e.path, "no-such-group-y");
+}
+
+TEST(popen_bad_redirect_path) {
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){
+                              .in = SUBPROC_REDIRECT_PATH("/nonexistent/in")},
+                          &p, &e),
+            -ENOENT);
+  ASSERT_STREQ(e.step, "open");
+  ASSERT_STREQ(e.message, "open '/nonexistent/in': No such file or directory");
+}
+
+/* ---- redirections ---- */
+
+TEST(popen_devnull) {
+  char *s = HELPER(((subproc_options){.in = SUBPROC_REDIRECT_DEVNULL}), "cat");
+  ASSERT_STREQ(s, "");
+  free(s);
+  const char *argv[] = {test_helper, "echo", "lost", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv, &(subproc_options){.out = SUBPROC_REDIRECT_DEVNULL},
+                        &r, &e),
+            &e);
+  ASSERT(r->out == NULL);
+  subproc_result_free(r);
+}
+
+TEST(popen_redirect_fd_file_path) {
+  char path[] = "/tmp/subproc-redir-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT(fd >= 0);
+  const char *argv[] = {test_helper, "outerr", "OUT", "ERR", NULL};
+  subproc_error e;
+  int rc;
+  /* stdout to an fd, stderr to the same place through STDOUT */
+  ASSERT_OK(subproc_call(argv,
+                         &(subproc_options){.out = SUBPROC_REDIRECT_FD(fd),
+                                            .err = SUBPROC_REDIRECT_STDOUT},
+                         &rc, &e),
+            &e);
+  char buf[64] = {0};
+  ASSERT_EQ(pread(fd, buf, sizeof buf - 1, 0), 6);
+  ASSERT_STREQ(buf, "OUTERR");
+  close(fd);
+  /* FILE *: buffered data written before the spawn comes first */
+  FILE *f = fopen(path, "w");
+  fputs("first;", f);
+  ASSERT_OK(subproc_call(argv,
+                         &(subproc_options){.out = SUBPROC_REDIRECT_FILE(f),
+                                            .err = SUBPROC_REDIRECT_DEVNULL},
+                         &rc, &e),
+            &e);
+  fclose(f);
+  f = fopen(path, "r");
+  memset(buf, 0, sizeof buf);
+  ASSERT(fgets(buf, sizeof buf, f));
+  fclose(f);
+  ASSERT_STREQ(buf, "first;OUT");
+  /* a path opened for the child, for stdin and for stderr */
+  const char *cat[] = {test_helper, "cat2", NULL};
+  char errpath[64];
+  snprintf(errpath, sizeof errpath, "%s.err", path);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_run(cat,
+                        &(subproc_options){.in = SUBPROC_REDIRECT_PATH(path),
+                                           .out = SUBPROC_REDIRECT_PIPE,
+                                           .err = SUBPROC_REDIRECT_PATH(errpath)},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "first;OUT");
+  subproc_result_free(r);
+  f = fopen(errpath, "r");
+  memset(buf, 0, sizeof buf);
+  ASSERT(fgets(buf, sizeof buf, f));
+  fclose(f);
+  ASSERT_STREQ(buf, "first;OUT");
+  unlink(errpath);
+  unlink(path);
+}
+
+TEST(popen_stderr_to_stdout_pipe) {
+  const char *argv[] = {test_helper, "outerr", "O", "E", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                           .err = SUBPROC_REDIRECT_STDOUT},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "OE");
+  ASSERT(r->err == NULL);
+  subproc_result_free(r);
+}
+
+/* Replace this process's 0, 1, 2 with three files, as CPython's
+ * test_swap_fds does, and rotate them for the child. */
+TEST(popen_swap_std_fds) {
+  char names[3][32];
+  int fds[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(names[i], sizeof names[i], "/tmp/subproc-swap%d-XXXXXX", i);
+    fds[i] = mkstemp(names[i]);
+  }
+  int saved[3];
+  for (int i = 0; i < 3; i++) {
+    saved[i] = dup(i);
+    dup2(fds[i], i);
+  }
+  const char *argv[] = {test_helper, "outerr", "to-stdout", "to-stderr", NULL};
+  subproc_error e;
+  int rc = -1;
+  /* stdout -> our fd 0's file, stderr -> our fd 1's file */
+  int r = subproc_call(argv,
+                       &(subproc_options){.in = SUBPROC_REDIRECT_FD(2),
+                                          .out = SUBPROC_REDIRECT_FD(0),
+                                          .err = SUBPROC_REDIRECT_FD(1)},
+                       &rc, &e);
+  for (int i = 0; i < 3; i++) {
+    dup2(saved[i], i);
+    close(saved[i]);
+  }
+  ASSERT_OK(r, &e);
+  char buf[64];
+  memset(buf, 0, sizeof buf);
+  pread(fds[0], buf, sizeof buf, 0);
+  ASSERT_STREQ(buf, "to-stdout");
+  memset(buf, 0, sizeof buf);
+  pread(fds[1], buf, sizeof buf, 0);
+  ASSERT_STREQ(buf, "to-stderr");
+  for (int i = 0; i < 3; i++) {
+    close(fds[i]);
+    unlink(names[i]);
+  }
+}
+
+/* With the parent's 0, 1 and 2 closed, new pipes land on 0..2 (CPython's
+ * test_close_fd_* family). */
+TEST(popen_parent_std_fds_closed) {
+  int saved[3];
+  for (int i = 0; i < 3; i++)
+    saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+  for (int i = 0; i < 3; i++)
+    close(i);
+  const char *argv[] = {test_helper, "cat2", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  int rc = subproc_run(argv,
+                       &(subproc_options){.input = "ping", .input_len = 4,
+                                          .capture_output = 1},
+                       &r, &e);
+  for (int i = 0; i < 3; i++)
+    dup2(saved[i], i);
+  ASSERT_OK(rc, &e);
+  ASSERT_STREQ(r->out, "ping");
+  ASSERT_STREQ(r->err, "ping");
+  subproc_result_free(r);
+}
+
+/* ---- fds ---- */
+
+TEST(popen_close_fds_default) {
+  int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
+  ASSERT(leak > 2);
+  char *s = HELPER(none, "fds");
+  ASSERT_STREQ(s, "0 1 2\n");
+  free(s);
+  /* keep_fds (close_fds=False) lets it through */
+  char num[16];
+  snprintf(num, sizeof num, "%d", leak);
+  s = HELPER(((subproc_options){.keep_fds = 1}), "isfd", num);
+  ASSERT_STREQ(s, "open\n");
+  free(s);
+  s = HELPER(none, "isfd", num);
+  ASSERT_STREQ(s, "closed\n");
+  free(s);
+  close(leak);
+}
+
+TEST(popen_pass_fds) {
+  int p[2];
+  ASSERT(pipe2(p, O_CLOEXEC) == 0); /* pass_fds makes it inheritable */
+  int fds[] = {p[1]};
+  char num[16];
+  snprintf(num, sizeof num, "%d", p[1]);
+  char *s = HELPER(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}),
+                   "writefd", num, "secret");
+  free(s);
+  close(p[1]);
+  char buf[32] = {0};
+  ASSERT_EQ(read(p[0], buf, sizeof buf), 6);
+  ASSERT_STREQ(buf, "secret");
+  close(p[0]);
+  /* the child sees exactly 0, 1, 2 and the passed fd */
+  int q = open("/dev/null", O_RDONLY);
+  int other = open("/dev/null", O_RDONLY);
+  int keep[] = {q};
+  s = HELPER(((subproc_options){.pass_fds = keep, .n_pass_fds = 1}), "fds");
+  char want[32];
+  snprintf(want, sizeof want, "0 1 2 %d\n", q);
+  ASSERT_STREQ(s, want);
+  free(s);
+  close(q);
+  close(other);
+}
+
+TEST(popen_no_fd_leak) {
+  const char *argv[] = {test_helper, "cat2", NULL};
+  int before = test_count_fds();
+  for (int i = 0; i < 50; i++) {
+    subproc_result *r = NULL;
+    subproc_error e;
+    ASSERT_OK(subproc_run(argv,
+                          &(subproc_options){.input = "x", .input_len = 1,
+                                             .capture_output = 1},
+                          &r, &e),
+              &e);
+    subproc_result_free(r);
+  }
+  ASSERT_EQ(test_count_fds(), before);
+  test_assert_no_zombies();
+}
+
+/* 4 threads spawn at once: every child sees only 0, 1, 2 (no pipe of a
+ * sibling spawn leaks into it) and gets its own output back. */
+static void *spawn_thread(void *arg) {
+  intptr_t id = (intptr_t)arg;
+  for (int i = 0; i < 100; i++) {
+    char token[32];
+    snprintf(token, sizeof token, "t%ld-%d", (long)id, i);
+    const char *argv[] = {test_helper, "fds", NULL};
+    const char *echo[] = {test_helper, "echo", token, NULL};
+    subproc_result *r = NULL;
+    subproc_error e;
+    if (subproc_run(argv, &(subproc_options){.capture_output = 1}, &r, &e) < 0)
+      return (void *)"spawn failed";
+    int ok = strcmp(r->out, "0 1 2\n") == 0;
+    subproc_result_free(r);
+    if (!ok)
+      return (void *)"fd leaked into a child";
+    if (subproc_run(echo, &(subproc_options){.capture_output = 1}, &r, &e) < 0)
+      return (void *)"spawn failed";
+    ok = strncmp(r->out, token, strlen(token)) == 0;
+    subproc_result_free(r);
+    if (!ok)
+      return (void *)"crossed output";
+  }
+  return NULL;
+}
+
+TEST(popen_threads_concurrent) {
+  int before = test_count_fds();
+  pthread_t t[4];
+  for (intptr_t i = 0; i < 4; i++)
+    pthread_create(&t[i], NULL, spawn_thread, (void *)i);
+  for (int i = 0; i < 4; i++) {
+    void *res;
+    pthread_join(t[i], &res);
+    if (res)
+      TEST_FAIL("thread %d: %s", i, (const char *)res);
+  }
+  ASSERT_EQ(test_count_fds(), before);
+  test_assert_no_zombies();
+}
+
+/* ---- options ---- */
+
+TEST(popen_cwd_and_umask) {
+  char *s = HELPER(((subproc_options){.cwd = "/"}), "cwd");
+  ASSERT_STREQ(s, "/\n");
+  free(s);
+  s = HELPER(((subproc_options){.set_umask = 1, .umask = 077}), "umask");
+  ASSERT_STREQ(s, "077\n");
+  free(s);
+  s = HELPER(((subproc_options){.set_umask = 1, .umask = 0}), "umask");
+  ASSERT_STREQ(s, "000\n");
+  free(s);
+}
+
+TEST(popen_env_replaces) {
+  const char *env[] = {"FOO=bar baz", "EMPTY=", NULL};
+  char *s = HELPER(((subproc_options){.env = env}), "environ");
+  ASSERT_STREQ(s, "FOO=bar baz\nEMPTY=\n");
+  free(s);
+  setenv("SUBPROC_INHERITED", "yes", 1);
+  s = HELPER(none, "env", "SUBPROC_INHERITED");
+  ASSERT_STREQ(s, "yes\n");
+  free(s);
+}
+
+TEST(popen_new_session_and_group) {
+  int pid, pgid, sid;
+  char *s = HELPER(((subproc_options){.start_new_session = 1}), "sid");
+  ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
+  ASSERT_EQ(sid, pid);
+  ASSERT_EQ(pgid, pid);
+  free(s);
+  s = HELPER(((subproc_options){.set_process_group = 1, .process_group = 0}),
+             "sid");
+  ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
+  ASSERT_EQ(pgid, pid);
+  ASSERT_EQ(sid, getsid(0));
+  free(s);
+  s = HELPER(none, "sid");
+  ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
+  ASSERT_EQ(pgid, getpgid(0));
+  free(s);
+  /* kill_tree=ON puts the child in a group of its own */
+  s = HELPER(((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}), "sid");
+  ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
+  ASSERT_EQ(pgid, pid);
+  free(s);
+}
+
+static void on_signal(int sig) { (void)sig; }
+
+TEST(popen_signals_restored) {
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
+  signal(SIGINT, on_signal);
+  signal(SIGUSR1, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR2);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  /* Default: SIGPIPE/SIGXFSZ back to default, handlers reset, mask empty;
+   * other ignored signals stay ignored (exec keeps them). */
+  char *s = HELPER(none, "signals");
+  ASSERT_STREQ(s, "PIPE=default XFSZ=default INT=default USR1=ignore "
+                  "blocked=0\n");
+  free(s);
+  /* restore_signals=False: exactly what exec inherits (Python). */
+  s = HELPER(((subproc_options){.keep_signals = 1}), "signals");
+  ASSERT_STREQ(s, "PIPE=ignore XFSZ=ignore INT=default USR1=ignore "
+                  "blocked=2\n");
+  free(s);
+  /* The parent's own dispositions and mask are untouched. */
+  struct sigaction sa;
+  sigaction(SIGINT, NULL, &sa);
+  ASSERT(sa.sa_handler == on_signal);
+  sigset_t now;
+  sigprocmask(SIG_BLOCK, NULL, &now);
+  ASSERT(sigismember(&now, SIGUSR2) && !sigismember(&now, SIGCHLD));
+}
+
+TEST(popen_user_group_as_root) {
+  if (geteuid() != 0)
+    SKIP("needs root to switch user and groups");
+  const char *groups[] = {"65534", "4", NULL};
+  char *s = HELPER(((subproc_options){.user = "65534", .group = "65534",
+                                     .extra_groups = groups}),
+                   "ids");
+  /* uid euid gid egid groups...: setgroups, then setregid, then setreuid */
+  ASSERT_STREQ(s, "65534 65534 65534 65534 4 65534\n");
+  free(s);
+  const char *none_groups[] = {NULL};
+  s = HELPER(((subproc_options){.extra_groups = none_groups}), "ids");
+  ASSERT_STREQ(s, "0 0 0 0\n");
+  free(s);
+  /* a name resolved in the parent */
+  s = HELPER(((subproc_options){.user = "nobody"}), "ids");
+  ASSERT(strncmp(s, "65534 65534 0 0", 15) == 0);
+  free(s);
+}
+
+TEST(popen_setuid_failure_reported) {
+  if (geteuid() == 0)
+    SKIP("root may switch to any uid");
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "0"}, &p, &e),
+            -EPERM);
+  ASSERT_STREQ(e.step, "setuid");
+  test_assert_no_zombies();
+}
+
+static int preexec_umask(void *arg) {
+  umask((mode_t)(intptr_t)arg);
+  return 0;
+}
+
+static int preexec_fail(void *arg) {
+  (void)arg;
+  return EPERM;
+}
+
+TEST(popen_preexec) {
+  char *s = HELPER(((subproc_options){.preexec = preexec_umask,
+                                     .preexec_arg = (void *)(intptr_t)0027}),
+                   "umask");
+  ASSERT_STREQ(s, "027\n");
+  free(s);
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, &(subproc_options){.preexec = preexec_umask},
+                          &p, &e),
+            &e);
+  ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_FORK);
+  subproc_wait(p, SUBPROC_FOREVER, NULL, &e);
+  subproc_free(p);
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.preexec = preexec_fail},
+                          &p, &e),
+            SUBPROC_ESUBPROCESS);
+  ASSERT_STREQ(e.step, "preexec");
+  ASSERT_EQ(e.os_errno, EPERM);
+  test_assert_no_zombies();
+}
+
+TEST(popen_spawn_methods) {
+  const subproc_spawn_method methods[] = {
+      SUBPROC_SPAWN_AUTO, SUBPROC_SPAWN_VFORK, SUBPROC_SPAWN_POSIX_SPAWN,
+      SUBPROC_SPAWN_FORK};
+  for (int m = 0; m < 4; m++) {
+    subproc_options o = {.spawn_method = methods[m], .cwd = "/",
+                         .out = SUBPROC_REDIRECT_PIPE};
+    const char *argv[] = {test_helper, "cwd", NULL};
+    subproc *p = NULL;
+    subproc_error e;
+    ASSERT_OK(subproc_popen(argv, &o, &p, &e), &e);
+    subproc_spawn_method want =
+        methods[m] == SUBPROC_SPAWN_AUTO ? SUBPROC_SPAWN_VFORK : methods[m];
+    ASSERT_EQ(subproc_method(p), want);
+    subproc_result *r = NULL;
+    ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+    ASSERT_STREQ(r->out, "/\n");
+    subproc_result_free(r);
+    subproc_free(p);
+    /* every method reports a missing program and a bad cwd the same way */
+    const char *missing[] = {"subproc-missing", NULL};
+    ASSERT_EQ(subproc_popen(missing, &o, &p, &e), -ENOENT);
+    ASSERT_STREQ(e.step, "exec");
+    ASSERT_STREQ(e.path, "subproc-missing");
+    o.cwd = "/nope";
+    ASSERT_EQ(subproc_popen(argv, &o, &p, &e), -ENOENT);
+    ASSERT_STREQ(e.step, "chdir");
+    test_assert_no_zombies();
+  }
+  /* posix_spawn cannot switch users: the call falls back to clone */
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.spawn_method =
+                                                 SUBPROC_SPAWN_POSIX_SPAWN,
+                                             .set_umask = 1, .umask = 022},
+                          &p, &e),
+            &e);
+  ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_VFORK);
+  subproc_wait(p, SUBPROC_FOREVER, NULL, &e);
+  subproc_free(p);
+}
+
+TEST(popen_pipesize) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE,
+                                             .pipesize = 1 << 20},
+                          &p, &e),
+            &e);
+  ASSERT_EQ(fcntl(subproc_fd(p, 0), F_GETPIPE_SZ), 1 << 20);
+  ASSERT_EQ(fcntl(subproc_fd(p, 1), F_GETPIPE_SZ), 1 << 20);
+  ASSERT_EQ(subproc_fd(p, 2), -1);
+  subproc_close(p, NULL);
+  subproc_free(p);
+}
+
+TEST(popen_streams_bufsize) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE,
+                                             .bufsize =
+                                                 SUBPROC_BUFSIZE_UNBUFFERED},
+                          &p, &e),
+            &e);
+  FILE *in = subproc_stream(p, 0), *out = subproc_stream(p, 1);
+  ASSERT(in && out);
+  ASSERT(subproc_stream(p, 2) == NULL);
+  /* unbuffered: the line reaches the child without fflush */
+  fputs("hello\n", in);
+  char line[32];
+  ASSERT(fgets(line, sizeof line, out));
+  ASSERT_STREQ(line, "hello\n");
+  int rc = -1;
+  ASSERT_OK(subproc_close(p, &rc), &e);
+  ASSERT_EQ(rc, 0);
+  ASSERT_EQ(subproc_fd(p, 0), -1);
+  subproc_free(p);
+}
+
+/* ---- the audit hook ---- */
+
+static char audited[256];
+static int audit_record(void *arg, const char *exe, const char *const *argv,
+                        const char *cwd, const char *const *env) {
+  snprintf(audited, sizeof audited, "%s|%s|%s|%s|%s", exe, argv[0],
+           argv[1] ? argv[1] : "", cwd ? cwd : "-", env ? env[0] : "-");
+  return arg ? -1 : 0;
+}
+
+TEST(popen_audit_hook) {
+  const char *argv[] = {"echo $X", NULL};
+  const char *env[] = {"X=1", NULL};
+  subproc_set_audit_hook(audit_record, NULL);
+  subproc_error e;
+  int rc;
+  ASSERT_OK(subproc_call(argv,
+                         &(subproc_options){.shell = 1, .cwd = "/", .env = env,
+                                            .out = SUBPROC_REDIRECT_DEVNULL},
+                         &rc, &e),
+            &e);
+  ASSERT_STREQ(audited, "/bin/sh|/bin/sh|-c|/|X=1");
+  subproc_set_audit_hook(audit_record, (void *)1);
+  ASSERT_EQ(subproc_call(argv, &(subproc_options){.shell = 1}, &rc, &e),
+            SUBPROC_ESUBPROCESS);
+  ASSERT_STREQ(e.step, "audit");
+  subproc_set_audit_hook(NULL, NULL);
+  ASSERT_OK(subproc_call(argv,
+                         &(subproc_options){.shell = 1,
+                                            .out = SUBPROC_REDIRECT_DEVNULL},
+                         &rc, &e),
+            &e);
+  test_assert_no_zombies();
+}
+
+/* ---- waiting and signals ---- */
+
+TEST(popen_wait_timeout) {
+  const char *argv[] = {test_helper, "sleep", "10", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  double t0 = test_now();
+  ASSERT_EQ(subproc_wait(p, 0.2, NULL, &e), SUBPROC_ETIMEDOUT);
+  double dt = test_now() - t0;
+  ASSERT(dt >= 0.19 && dt < 2.0);
+  ASSERT(e.timeout == 0.2);
+  ASSERT_STREQ(e.step, "wait");
+  ASSERT_EQ(subproc_poll(p, NULL), 0);
+  ASSERT_EQ(subproc_wait(p, 0, NULL, &e), SUBPROC_ETIMEDOUT);
+  ASSERT_OK(subproc_kill(p), &e);
+  int rc = 0;
+  ASSERT_OK(subproc_wait(p, 5.0, &rc, &e), &e);
+  ASSERT_EQ(rc, -SIGKILL);
+  ASSERT_EQ(subproc_poll(p, &rc), 1);
+  /* signalling a reaped child is a no-op, as in Python */
+  ASSERT_OK(subproc_terminate(p), &e);
+  subproc_free(p);
+  test_assert_no_zombies();
+}
+
+TEST(popen_terminate_and_signal) {
+  const char *argv[] = {test_helper, "sleep", "10", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  ASSERT_OK(subproc_terminate(p), &e);
+  int rc = 0;
+  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
+  ASSERT_EQ(rc, -SIGTERM);
+  subproc_free(p);
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  ASSERT_OK(subproc_send_signal(p, SIGUSR1), &e);
+  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
+  ASSERT_EQ(rc, -SIGUSR1);
+  /* not a group leader: no group to signal */
+  ASSERT_EQ(subproc_send_signal_group(p, SIGTERM), SUBPROC_EINVAL);
+  subproc_free(p);
+}
+
+TEST(popen_free_running_child_no_zombie) {
+  const char *argv[] = {test_helper, "sleep", "0.2", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE},
+                          &p, &e),
+            &e);
+  pid_t pid = (pid_t)subproc_pid(p);
+  subproc_free(p); /* still running: not killed, not waited for */
+  ASSERT_EQ(kill(pid, 0), 0);
+  ASSERT_EQ(subproc_reap_orphans(), 1);
+  usleep(500000);
+  ASSERT_EQ(subproc_reap_orphans(), 0);
+  test_assert_no_zombies();
+}
+
+TEST(popen_sigchld_ignored) {
+  /* The kernel reaps for us; Python then reports returncode 0. */
+  signal(SIGCHLD, SIG_IGN);
+  const char *argv[] = {test_helper, "exit", "5", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  int rc = -1;
+  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
+  ASSERT_EQ(rc, 0);
+  subproc_free(p);
+}
+
+TEST(popen_wait_any) {
+  const char *slow[] = {test_helper, "sleep", "2", NULL};
+  const char *fast[] = {test_helper, "sleep", "0.05", NULL};
+  subproc *ps[3] = {NULL, NULL, NULL};
+  subproc_error e;
+  ASSERT_OK(subproc_popen(slow, NULL, &ps[0], &e), &e);
+  ASSERT_OK(subproc_popen(fast, NULL, &ps[1], &e), &e);
+  ASSERT_OK(subproc_popen(slow, NULL, &ps[2], &e), &e);
+  size_t idx = 99;
+  ASSERT_OK(subproc_wait_any(ps, 3, 5.0, &idx, &e), &e);
+  ASSERT_EQ(idx, 1);
+  /* an already-reaped child counts as exited at once */
+  ASSERT_OK(subproc_wait_any(ps, 3, 0, &idx, &e), &e);
+  ASSERT_EQ(idx, 1);
+  subproc *rest[2] = {ps[0], ps[2]};
+  ASSERT_EQ(subproc_wait_any(rest, 2, 0.1, &idx, &e), SUBPROC_ETIMEDOUT);
+  ASSERT_EQ(subproc_wait_any(rest, 0, 0.1, &idx, &e), SUBPROC_EINVAL);
+  for (int i = 0; i < 3; i++) {
+    subproc_kill(ps[i]);
+    subproc_wait(ps[i], SUBPROC_FOREVER, NULL, NULL);
+    subproc_free(ps[i]);
+  }
+  test_assert_no_zombies();
+}
+
+TEST(popen_strerror) {
+  ASSERT_STREQ(subproc_errname(SUBPROC_ETIMEDOUT), "SUBPROC_ETIMEDOUT");
+  ASSERT_STREQ(subproc_errname(-ENOENT), "ENOENT");
+  ASSERT_STREQ(subproc_strerror(-ENOENT), "No such file or directory");
+  ASSERT_CONTAINS(subproc_strerror(SUBPROC_ECALLED), "CalledProcessError");
+  ASSERT_STREQ(subproc_version(), SUBPROC_VERSION_STRING);
+  subproc_free(NULL);
+  subproc_result_free(NULL);
+}
