@@ -24,9 +24,7 @@ typedef struct loop {
   int got_epipe;
 } loop;
 
-static int fd_of(subproc *p, int i) {
-  return p->streams[i] ? fileno(p->streams[i]) : p->fds[i];
-}
+static int fd_of(subproc *p, int i) { return p->fds[i]; }
 
 static int write_input(loop *l, subproc_error *err) {
   size_t len;
@@ -271,9 +269,135 @@ int subproc__drain_after_kill(subproc *p, subproc_error *err) {
 /* FILE * streams                                                      */
 /* ------------------------------------------------------------------ */
 
+#if defined(HAVE_FOPENCOOKIE)
+/* A text-mode stream: reads decode to UTF-8 with universal newlines,
+ * writes encode UTF-8 to the child's encoding. */
+typedef struct text_stream {
+  int fd;
+  const subproc__comm_opts *co;
+  subproc__decoder *dec;
+  subproc__buf decoded; /* read side: decoded, not yet returned */
+  size_t pos;
+  int eof;
+  subproc__buf tail; /* write side: an incomplete UTF-8 sequence */
+} text_stream;
+
+static int fill_decoded(text_stream *t) {
+  char raw[16384];
+  t->decoded.len = t->pos = 0;
+  while (t->decoded.len == 0 && !t->eof) {
+    ssize_t n = read(t->fd, raw, sizeof raw);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    t->eof = n == 0;
+    if (subproc__decoder_feed(t->dec, raw, (size_t)n, t->eof, &t->decoded,
+                              NULL) < 0) {
+      errno = EILSEQ;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static ssize_t text_read(void *cookie, char *buf, size_t size) {
+  text_stream *t = cookie;
+  if (t->pos == t->decoded.len && fill_decoded(t) < 0)
+    return -1;
+  size_t n = t->decoded.len - t->pos;
+  n = n < size ? n : size;
+  if (n)
+    memcpy(buf, t->decoded.data + t->pos, n);
+  t->pos += n;
+  return (ssize_t)n;
+}
+
+/* Length of the longest prefix of s that ends on a UTF-8 boundary. */
+static size_t utf8_complete(const char *s, size_t n) {
+  size_t i = n, back = 0;
+  while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+    i--, back++;
+  if (i == 0)
+    return n;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return back + 1 >= need ? n : i - 1;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static ssize_t text_write(void *cookie, const char *buf, size_t size) {
+  text_stream *t = cookie;
+  if (subproc__buf_append(&t->tail, buf, size) < 0)
+    return -1;
+  size_t done = utf8_complete(t->tail.data, t->tail.len);
+  subproc__buf enc = {0};
+  int rc = subproc__encode(t->co->encoding, t->co->errors, t->tail.data, done,
+                           &enc, NULL);
+  if (rc == 0 && enc.len)
+    rc = write_all(t->fd, enc.data, enc.len);
+  subproc__buf_free(&enc);
+  if (rc < 0) {
+    if (errno == 0 || rc != -1)
+      errno = EILSEQ;
+    return -1;
+  }
+  memmove(t->tail.data, t->tail.data + done, t->tail.len - done);
+  t->tail.len -= done;
+  return (ssize_t)size;
+}
+
+static int text_close(void *cookie) {
+  text_stream *t = cookie;
+  int rc = close(t->fd);
+  subproc__decoder_free(t->dec);
+  subproc__buf_free(&t->decoded);
+  subproc__buf_free(&t->tail);
+  free(t);
+  return rc;
+}
+
+static FILE *open_text_stream(int fd, const char *mode,
+                              const subproc__comm_opts *co) {
+  text_stream *t = calloc(1, sizeof *t);
+  if (!t)
+    return NULL;
+  t->fd = fd;
+  t->co = co;
+  if (subproc__decoder_new(co->encoding, co->errors, 1, &t->dec, NULL) < 0) {
+    free(t);
+    return NULL;
+  }
+  cookie_io_functions_t io = {.read = text_read, .write = text_write,
+                              .close = text_close};
+  FILE *f = fopencookie(t, mode, io);
+  if (!f) {
+    subproc__decoder_free(t->dec);
+    free(t);
+  }
+  return f;
+}
+#endif
+
 FILE *subproc__open_stream(int fd, const char *mode,
                            const subproc__comm_opts *co) {
+#if defined(HAVE_FOPENCOOKIE)
+  FILE *f = co->text ? open_text_stream(fd, mode, co) : fdopen(fd, mode);
+#else
   FILE *f = fdopen(fd, mode);
+#endif
   if (!f)
     return NULL;
   long b = co->bufsize;

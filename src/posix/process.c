@@ -212,7 +212,7 @@ subproc_spawn_method subproc_method(const subproc *p) {
 int subproc_fd(const subproc *p, int stream) {
   if (!p || stream < 0 || stream > 2)
     return -1;
-  return p->streams[stream] ? fileno(p->streams[stream]) : p->fds[stream];
+  return p->fds[stream];
 }
 
 /* ------------------------------------------------------------------ */
@@ -228,8 +228,7 @@ FILE *subproc_stream(subproc *p, int stream) {
                                  &p->comm_opts);
   if (!f)
     return NULL;
-  p->streams[stream] = f;
-  p->fds[stream] = -1; /* now owned by the FILE */
+  p->streams[stream] = f; /* owns fds[stream] from now on */
   return f;
 }
 
@@ -251,8 +250,8 @@ int subproc_close_stream(subproc *p, int stream) {
     p->streams[stream] = NULL;
   } else if (p->fds[stream] >= 0) {
     close(p->fds[stream]);
-    p->fds[stream] = -1;
   }
+  p->fds[stream] = -1;
   return rc;
 }
 

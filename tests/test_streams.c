@@ -1,0 +1,136 @@
+/* The FILE * streams of a Popen object, binary and text mode. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "subproc.h"
+#include "test.h"
+
+TEST(stream_text_latin1_roundtrip) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE,
+                                             .encoding = "latin-1"},
+                          &p, &e),
+            &e);
+  FILE *in = subproc_stream(p, 0);
+  ASSERT(in);
+  /* UTF-8 "é\r\nü" split across two writes inside the é */
+  fputs("caf\xc3", in);
+  fputs("\xa9\r\n\xc3\xbc", in);
+  ASSERT_OK(subproc_close_stream(p, 0), &e);
+  FILE *out = subproc_stream(p, 1);
+  char buf[64] = {0};
+  size_t n = fread(buf, 1, sizeof buf - 1, out);
+  /* the child saw latin-1 bytes; we read UTF-8 with \r\n -> \n */
+  ASSERT_EQ(n, 8);
+  ASSERT_STREQ(buf, "caf\xc3\xa9\n\xc3\xbc");
+  int rc = -1;
+  ASSERT_OK(subproc_close(p, &rc), &e);
+  ASSERT_EQ(rc, 0);
+  subproc_free(p);
+}
+
+TEST(stream_text_child_sees_encoded_bytes) {
+  const char *argv[] = {"od", "-An", "-tx1", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE,
+                                             .encoding = "latin-1"},
+                          &p, &e),
+            &e);
+  fputs("\xc3\xa9", subproc_stream(p, 0));
+  subproc_close_stream(p, 0);
+  char line[64] = {0};
+  ASSERT(fgets(line, sizeof line, subproc_stream(p, 1)));
+  ASSERT_STREQ(line, " e9\n");
+  subproc_close(p, NULL);
+  subproc_free(p);
+}
+
+TEST(stream_text_universal_newlines_lines) {
+  const char *argv[] = {test_helper, "hex", "610d0a620d630a", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                             .text = 1},
+                          &p, &e),
+            &e);
+  FILE *out = subproc_stream(p, 1);
+  char line[16];
+  const char *want[] = {"a\n", "b\n", "c\n"};
+  for (int i = 0; i < 3; i++) {
+    ASSERT(fgets(line, sizeof line, out));
+    ASSERT_STREQ(line, want[i]);
+  }
+  ASSERT(fgets(line, sizeof line, out) == NULL);
+  subproc_close(p, NULL);
+  subproc_free(p);
+}
+
+TEST(stream_text_strict_decode_error) {
+  const char *argv[] = {test_helper, "hex", "61ff62", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                             .text = 1},
+                          &p, &e),
+            &e);
+  char buf[16];
+  errno = 0;
+  size_t n = fread(buf, 1, sizeof buf, subproc_stream(p, 1));
+  ASSERT(n <= 1);
+  ASSERT(ferror(subproc_stream(p, 1)));
+  ASSERT_EQ(errno, EILSEQ);
+  subproc_close(p, NULL);
+  subproc_free(p);
+}
+
+TEST(stream_binary_fd_matches) {
+  const char *argv[] = {test_helper, "hex", "00ff0d0a", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                             .bufsize = 4096},
+                          &p, &e),
+            &e);
+  int fd = subproc_fd(p, 1);
+  FILE *out = subproc_stream(p, 1);
+  ASSERT_EQ(subproc_fd(p, 1), fd);
+  ASSERT(subproc_stream(p, 1) == out);
+  unsigned char buf[8];
+  ASSERT_EQ(fread(buf, 1, sizeof buf, out), 4);
+  ASSERT(buf[0] == 0 && buf[1] == 0xff && buf[2] == 0x0d && buf[3] == 0x0a);
+  ASSERT_OK(subproc_close_stream(p, 1), &e);
+  ASSERT_EQ(subproc_fd(p, 1), -1);
+  ASSERT(subproc_stream(p, 1) == NULL);
+  subproc_close(p, NULL);
+  subproc_free(p);
+}
+
+/* communicate after the caller wrapped stdin in a text stream: the
+ * stream's buffered text is flushed first, input follows. */
+TEST(stream_then_communicate) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE,
+                                             .text = 1},
+                          &p, &e),
+            &e);
+  fputs("one\r\n", subproc_stream(p, 0));
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, "two\n", 4, 5.0, &r, &e), &e);
+  ASSERT_STREQ(r->out, "one\ntwo\n");
+  subproc_result_free(r);
+  subproc_free(p);
+}
