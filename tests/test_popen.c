@@ -1017,3 +1017,63 @@ TEST(popen_strerror) {
   subproc_free(NULL);
   subproc_result_free(NULL);
 }
+
+/* ---- the fallback paths of older kernels, forced through test knobs ---- */
+#include "posix/posix.h"
+
+TEST(popen_fallback_no_pidfd) {
+  subproc__set_test_flags(SUBPROC__NO_PIDFD);
+  const char *argv[] = {test_helper, "sleep", "10", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  ASSERT_EQ(p->pidfd, -1);
+  double t0 = test_now();
+  ASSERT_EQ(subproc_wait(p, 0.2, NULL, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 >= 0.19);
+  ASSERT_OK(subproc_kill(p), &e);
+  int rc = 0;
+  ASSERT_OK(subproc_wait(p, 5, &rc, &e), &e);
+  ASSERT_EQ(rc, -9);
+  subproc_free(p);
+  /* wait_any without pidfds polls the children */
+  const char *fast[] = {test_helper, "exit", "4", NULL};
+  subproc *ps[2];
+  ASSERT_OK(subproc_popen(argv, NULL, &ps[0], &e), &e);
+  ASSERT_OK(subproc_popen(fast, NULL, &ps[1], &e), &e);
+  size_t idx = 9;
+  ASSERT_OK(subproc_wait_any(ps, 2, 5, &idx, &e), &e);
+  ASSERT_EQ(idx, 1);
+  ASSERT_EQ(subproc_returncode(ps[1]), 4);
+  subproc_kill(ps[0]);
+  subproc_wait(ps[0], SUBPROC_FOREVER, NULL, NULL);
+  subproc_free(ps[0]);
+  subproc_free(ps[1]);
+  test_assert_no_zombies();
+}
+
+static void check_close_fallback(int flags) {
+  subproc__set_test_flags(flags);
+  int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
+  int high = fcntl(leak, F_DUPFD, 200);    /* and one far above it */
+  int keep = open("/dev/null", O_RDONLY);
+  int fds[] = {keep};
+  char *s = HELPER(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}),
+                   "fds");
+  char want[32];
+  snprintf(want, sizeof want, "0 1 2 %d\n", keep);
+  ASSERT_STREQ(s, want);
+  free(s);
+  close(leak);
+  close(high);
+  close(keep);
+  subproc__set_test_flags(0);
+}
+
+TEST(popen_fallback_close_proc_fd) {
+  check_close_fallback(SUBPROC__NO_CLOSE_RANGE);
+}
+
+TEST(popen_fallback_close_loop) {
+  check_close_fallback(SUBPROC__NO_CLOSE_RANGE | SUBPROC__NO_PROC_FD);
+}

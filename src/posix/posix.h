@@ -23,6 +23,16 @@ struct subproc {
   int comm_captured[2];         /* stdout/stderr were pipes at first call */
 };
 
+/* Test knobs (tests only; 0 in production): force the fallback paths
+ * that a newer kernel would never take. */
+enum {
+  SUBPROC__NO_PIDFD = 1,       /* wait with the waitpid backoff loop */
+  SUBPROC__NO_CLOSE_RANGE = 2, /* close_fds through /proc/self/fd */
+  SUBPROC__NO_PROC_FD = 4      /* close_fds through the bounded loop */
+};
+void subproc__set_test_flags(int flags);
+int subproc__test_flags(void);
+
 /* Spawn per opts; fills p (pid, pidfd, fds, method, group_leader). */
 int subproc__spawn(subproc *p, const char *const *argv,
                    const subproc_options *opts, subproc_error *err);

@@ -70,6 +70,7 @@ typedef struct plan {
   size_t n_keep;
   int errpipe;      /* fork path: write end; -1 on the vfork path */
   int max_fd;       /* bound for the last-resort close loop */
+  int close_skip;   /* SUBPROC__NO_CLOSE_RANGE / _NO_PROC_FD (tests) */
   int restore_signals;
   sigset_t child_mask;
   int setsid;
@@ -222,7 +223,7 @@ static int child_close_proc(const plan *pl) {
 
 static void child_close_fds(plan *pl) {
   unsigned lo = 3;
-  int ok = 1;
+  int ok = !(pl->close_skip & SUBPROC__NO_CLOSE_RANGE);
   for (size_t k = 0; k < pl->n_keep && ok; k++) {
     unsigned fd = (unsigned)pl->keep[k];
     if (fd > lo && child_close_range(lo, fd - 1) < 0)
@@ -231,7 +232,7 @@ static void child_close_fds(plan *pl) {
   }
   if (ok && child_close_range(lo, ~0U) == 0)
     return;
-  if (child_close_proc(pl) == 0)
+  if (!(pl->close_skip & SUBPROC__NO_PROC_FD) && child_close_proc(pl) == 0)
     return;
   for (int fd = 3; fd < pl->max_fd; fd++)
     if (!child_is_kept(pl, fd))
@@ -680,7 +681,8 @@ static pid_t spawn_vfork(plan *pl, int *pidfd) {
   char *top = (char *)stack + CHILD_STACK_SIZE;
   int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
 #if defined(HAVE_CLONE_PIDFD)
-  if (atomic_load(&clone_pidfd_works)) {
+  if (atomic_load(&clone_pidfd_works) &&
+      !(subproc__test_flags() & SUBPROC__NO_PIDFD)) {
     pid = clone(child_entry, top, flags | CLONE_PIDFD, pl, pidfd);
     if (pid >= 0 || errno != EINVAL) {
       free(stack);
@@ -913,6 +915,7 @@ static int prep_plan(prep *pr, const char *const *argv,
   pl->errpipe = -1;
   pl->close_fds = !o->keep_fds || o->n_pass_fds > 0;
   pl->max_fd = pl->close_fds ? max_fd_bound() : 0;
+  pl->close_skip = subproc__test_flags();
   pl->restore_signals = !o->keep_signals;
   pl->setsid = o->start_new_session;
   pl->setpgid = o->set_process_group ||
@@ -987,7 +990,7 @@ int subproc__spawn(subproc *p, const char *const *argv,
     p->pid = pid;
     p->pidfd = pidfd;
 #if defined(HAVE_SYS_PIDFD_OPEN)
-    if (p->pidfd < 0)
+    if (p->pidfd < 0 && !(subproc__test_flags() & SUBPROC__NO_PIDFD))
       p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
     p->args = pr.argv;
@@ -1002,6 +1005,10 @@ int subproc__spawn(subproc *p, const char *const *argv,
   prep_free(&pr);
   return rc;
 }
+
+static atomic_int test_flags;
+void subproc__set_test_flags(int flags) { atomic_store(&test_flags, flags); }
+int subproc__test_flags(void) { return atomic_load(&test_flags); }
 
 /* ------------------------------------------------------------------ */
 /* Audit hook                                                          */
