@@ -249,7 +249,10 @@ typedef struct subproc_options {
   int text;
   const char *encoding; /* any iconv name; NULL = the locale's (implies text) */
   const char *errors;   /* "strict" (default), "replace", "ignore",
-                           "backslashreplace"; non-NULL implies text */
+                           "backslashreplace", "surrogateescape" (bad byte
+                           0xNN -> U+DCNN, encoded back on input; the
+                           output is then not valid UTF-8); non-NULL
+                           implies text */
 
   /* Windows only (SUBPROC_EINVAL elsewhere when set, as in Python). */
   unsigned long creationflags;
