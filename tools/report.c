@@ -1,0 +1,101 @@
+/* What the tool tells its caller: exit statuses, error lines, JSON. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+static int status_of(int returncode) {
+  return returncode < 0 ? 128 - returncode : returncode;
+}
+
+static int is_step(const subproc_error *e, const char *step) {
+  return e->step && strcmp(e->step, step) == 0;
+}
+
+static int error_errno(int rc, const subproc_error *e) {
+  if (e->os_errno)
+    return e->os_errno;
+  return rc < 0 && rc > -4096 ? -rc : 0;
+}
+
+int subproc_tool_exit_status(int rc, const subproc_error *e, int returncode,
+                             int timed_out) {
+  if (timed_out || rc == SUBPROC_ETIMEDOUT)
+    return SUBPROC_TOOL_EXIT_TIMEOUT;
+  if ((rc == 0 || rc == SUBPROC_ECALLED) && returncode != SUBPROC_NO_RETURNCODE)
+    return status_of(returncode);
+  if (rc < 0 && is_step(e, "exec"))
+    return error_errno(rc, e) == ENOENT ? SUBPROC_TOOL_EXIT_NOT_FOUND
+                                        : SUBPROC_TOOL_EXIT_CANNOT_INVOKE;
+  return rc < 0 ? SUBPROC_TOOL_EXIT_FAILURE : 0;
+}
+
+/* The wording of env(1) and timeout(1) for the steps users meet most. */
+static const char *step_phrase(const subproc_error *e) {
+  static const char *const phrases[][2] = {
+      {"exec", "cannot execute"},
+      {"chdir", "cannot change directory to"},
+      {"open", "cannot open"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof phrases / sizeof *phrases; i++)
+    if (is_step(e, phrases[i][0]))
+      return phrases[i][1];
+  return NULL;
+}
+
+void subproc_tool_print_error(int rc, const subproc_error *e,
+                              const char *program) {
+  const char *phrase = step_phrase(e);
+  const char *path = e->path[0] ? e->path : program;
+  int err = error_errno(rc, e);
+  if (phrase && path && err)
+    fprintf(stderr, "subproc: %s '%s': %s\n", phrase, path, strerror(err));
+  else if (e->message[0])
+    fprintf(stderr, "subproc: %s\n", e->message);
+  else
+    fprintf(stderr, "subproc: %s\n", subproc_strerror(rc));
+}
+
+void subproc_tool_json_args(subproc_tool_json *j, const char *const *args) {
+  subproc_tool_json_open(j, '[');
+  while (args && *args)
+    subproc_tool_json_cstring(j, *args++);
+  subproc_tool_json_close(j, ']');
+}
+
+void subproc_tool_json_error(subproc_tool_json *j, int rc,
+                             const subproc_error *e) {
+  subproc_tool_json_key(j, "error");
+  if (rc == 0) {
+    subproc_tool_json_null(j);
+    return;
+  }
+  subproc_tool_json_open(j, '{');
+  subproc_tool_json_key(j, "code");
+  subproc_tool_json_int(j, rc);
+  subproc_tool_json_key(j, "name");
+  subproc_tool_json_cstring(j, subproc_errname(rc));
+  subproc_tool_json_key(j, "errno");
+  subproc_tool_json_int(j, e->os_errno);
+  subproc_tool_json_key(j, "step");
+  subproc_tool_json_cstring(j, e->step ? e->step : "");
+  subproc_tool_json_key(j, "path");
+  subproc_tool_json_cstring(j, e->path);
+  subproc_tool_json_key(j, "message");
+  subproc_tool_json_cstring(j,
+                            e->message[0] ? e->message : subproc_strerror(rc));
+  subproc_tool_json_close(j, '}');
+}
+
+int subproc_tool_json_print(subproc_tool_json *j) {
+  if (j->failed) {
+    fprintf(stderr, "subproc: cannot build the JSON report: %s\n",
+            strerror(ENOMEM));
+    return SUBPROC_TOOL_EXIT_FAILURE;
+  }
+  fwrite(j->data, 1, j->len, stdout);
+  putchar('\n');
+  return 0;
+}
