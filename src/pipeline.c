@@ -74,7 +74,9 @@ static int start_stages(const char *const *const *argvs, size_t n,
       return rc;
     prev_fd = subproc_fd(procs[i], 1);
   }
-  if (n > 1 && o->input)
+  /* The last stage's communicate feeds (or, without input, closes) the
+   * first stage's stdin pipe: nothing else can reach it. */
+  if (n > 1 && subproc_fd(procs[0], 0) >= 0)
     subproc__move_stdin(procs[0], procs[n - 1]);
   return 0;
 }

@@ -110,10 +110,17 @@ static int pump(loop *l, subproc_error *err) {
                      l->p->comm_opts.wait_delay > 0;
     if (watch_exit)
       pfd[n] = (struct pollfd){l->p->pidfd, POLLIN, 0}, idx[n++] = 3;
-    int r = poll(pfd, (nfds_t)n, earliest_ms(l));
+    int ms = earliest_ms(l);
+    /* No pidfd to watch: look for the child's exit now and then. */
+    if (l->delay_deadline < 0 && l->p->comm_opts.wait_delay > 0 &&
+        l->p->pidfd < 0 && (ms < 0 || ms > 20))
+      ms = 20;
+    int r = poll(pfd, (nfds_t)n, ms);
     if (r < 0 && errno != EINTR)
       return subproc__fail_os(err, errno, "poll", NULL, -1);
-    if (r == 0 && l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
+    /* Checked whatever poll returned (as Python checks before each
+     * select): a pipe that is never empty must not defeat the timeout. */
+    if (l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
       return SUBPROC_ETIMEDOUT;
     for (int k = 0; k < n && r > 0; k++) {
       if (!pfd[k].revents || idx[k] == 3)
@@ -136,10 +143,16 @@ static int prepare_stdin(loop *l, const void *input, size_t len,
                          subproc_error *err) {
   int fd = fd_of(l->p, 0);
   int rc = subproc__comm_set_input(l->c, fd >= 0 ? input : NULL, len, err);
+  /* Python refuses input once communication has started, also when the
+   * first call already sent its input and closed stdin. */
+  if (rc == 1 && input)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "Cannot send input after starting communication");
   if (rc != 0 || fd < 0)
     return rc < 0 ? rc : 0;
-  if (l->p->streams[0])
-    fflush(l->p->streams[0]);
+  /* Runs under the SIGPIPE guard: the child may be gone already. */
+  if (l->p->streams[0] && fflush(l->p->streams[0]) != 0 && errno == EPIPE)
+    l->got_epipe = 1;
   size_t pending;
   if (!subproc__comm_input(l->c, &pending) || pending == 0) {
     /* No input: close stdin so the child sees EOF (Python). */
@@ -223,10 +236,12 @@ int subproc_communicate(subproc *p, const void *input, size_t input_len,
   }
   loop l = {.p = p, .c = p->comm, .delay_deadline = -1.0};
   l.deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
-  if ((rc = prepare_stdin(&l, input, input_len, err)) < 0)
-    return rc;
   subproc__sigpipe_guard g;
   subproc__sigpipe_begin(&g);
+  if ((rc = prepare_stdin(&l, input, input_len, err)) < 0) {
+    subproc__sigpipe_end(&g, l.got_epipe);
+    return rc;
+  }
   rc = pump(&l, err);
   subproc__sigpipe_end(&g, l.got_epipe);
   if (rc == SUBPROC_ETIMEDOUT)

@@ -1,0 +1,934 @@
+/* subproc_communicate end to end (issue 3): both directions at once, large
+ * data, stdout and stderr together, timeouts and the retry that loses
+ * nothing, SIGPIPE containment, binary output, signals, and text mode
+ * (newlines, encodings, errors) through real children. */
+#include "test.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "subproc.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The test process does NOT ignore SIGPIPE: a stray one kills it. */
+static void sigpipe_default(void) {
+  signal(SIGPIPE, SIG_DFL);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGPIPE);
+  sigprocmask(SIG_UNBLOCK, &s, NULL);
+}
+
+/* No SIGPIPE left pending or blocked behind our back. */
+static void assert_sigpipe_clean(void) {
+  sigset_t s;
+  sigemptyset(&s);
+  sigpending(&s);
+  ASSERT(!sigismember(&s, SIGPIPE));
+  sigemptyset(&s);
+  sigprocmask(SIG_BLOCK, NULL, &s);
+  ASSERT(!sigismember(&s, SIGPIPE));
+  struct sigaction sa;
+  sigaction(SIGPIPE, NULL, &sa);
+  ASSERT(sa.sa_handler == SIG_DFL);
+}
+
+/* A non-periodic byte pattern: a lost, repeated or shifted block shows. */
+static unsigned char pat(size_t i) {
+  return (unsigned char)(i ^ (i >> 8) ^ (i >> 16) ^ (i >> 24) ^ (i >> 5));
+}
+
+static char *pattern(size_t n) {
+  char *b = malloc(n ? n : 1);
+  ASSERT(b != NULL);
+  for (size_t i = 0; i < n; i++)
+    b[i] = (char)pat(i);
+  return b;
+}
+
+/* First offset where got differs from want, or -1. */
+static long long first_diff(const char *got, const char *want, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (got[i] != want[i])
+      return (long long)i;
+  return -1;
+}
+
+#define ASSERT_MEM(got, got_len, want, want_len)                               \
+  do {                                                                         \
+    ASSERT_EQ((got_len), (want_len));                                          \
+    ASSERT((got) != NULL);                                                     \
+    ASSERT_EQ(first_diff((got), (want), (want_len)), -1);                      \
+  } while (0)
+
+/* The helper's `write N` pattern: 'a'..'z' restarting every 64 KiB. */
+static int write_pattern_ok(const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (char)('a' + (i % 65536) % 26))
+      return 0;
+  return 1;
+}
+
+static subproc *start(const char *const *argv, const subproc_options *o) {
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, o, &p, &e), &e);
+  ASSERT(p != NULL);
+  return p;
+}
+
+static const subproc_options pipes_in_out = {.in = {.kind = SUBPROC_PIPE},
+                                             .out = {.kind = SUBPROC_PIPE},
+                                             .err = {.kind = SUBPROC_PIPE}};
+
+/* Pushes `len` bytes of the pattern through `mode` (cat or cat2). */
+static void big_roundtrip(const char *mode, size_t len, int both) {
+  sigpipe_default();
+  int fds = test_count_fds();
+  char *in = pattern(len);
+  const char *argv[] = {test_helper, mode, NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  ASSERT_OK(subproc_communicate(p, in, len, SUBPROC_FOREVER, &r, &e), &e);
+  double took = test_now() - t0;
+  ASSERT(took < 60.0);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT_MEM(r->out, r->out_len, in, len);
+  ASSERT_EQ(r->out[r->out_len], '\0');
+  if (both)
+    ASSERT_MEM(r->err, r->err_len, in, len);
+  else
+    ASSERT_EQ(r->err_len, 0);
+  ASSERT(!r->out_truncated && !r->err_truncated && !r->timed_out);
+  subproc_result_free(r);
+  subproc_free(p);
+  free(in);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+/* ------------------------------------------------------------------ */
+/* Both directions, large data                                         */
+/* ------------------------------------------------------------------ */
+
+TEST(comm_both_directions) { big_roundtrip("cat", 1u << 20, 0); }
+
+TEST(comm_256mib_through_cat) { big_roundtrip("cat", 256u << 20, 0); }
+
+TEST(comm_stdout_stderr_both_large) { big_roundtrip("cat2", 64u << 20, 1); }
+
+TEST(comm_output_only_large) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "write", "50000000", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_EQ(r->out_len, 50000000);
+  ASSERT(write_pattern_ok(r->out, r->out_len));
+  ASSERT(r->err == NULL);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT_EQ(r->pid, subproc_pid(p));
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_empty_input_closes_stdin) {
+  /* input of length 0 (Python's b""): stdin is closed, cat sees EOF. */
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, "", 0, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->out_len, 0);
+  ASSERT_STREQ(r->out, "");
+  ASSERT_EQ(r->returncode, 0);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_stderr_into_stdout) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "outerr", "OUT", "ERR", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE},
+                                              .err = {.kind = SUBPROC_STDOUT}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_STREQ(r->out, "OUTERR");
+  ASSERT(r->err == NULL);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+/* ------------------------------------------------------------------ */
+/* Timeouts and the retry                                              */
+/* ------------------------------------------------------------------ */
+
+TEST(comm_timeout_then_retry_loses_nothing) {
+  int fds = test_count_fds();
+  const char *argv[] = {"echo A; sleep 2; echo B", NULL};
+  subproc *p = start(argv, &(subproc_options){.shell = 1,
+                                              .out = {.kind = SUBPROC_PIPE},
+                                              .err = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  int rc = subproc_communicate(p, NULL, 0, 1.0, &r, &e);
+  double took = test_now() - t0;
+  ASSERT_EQ(rc, SUBPROC_ETIMEDOUT);
+  ASSERT_EQ(e.code, SUBPROC_ETIMEDOUT);
+  ASSERT(e.timeout == 1.0);
+  ASSERT(took >= 0.9 && took < 2.0);
+  /* The snapshot: what was read so far, the child still running. */
+  ASSERT(r != NULL);
+  ASSERT_STREQ(r->out, "A\n");
+  ASSERT_EQ(r->out_len, 2);
+  ASSERT_STREQ(r->err, "");
+  ASSERT(r->timed_out);
+  ASSERT_EQ(r->returncode, SUBPROC_NO_RETURNCODE);
+  ASSERT_EQ(subproc_returncode(p), SUBPROC_NO_RETURNCODE);
+  subproc_result_free(r);
+  r = NULL;
+  /* The retry continues: the whole output, nothing lost or repeated. */
+  ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_STREQ(r->out, "A\nB\n");
+  ASSERT_EQ(r->out_len, 4);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT(!r->timed_out);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_many_retries_large_output) {
+  /* 1 MB on each stream, a pause, 1 MB more on each: retried with short
+   * timeouts, every snapshot is a prefix and the end result is whole. */
+  int fds = test_count_fds();
+  const char *cmd = "\"$0\" write 1000000; \"$0\" write 1000000 2; sleep 1; "
+                    "\"$0\" write 1000000; \"$0\" write 1000000 2";
+  const char *argv[] = {cmd, test_helper, NULL};
+  subproc *p = start(argv, &(subproc_options){.shell = 1,
+                                              .out = {.kind = SUBPROC_PIPE},
+                                              .err = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  int timeouts = 0, rc;
+  size_t last_out = 0;
+  while ((rc = subproc_communicate(p, NULL, 0, 0.2, &r, &e)) ==
+         SUBPROC_ETIMEDOUT) {
+    timeouts++;
+    ASSERT(timeouts < 200);
+    ASSERT(r && r->timed_out);
+    ASSERT(r->out_len >= last_out && r->out_len <= 2000000);
+    last_out = r->out_len;
+    subproc_result_free(r);
+    r = NULL;
+  }
+  ASSERT_OK(rc, &e);
+  ASSERT(timeouts >= 1);
+  ASSERT_EQ(r->out_len, 2000000);
+  ASSERT_EQ(r->err_len, 2000000);
+  ASSERT(write_pattern_ok(r->out, 1000000));
+  ASSERT(write_pattern_ok(r->out + 1000000, 1000000));
+  ASSERT(write_pattern_ok(r->err, 1000000));
+  ASSERT(write_pattern_ok(r->err + 1000000, 1000000));
+  ASSERT_EQ(r->returncode, 0);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_timeout_retry_with_input_in_flight) {
+  /* Input larger than a pipe goes in across several timed-out calls: the
+   * caller's buffer may be gone after the first one. */
+  sigpipe_default();
+  int fds = test_count_fds();
+  size_t len = 8u << 20;
+  char *in = pattern(len);
+  char *expect = pattern(len);
+  const char *cmd = "sleep 1; exec \"$0\" cat";
+  const char *argv[] = {cmd, test_helper, NULL};
+  subproc *p = start(argv, &(subproc_options){.shell = 1,
+                                              .in = {.kind = SUBPROC_PIPE},
+                                              .out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_communicate(p, in, len, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(r && r->out_len == 0);
+  subproc_result_free(r);
+  r = NULL;
+  memset(in, 'X', len); /* the library must have kept its own copy */
+  free(in);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_MEM(r->out, r->out_len, expect, len);
+  ASSERT_EQ(r->returncode, 0);
+  subproc_result_free(r);
+  subproc_free(p);
+  free(expect);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+TEST(comm_kill_then_communicate) {
+  /* The spec's recipe: on TimeoutExpired, kill() then communicate(). */
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "print-sleep", "hello", "30", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE},
+                                              .err = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.5, &r, &e), SUBPROC_ETIMEDOUT);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_OK(subproc_kill(p), &e);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT(test_now() - t0 < 5.0);
+  ASSERT_STREQ(r->out, "hello\n");
+  ASSERT_STREQ(r->err, "");
+  ASSERT_EQ(r->returncode, -SIGKILL);
+  ASSERT_EQ(subproc_returncode(p), -SIGKILL);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+/* Kill and collect a child left running by a test. */
+static void finish_killed(subproc *p) {
+  subproc_error e;
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_kill(p), &e);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->returncode, -SIGKILL);
+  subproc_result_free(r);
+  subproc_free(p);
+}
+
+TEST(comm_input_on_retry_is_einval) {
+  sigpipe_default();
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "noread", "30", NULL};
+  subproc_error e;
+  subproc_result *r = NULL;
+
+  /* (a) Small input, already in the pipe (stdin closed) at the timeout. */
+  subproc *p = start(argv, &pipes_in_out);
+  ASSERT_EQ(subproc_communicate(p, "abc", 3, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_EQ(subproc_communicate(p, "x", 1, 0.3, &r, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.code, SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  /* Without input the retry is fine (and times out again). */
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.2, &r, &e), SUBPROC_ETIMEDOUT);
+  subproc_result_free(r);
+  r = NULL;
+  finish_killed(p);
+
+  /* (b) Large input still being written (stdin open) at the timeout. */
+  size_t len = 4u << 20;
+  char *big = pattern(len);
+  p = start(argv, &pipes_in_out);
+  ASSERT_EQ(subproc_communicate(p, big, len, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_EQ(subproc_communicate(p, "x", 1, 0.3, &r, &e), SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  finish_killed(p);
+  free(big);
+
+  /* (c) No input on the first call: communication has started anyway. */
+  p = start(argv, &pipes_in_out);
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.2, &r, &e), SUBPROC_ETIMEDOUT);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_EQ(subproc_communicate(p, "x", 1, 0.2, &r, &e), SUBPROC_EINVAL);
+  finish_killed(p);
+
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+TEST(comm_noread_child_timeout) {
+  /* A child that never reads its stdin: the timeout still fires. */
+  sigpipe_default();
+  int fds = test_count_fds();
+  size_t len = 2u << 20;
+  char *in = pattern(len);
+  const char *argv[] = {test_helper, "noread", "30", NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  ASSERT_EQ(subproc_communicate(p, in, len, 0.5, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT(r && r->timed_out && r->out_len == 0);
+  subproc_result_free(r);
+  free(in);
+  finish_killed(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+TEST(comm_closeout_child_timeout) {
+  /* stdout reaches EOF at once but the child runs on: wait() times out. */
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "closeout", "30", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.5, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT(r && r->timed_out);
+  ASSERT_STREQ(r->out, "");
+  subproc_result_free(r);
+  finish_killed(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+/* ------------------------------------------------------------------ */
+/* SIGPIPE: writing to a child that is gone is not an error            */
+/* ------------------------------------------------------------------ */
+
+TEST(comm_write_to_exited_child) {
+  sigpipe_default();
+  int fds = test_count_fds();
+  size_t len = 4u << 20;
+  char *in = pattern(len);
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_error e;
+  int status = -1;
+  ASSERT_OK(subproc_wait(p, 10.0, &status, &e), &e);
+  ASSERT_EQ(status, 0);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, in, len, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT_STREQ(r->out, "");
+  subproc_result_free(r);
+  subproc_free(p);
+  free(in);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+TEST(comm_write_to_closed_stdin) {
+  /* The child closes its stdin and goes on: EPIPE is ignored, its output
+   * and status are still collected. */
+  sigpipe_default();
+  int fds = test_count_fds();
+  size_t len = 4u << 20;
+  char *in = pattern(len);
+  const char *argv[] = {"exec 0<&-; echo closed; sleep 0.3; exit 4", NULL};
+  subproc_options o = pipes_in_out;
+  o.shell = 1;
+  subproc *p = start(argv, &o);
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, in, len, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->returncode, 4);
+  ASSERT_STREQ(r->out, "closed\n");
+  subproc_result_free(r);
+  subproc_free(p);
+  free(in);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+TEST(comm_stdin_stream_flush_to_exited_child) {
+  /* Data the caller left buffered in the stdin FILE is flushed by
+   * communicate; the child is gone, and that must not raise SIGPIPE. */
+  sigpipe_default();
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_error e;
+  ASSERT_OK(subproc_wait(p, 10.0, NULL, &e), &e);
+  FILE *f = subproc_stream(p, 0);
+  ASSERT(f != NULL);
+  ASSERT(fputs("buffered but never read\n", f) >= 0);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->returncode, 0);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+  assert_sigpipe_clean();
+}
+
+TEST(comm_sigpipe_ignored_by_app_kept) {
+  /* An application that ignores SIGPIPE keeps its disposition. */
+  signal(SIGPIPE, SIG_IGN);
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_error e;
+  ASSERT_OK(subproc_wait(p, 10.0, NULL, &e), &e);
+  subproc_result *r = NULL;
+  char in[100000];
+  memset(in, 'x', sizeof in);
+  ASSERT_OK(subproc_communicate(p, in, sizeof in, 10.0, &r, &e), &e);
+  subproc_result_free(r);
+  subproc_free(p);
+  struct sigaction sa;
+  sigaction(SIGPIPE, NULL, &sa);
+  ASSERT(sa.sa_handler == SIG_IGN);
+  test_assert_no_zombies();
+}
+
+/* ------------------------------------------------------------------ */
+/* No pipes, binary data, signals, bad input                           */
+/* ------------------------------------------------------------------ */
+
+TEST(comm_no_pipes) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "exit", "3", NULL};
+  subproc *p = start(argv, NULL);
+  subproc_result *r = NULL;
+  subproc_error e;
+  /* Input without a stdin pipe is ignored, as in Python. */
+  ASSERT_OK(subproc_communicate(p, "ignored", 7, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_EQ(r->returncode, 3);
+  ASSERT(r->out == NULL && r->out_len == 0);
+  ASSERT(r->err == NULL && r->err_len == 0);
+  ASSERT(r->args != NULL);
+  ASSERT_STREQ(r->args[0], test_helper);
+  ASSERT_STREQ(r->args[1], "exit");
+  ASSERT(r->args[3] == NULL);
+  subproc_result_free(r);
+  subproc_free(p);
+
+  /* A timeout without pipes is a wait with a timeout. */
+  const char *sl[] = {test_helper, "sleep", "30", NULL};
+  p = start(sl, NULL);
+  r = NULL;
+  double t0 = test_now();
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT(r && r->timed_out && r->out == NULL && r->err == NULL);
+  subproc_result_free(r);
+  finish_killed(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_res_null) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "write", "300000", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, NULL, &e), &e);
+  ASSERT_EQ(subproc_returncode(p), 0);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_binary_output_with_nul) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "hex", "00610062000aff000d", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  static const char want[] = {0, 'a', 0, 'b', 0, '\n', (char)0xff, 0, '\r'};
+  ASSERT_MEM(r->out, r->out_len, want, sizeof want);
+  ASSERT_EQ(r->out[r->out_len], '\0');
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_binary_input_with_nul) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = start(argv, &pipes_in_out);
+  subproc_result *r = NULL;
+  subproc_error e;
+  static const char in[] = {0, 0, 'x', 0, (char)0x80, 0};
+  ASSERT_OK(subproc_communicate(p, in, sizeof in, 10.0, &r, &e), &e);
+  ASSERT_MEM(r->out, r->out_len, in, sizeof in);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_child_killed_by_signal) {
+  int fds = test_count_fds();
+  char sig[16];
+  int sigs[] = {SIGTERM, SIGKILL, SIGUSR1}; /* not SIGSEGV: ASan catches it */
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    snprintf(sig, sizeof sig, "%d", sigs[i]);
+    const char *argv[] = {test_helper, "raise", sig, NULL};
+    subproc *p = start(argv, &pipes_in_out);
+    subproc_result *r = NULL;
+    subproc_error e;
+    ASSERT_OK(subproc_communicate(p, "in", 2, 10.0, &r, &e), &e);
+    ASSERT_EQ(r->returncode, -sigs[i]);
+    ASSERT_STREQ(r->out, "");
+    subproc_result_free(r);
+    subproc_free(p);
+  }
+  /* Killed from outside while communicate is reading. */
+  const char *argv[] = {test_helper, "print-sleep", "x", "30", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.2, &r, &e), SUBPROC_ETIMEDOUT);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_OK(subproc_terminate(p), &e);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->returncode, -SIGTERM);
+  ASSERT_STREQ(r->out, "x\n");
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_bad_input) {
+  subproc_error e;
+  subproc_result *r = (subproc_result *)&e; /* must be reset to NULL */
+  ASSERT_EQ(subproc_communicate(NULL, NULL, 0, 1.0, &r, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.code, SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  ASSERT_EQ(subproc_communicate(NULL, "x", 1, 1.0, NULL, NULL), SUBPROC_EINVAL);
+  subproc_result_free(NULL);
+}
+
+TEST(comm_after_completion) {
+  /* A second communicate after the first completed returns the status
+   * again with nothing more to read. */
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "echo", "once", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  ASSERT_STREQ(r->out, "once\n");
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT(r->out_len == 0);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+/* ------------------------------------------------------------------ */
+/* Text mode end to end                                                */
+/* ------------------------------------------------------------------ */
+
+/* Runs `helper hex HEX` with the text options; returns the rc. */
+static int text_of_hex(const char *hex, const char *encoding,
+                       const char *errors, subproc_result **r,
+                       subproc_error *e) {
+  const char *argv[] = {test_helper, "hex", hex, NULL};
+  subproc_options o = {.text = 1,
+                       .encoding = encoding,
+                       .errors = errors,
+                       .out = {.kind = SUBPROC_PIPE}};
+  subproc *p = NULL;
+  int rc = subproc_popen(argv, &o, &p, e);
+  if (rc < 0)
+    return rc;
+  rc = subproc_communicate(p, NULL, 0, 10.0, r, e);
+  subproc_free(p);
+  return rc;
+}
+
+TEST(comm_text_universal_newlines) {
+  int fds = test_count_fds();
+  subproc_result *r = NULL;
+  subproc_error e;
+  /* "a\r\nb\rc\r\n\r\nd\r" */
+  ASSERT_OK(text_of_hex("610d0a620d630d0a0d0a640d", "utf-8", NULL, &r, &e), &e);
+  ASSERT_STREQ(r->out, "a\nb\nc\n\nd\n");
+  ASSERT_EQ(r->out_len, strlen("a\nb\nc\n\nd\n"));
+  subproc_result_free(r);
+  /* Without text the bytes are untouched. */
+  const char *argv[] = {test_helper, "hex", "610d0a620d", NULL};
+  r = NULL;
+  ASSERT_OK(subproc_run(argv, &(subproc_options){.capture_output = 1}, &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "a\r\nb\r");
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_crlf_split_across_reads) {
+  /* "\r" in one write, "\n" in a later one: still one newline. */
+  int fds = test_count_fds();
+  const char *argv[] = {"printf 'a\\r'; sleep 0.3; printf '\\nb\\r'; "
+                        "sleep 0.3; printf 'c'",
+                        NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.shell = 1,
+                                           .text = 1,
+                                           .encoding = "utf-8",
+                                           .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "a\nb\nc");
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_latin1_output) {
+  int fds = test_count_fds();
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(text_of_hex("e9e0ff41", "latin-1", NULL, &r, &e), &e);
+  ASSERT_STREQ(r->out, "\xc3\xa9\xc3\xa0\xc3\xbf"
+                       "A");
+  ASSERT_EQ(r->out_len, 7);
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_invalid_utf8_strict) {
+  int fds = test_count_fds();
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(text_of_hex("6162ff63", "utf-8", NULL, &r, &e), SUBPROC_EDECODE);
+  ASSERT_EQ(e.code, SUBPROC_EDECODE);
+  ASSERT_EQ(e.offset, 2);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_EQ(text_of_hex("6162ff63", "utf-8", "strict", &r, &e),
+            SUBPROC_EDECODE);
+  ASSERT_EQ(e.offset, 2);
+  subproc_result_free(r);
+  r = NULL;
+  /* Through run: the same error, the child waited for. */
+  const char *argv[] = {test_helper, "hex", "41c3", NULL};
+  ASSERT_EQ(
+      subproc_run(argv,
+                  &(subproc_options){.encoding = "utf-8", .capture_output = 1},
+                  &r, &e),
+      SUBPROC_EDECODE);
+  ASSERT_EQ(e.offset, 1); /* truncated sequence at EOF */
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_invalid_utf8_replace_ignore) {
+  int fds = test_count_fds();
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(text_of_hex("6162ff63", "utf-8", "replace", &r, &e), &e);
+  ASSERT_STREQ(r->out, "ab\xef\xbf\xbd"
+                       "c");
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_OK(text_of_hex("6162ff63", "utf-8", "ignore", &r, &e), &e);
+  ASSERT_STREQ(r->out, "abc");
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_OK(text_of_hex("6162ff63", "utf-8", "backslashreplace", &r, &e), &e);
+  ASSERT_STREQ(r->out, "ab\\xffc");
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_input_encoded) {
+  /* UTF-8 input reaches the child as latin-1 bytes: od shows them. */
+  int fds = test_count_fds();
+  const char *argv[] = {"od -An -tx1 | tr -d ' \\n'", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  const char *in = "\xc3\xa9t\xc3\xa9\n";
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.shell = 1,
+                                           .encoding = "latin-1",
+                                           .input = in,
+                                           .input_len = strlen(in),
+                                           .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, "e974e90a");
+  subproc_result_free(r);
+  r = NULL;
+  /* And back: cat decodes latin-1 to the same UTF-8. */
+  const char *cat[] = {test_helper, "cat", NULL};
+  ASSERT_OK(subproc_run(cat,
+                        &(subproc_options){.encoding = "latin-1",
+                                           .input = in,
+                                           .input_len = strlen(in),
+                                           .capture_output = 1},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(r->out, in);
+  subproc_result_free(r);
+  r = NULL;
+  /* Input not encodable in the target encoding: strict fails. */
+  const char *euro = "\xe2\x82\xac";
+  int rc = subproc_run(cat,
+                       &(subproc_options){.encoding = "latin-1",
+                                          .input = euro,
+                                          .input_len = strlen(euro),
+                                          .capture_output = 1},
+                       &r, &e);
+  ASSERT_EQ(rc, SUBPROC_EDECODE);
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_large_both_ways) {
+  /* Multi-byte characters cut at every read boundary. */
+  sigpipe_default();
+  int fds = test_count_fds();
+  size_t n = 3u << 20; /* characters */
+  char *in = malloc(n * 2 + 1);
+  ASSERT(in != NULL);
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i % 61 == 60) {
+      in[len++] = '\n';
+    } else {
+      in[len++] = (char)0xc3;
+      in[len++] = (char)(0xa0 + i % 16); /* U+00E0..U+00EF */
+    }
+  }
+  in[len] = '\0';
+  const char *argv[] = {test_helper, "cat2", NULL};
+  subproc_options o = pipes_in_out;
+  o.encoding = "latin-1";
+  subproc *p = start(argv, &o);
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, in, len, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_MEM(r->out, r->out_len, in, len);
+  ASSERT_MEM(r->err, r->err_len, in, len);
+  subproc_result_free(r);
+  subproc_free(p);
+  free(in);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_unknown_encoding_fails_at_popen) {
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "echo", "x", NULL};
+  subproc *p = (subproc *)&fds;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.encoding = "no-such-encoding-x",
+                                             .out = {.kind = SUBPROC_PIPE}},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_EQ(e.code, SUBPROC_EINVAL);
+  ASSERT(p == NULL);
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.text = 1,
+                                             .errors = "no-such-mode",
+                                             .out = {.kind = SUBPROC_PIPE}},
+                          &p, &e),
+            SUBPROC_EINVAL);
+  subproc_result *r = (subproc_result *)&e;
+  ASSERT_EQ(subproc_run(argv,
+                        &(subproc_options){.encoding = "no-such-encoding-x",
+                                           .capture_output = 1},
+                        &r, &e),
+            SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_timeout_retry_split_char) {
+  /* A character (and a \r\n) cut by the timeout is completed on the
+   * retry: the decoder state survives the snapshot. */
+  int fds = test_count_fds();
+  const char *argv[] = {"printf 'a\\303'; sleep 1; printf '\\251\\r'; "
+                        "sleep 1; printf '\\nz'",
+                        NULL};
+  subproc *p = start(argv, &(subproc_options){.shell = 1,
+                                              .encoding = "utf-8",
+                                              .out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.5, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT_STREQ(r->out, "a");
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 1.0, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(strncmp(r->out, "a\xc3\xa9", 3) == 0);
+  subproc_result_free(r);
+  r = NULL;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
+  ASSERT_STREQ(r->out, "a\xc3\xa9\nz");
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+static size_t counted;
+static int count_fn(void *arg, int stream, const char *data, size_t len) {
+  (void)data;
+  if (stream == 1)
+    *(size_t *)arg += len;
+  return 0;
+}
+
+TEST(comm_on_output_and_max_output) {
+  /* The callback sees at most max_output bytes per stream. */
+  int fds = test_count_fds();
+  const char *argv[] = {test_helper, "write", "500000", NULL};
+  subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE},
+                                              .max_output = 100000,
+                                              .on_output = count_fn,
+                                              .on_output_arg = &counted});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, 10.0, &r, &e), &e);
+  ASSERT_EQ(counted, 100000);
+  ASSERT(r->out == NULL);
+  ASSERT(r->out_truncated);
+  ASSERT_EQ(r->returncode, 0);
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}

@@ -1,0 +1,545 @@
+/* Pipelines end to end (issue 3): a | b | c without a shell, every stage's
+ * status, pipefail, check, SIGPIPE propagation (the parent holds no inner
+ * pipe end), input and output, one timeout for all, start failures. */
+#include "test.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "subproc.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static unsigned char pat(size_t i) {
+  return (unsigned char)(i ^ (i >> 8) ^ (i >> 16) ^ (i >> 24) ^ (i >> 5));
+}
+
+TEST(pipe_dmesg_grep_replacement) {
+  /* output=$(dmesg | grep hda), dmesg played by printf. */
+  int fds = test_count_fds();
+  const char *log = "printf '%s\\n' 'sda1: ok' 'hda1: lba' 'sdb: ok' "
+                    "'hda2: dma'";
+  const char *dmesg[] = {"sh", "-c", log, NULL};
+  const char *grep[] = {"grep", "hda", NULL};
+  const char *const *argvs[] = {dmesg, grep};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 2, NULL,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            &e);
+  ASSERT_EQ(r->n, 2);
+  ASSERT_EQ(r->returncodes[0], 0);
+  ASSERT_EQ(r->returncodes[1], 0);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT(!r->timed_out);
+  ASSERT(r->last != NULL);
+  ASSERT_STREQ(r->last->out, "hda1: lba\nhda2: dma\n");
+  ASSERT_STREQ(r->last->err, "");
+  subproc_pipeline_result_free(r);
+
+  /* The spec's own recipe with Popen objects gives the same. */
+  subproc *p1 = NULL, *p2 = NULL;
+  ASSERT_OK(subproc_popen(dmesg,
+                          &(subproc_options){.out = {.kind = SUBPROC_PIPE}},
+                          &p1, &e),
+            &e);
+  ASSERT_OK(subproc_popen(grep,
+                          &(subproc_options){.in = {.kind = SUBPROC_FD,
+                                                    .fd = subproc_fd(p1, 1)},
+                                             .out = {.kind = SUBPROC_PIPE}},
+                          &p2, &e),
+            &e);
+  ASSERT_OK(subproc_close_stream(p1, 1), &e); /* p1 may get SIGPIPE */
+  subproc_result *out = NULL;
+  ASSERT_OK(subproc_communicate(p2, NULL, 0, 10.0, &out, &e), &e);
+  ASSERT_STREQ(out->out, "hda1: lba\nhda2: dma\n");
+  int rc1 = -1;
+  ASSERT_OK(subproc_wait(p1, 10.0, &rc1, &e), &e);
+  ASSERT_EQ(rc1, 0);
+  subproc_result_free(out);
+  subproc_free(p1);
+  subproc_free(p2);
+
+  /* No match: grep's status 1 is the pipeline's. */
+  const char *grep_none[] = {"grep", "nomatch", NULL};
+  const char *const *argvs2[] = {dmesg, grep_none};
+  r = NULL;
+  ASSERT_OK(subproc_pipeline(argvs2, 2, NULL,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            &e);
+  ASSERT_EQ(r->returncodes[1], 1);
+  ASSERT_EQ(r->returncode, 1);
+  ASSERT_STREQ(r->last->out, "");
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_three_stages) {
+  int fds = test_count_fds();
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *sort[] = {"sort", NULL};
+  const char *uniq[] = {"uniq", "-c", NULL};
+  const char *const *argvs[] = {cat, sort, uniq};
+  const char *in = "pear\napple\npear\nfig\npear\napple\n";
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
+                             &(subproc_options){.input = in,
+                                                .input_len = strlen(in),
+                                                .capture_output = 1},
+                             &r, &e),
+            &e);
+  ASSERT_EQ(r->n, 3);
+  for (size_t i = 0; i < 3; i++)
+    ASSERT_EQ(r->returncodes[i], 0);
+  ASSERT_STREQ(r->last->out, "      2 apple\n      1 fig\n      3 pear\n");
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_every_stage_status) {
+  int fds = test_count_fds();
+  const char *s0[] = {test_helper, "exit", "3", NULL};
+  const char *s1[] = {"cat; exit 5", NULL};
+  const char *s2[] = {test_helper, "cat", NULL};
+  const char *s3[] = {"cat >/dev/null; exit 0", NULL};
+  const char *const *argvs[] = {s0, s1, s2, s3};
+  subproc_options so[4] = {{0}, {.shell = 1}, {0}, {.shell = 1}};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 4, so, NULL, &r, &e), &e);
+  ASSERT_EQ(r->n, 4);
+  ASSERT_EQ(r->returncodes[0], 3);
+  ASSERT_EQ(r->returncodes[1], 5);
+  ASSERT_EQ(r->returncodes[2], 0);
+  ASSERT_EQ(r->returncodes[3], 0);
+  ASSERT_EQ(r->returncode, 5); /* the rightmost non-zero */
+  ASSERT(r->last == NULL || r->last->out == NULL);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_pipefail_and_check) {
+  int fds = test_count_fds();
+  const char *f[] = {"false", NULL};
+  const char *t[] = {"true", NULL};
+  const char *const *ft[] = {f, t};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(ft, 2, NULL, NULL, &r, &e), &e);
+  ASSERT_EQ(r->returncodes[0], 1);
+  ASSERT_EQ(r->returncodes[1], 0);
+  ASSERT_EQ(r->returncode, 1);
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  /* check: SUBPROC_ECALLED with the status, the result still given. */
+  ASSERT_EQ(
+      subproc_pipeline(ft, 2, NULL, &(subproc_options){.check = 1}, &r, &e),
+      SUBPROC_ECALLED);
+  ASSERT_EQ(e.code, SUBPROC_ECALLED);
+  ASSERT_EQ(e.returncode, 1);
+  ASSERT_CONTAINS(e.message, "non-zero exit status 1");
+  ASSERT(r != NULL);
+  ASSERT_EQ(r->returncode, 1);
+  ASSERT_EQ(r->returncodes[0], 1);
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  /* true | true with check is fine. */
+  const char *const *tt[] = {t, t};
+  ASSERT_OK(
+      subproc_pipeline(tt, 2, NULL, &(subproc_options){.check = 1}, &r, &e),
+      &e);
+  ASSERT_EQ(r->returncode, 0);
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  /* true | false: the last stage's failure counts too. */
+  const char *const *tf[] = {t, f};
+  ASSERT_EQ(
+      subproc_pipeline(tf, 2, NULL, &(subproc_options){.check = 1}, &r, &e),
+      SUBPROC_ECALLED);
+  ASSERT_EQ(e.returncode, 1);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_yes_head_sigpipe) {
+  /* head exits after one line; yes must die of SIGPIPE at once, which
+   * only happens when nobody else (the parent) holds the pipe's read end. */
+  int fds = test_count_fds();
+  const char *yes[] = {"yes", NULL};
+  const char *head[] = {"head", "-1", NULL};
+  const char *const *argvs[] = {yes, head};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  ASSERT_OK(subproc_pipeline(
+                argvs, 2, NULL,
+                &(subproc_options){.capture_output = 1, .timeout = 30}, &r, &e),
+            &e);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT(!r->timed_out);
+  ASSERT_EQ(r->returncodes[0], -SIGPIPE);
+  ASSERT_EQ(r->returncodes[1], 0);
+  ASSERT_EQ(r->returncode, -SIGPIPE);
+  ASSERT_STREQ(r->last->out, "y\n");
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  /* The same three stages deep. */
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs3[] = {yes, cat, head};
+  t0 = test_now();
+  ASSERT_OK(subproc_pipeline(
+                argvs3, 3, NULL,
+                &(subproc_options){.capture_output = 1, .timeout = 30}, &r, &e),
+            &e);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_EQ(r->returncodes[2], 0);
+  ASSERT_STREQ(r->last->out, "y\n");
+  /* cat dies of SIGPIPE writing to head (or exits 1 on EPIPE); yes of
+   * SIGPIPE writing to the dead cat. */
+  ASSERT(r->returncodes[1] == -SIGPIPE || r->returncodes[1] == 1);
+  ASSERT_EQ(r->returncodes[0], -SIGPIPE);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_input_first_output_last) {
+  int fds = test_count_fds();
+  size_t len = 16u << 20;
+  char *in = malloc(len);
+  ASSERT(in != NULL);
+  for (size_t i = 0; i < len; i++)
+    in[i] = (char)pat(i);
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {cat, cat, cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
+                             &(subproc_options){.input = in,
+                                                .input_len = len,
+                                                .capture_output = 1},
+                             &r, &e),
+            &e);
+  ASSERT_EQ(r->last->out_len, len);
+  ASSERT(memcmp(r->last->out, in, len) == 0);
+  ASSERT_EQ(r->returncode, 0);
+  subproc_pipeline_result_free(r);
+  free(in);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_single_stage) {
+  int fds = test_count_fds();
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 1, NULL,
+                             &(subproc_options){.input = "solo",
+                                                .input_len = 4,
+                                                .capture_output = 1},
+                             &r, &e),
+            &e);
+  ASSERT_EQ(r->n, 1);
+  ASSERT_STREQ(r->last->out, "solo");
+  ASSERT_EQ(r->returncodes[0], 0);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_stage_options_and_stderr) {
+  /* Each stage has its own options; stderr of the last is captured. */
+  int fds = test_count_fds();
+  const char *pwd[] = {"pwd", NULL};
+  const char *last[] = {"cat; echo oops >&2; exit 2", NULL};
+  const char *const *argvs[] = {pwd, last};
+  subproc_options so[2] = {{.cwd = "/"}, {.shell = 1}};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 2, so,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "/\n");
+  ASSERT_STREQ(r->last->err, "oops\n");
+  ASSERT_EQ(r->returncodes[1], 2);
+  ASSERT_EQ(r->returncode, 2);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_text_and_max_output) {
+  int fds = test_count_fds();
+  const char *hex[] = {test_helper, "hex", "e90d0a0d41", NULL};
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {hex, cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(
+                argvs, 2, NULL,
+                &(subproc_options){.capture_output = 1, .encoding = "latin-1"},
+                &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "\xc3\xa9\n\nA");
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  /* Text input goes into the first stage encoded. */
+  const char *od[] = {"od -An -tx1 | tr -d ' \\n'", NULL};
+  const char *const *argvs2[] = {cat, od};
+  subproc_options so[2] = {{0}, {.shell = 1}};
+  ASSERT_OK(subproc_pipeline(argvs2, 2, so,
+                             &(subproc_options){.capture_output = 1,
+                                                .encoding = "latin-1",
+                                                .input = "\xc3\xa9",
+                                                .input_len = 2},
+                             &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "e9");
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  /* max_output applies to the last stage. */
+  const char *w[] = {test_helper, "write", "1000000", NULL};
+  const char *const *argvs3[] = {w, cat};
+  ASSERT_OK(subproc_pipeline(
+                argvs3, 2, NULL,
+                &(subproc_options){.capture_output = 1, .max_output = 1234}, &r,
+                &e),
+            &e);
+  ASSERT_EQ(r->last->out_len, 1234);
+  ASSERT(r->last->out_truncated);
+  ASSERT_EQ(r->returncode, 0);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_timeout_whole_pipeline) {
+  int fds = test_count_fds();
+  const char *sl[] = {test_helper, "sleep", "30", NULL};
+  const char *ps[] = {test_helper, "print-sleep", "mid", "30", NULL};
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {sl, ps, cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  ASSERT_EQ(
+      subproc_pipeline(argvs, 3, NULL,
+                       &(subproc_options){.capture_output = 1, .timeout = 0.5},
+                       &r, &e),
+      SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_EQ(e.code, SUBPROC_ETIMEDOUT);
+  ASSERT(r != NULL);
+  ASSERT(r->timed_out);
+  ASSERT_EQ(r->returncodes[0], -SIGKILL);
+  ASSERT_EQ(r->returncodes[1], -SIGKILL);
+  /* cat saw EOF when print-sleep died, or was killed itself. */
+  ASSERT(r->returncodes[2] == -SIGKILL || r->returncodes[2] == 0);
+  ASSERT(r->last != NULL);
+  ASSERT_STREQ(r->last->out, "mid\n"); /* the partial output */
+  subproc_pipeline_result_free(r);
+  r = NULL;
+
+  /* The last stage done early, the first one still running: the one
+   * timeout covers the wait for every stage. */
+  const char *t[] = {"true", NULL};
+  const char *const *argvs2[] = {sl, t};
+  t0 = test_now();
+  ASSERT_EQ(subproc_pipeline(argvs2, 2, NULL,
+                             &(subproc_options){.timeout = 0.5}, &r, &e),
+            SUBPROC_ETIMEDOUT);
+  double took = test_now() - t0;
+  ASSERT(took >= 0.45 && took < 3.0);
+  ASSERT(r->timed_out);
+  ASSERT_EQ(r->returncodes[0], -SIGKILL);
+  ASSERT_EQ(r->returncodes[1], 0);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_stage_cannot_start) {
+  int fds = test_count_fds();
+  const char *sl[] = {test_helper, "sleep", "30", NULL};
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *nope[] = {"/nonexistent/program", NULL};
+  subproc_error e;
+
+  /* A later stage fails: the started ones are killed and reaped. */
+  const char *const *mid[] = {sl, nope, cat};
+  subproc_pipeline_result *r = NULL;
+  double t0 = test_now();
+  ASSERT_EQ(subproc_pipeline(mid, 3, NULL,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            -ENOENT);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_EQ(e.code, -ENOENT);
+  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(e.path, "/nonexistent/program");
+  if (r) {
+    ASSERT_EQ(r->returncodes[0], -SIGKILL);
+    ASSERT_EQ(r->returncodes[1], SUBPROC_NO_RETURNCODE);
+    ASSERT_EQ(r->returncodes[2], SUBPROC_NO_RETURNCODE);
+  }
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+
+  /* The first stage fails: nothing runs. */
+  const char *const *first[] = {nope, cat};
+  r = NULL;
+  ASSERT_EQ(
+      subproc_pipeline(
+          first, 2, NULL,
+          &(subproc_options){.input = "x", .input_len = 1, .capture_output = 1},
+          &r, &e),
+      -ENOENT);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+
+  /* The last stage fails, with input pending for the first. */
+  const char *const *last[] = {cat, cat, nope};
+  r = NULL;
+  t0 = test_now();
+  ASSERT_EQ(
+      subproc_pipeline(
+          last, 3, NULL,
+          &(subproc_options){.input = "x", .input_len = 1, .capture_output = 1},
+          &r, &e),
+      -ENOENT);
+  ASSERT(test_now() - t0 < 3.0);
+  subproc_pipeline_result_free(r);
+
+  /* Bad stage options are reported the same way. */
+  const char *const *bad[] = {sl, cat};
+  subproc_options so[2] = {{0}, {.cwd = "/nonexistent/dir"}};
+  r = NULL;
+  ASSERT_EQ(subproc_pipeline(bad, 2, so, NULL, &r, &e), -ENOENT);
+  ASSERT_STREQ(e.step, "chdir");
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_bad_input) {
+  int fds = test_count_fds();
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *empty[] = {NULL};
+  const char *const *ok[] = {cat, cat};
+  const char *const *null_stage[] = {cat, NULL};
+  const char *const *empty_stage[] = {empty, cat};
+  subproc_pipeline_result *r = (subproc_pipeline_result *)&fds;
+  subproc_error e;
+  ASSERT_EQ(subproc_pipeline(ok, 0, NULL, NULL, &r, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.code, SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  r = (subproc_pipeline_result *)&fds;
+  ASSERT_EQ(subproc_pipeline(NULL, 2, NULL, NULL, &r, &e), SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  ASSERT_EQ(subproc_pipeline(NULL, 0, NULL, NULL, &r, NULL), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_pipeline(null_stage, 2, NULL, NULL, &r, &e),
+            SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  ASSERT_EQ(subproc_pipeline(empty_stage, 2, NULL, NULL, &r, &e),
+            SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  ASSERT_EQ(subproc_pipeline(ok, 2, NULL, NULL, NULL, &e), SUBPROC_EINVAL);
+  subproc_pipeline_result_free(NULL);
+  /* Pipeline-wide options that conflict as in run. */
+  ASSERT_EQ(subproc_pipeline(ok, 2, NULL,
+                             &(subproc_options){.encoding = "no-such-enc"}, &r,
+                             &e),
+            SUBPROC_EINVAL);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_parent_holds_no_inner_end) {
+  /* Each stage sees only its own three streams. */
+  int fds = test_count_fds();
+  const char *echo[] = {test_helper, "echo", "x", NULL};
+  const char *lsfd[] = {test_helper, "fds", NULL};
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {echo, lsfd, cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "0 1 2\n");
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  const char *const *argvs2[] = {lsfd, cat, cat};
+  ASSERT_OK(subproc_pipeline(argvs2, 3, NULL,
+                             &(subproc_options){.input = "in",
+                                                .input_len = 2,
+                                                .capture_output = 1},
+                             &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "0 1 2\n");
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_input_to_stage_that_exits) {
+  /* The first stage never reads: EPIPE is not an error, no SIGPIPE. */
+  signal(SIGPIPE, SIG_DFL);
+  int fds = test_count_fds();
+  size_t len = 4u << 20;
+  char *in = malloc(len);
+  ASSERT(in != NULL);
+  memset(in, 'z', len);
+  const char *t[] = {"true", NULL};
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {t, cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 2, NULL,
+                             &(subproc_options){.input = in,
+                                                .input_len = len,
+                                                .capture_output = 1,
+                                                .timeout = 30},
+                             &r, &e),
+            &e);
+  ASSERT_EQ(r->returncodes[0], 0);
+  ASSERT_EQ(r->returncodes[1], 0);
+  ASSERT_STREQ(r->last->out, "");
+  subproc_pipeline_result_free(r);
+  free(in);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(pipe_first_stage_stdin_pipe_without_input) {
+  /* stdin=PIPE for the first stage and no input: like communicate()
+   * without input, the stage sees EOF (nobody else can write to it). */
+  int fds = test_count_fds();
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {cat, cat};
+  subproc_options so[2] = {{.in = {.kind = SUBPROC_PIPE}}, {0}};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  double t0 = test_now();
+  int rc = subproc_pipeline(
+      argvs, 2, so, &(subproc_options){.capture_output = 1, .timeout = 5}, &r,
+      &e);
+  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_OK(rc, &e);
+  ASSERT_STREQ(r->last->out, "");
+  ASSERT_EQ(r->returncode, 0);
+  subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
