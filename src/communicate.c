@@ -24,6 +24,11 @@ struct subproc__comm {
   int direct[2]; /* the last space handed out was in out[] */
   char *scratch;
   subproc__buf decoded; /* text + callback: one decoded chunk */
+  /* A decoding error (errors=strict) stops the decoding of its stream, not
+   * the child: the rest is drained and dropped, and the error is returned
+   * at the stream's end (Python decodes after the child has exited). */
+  int bad[2];
+  subproc_error bad_err[2];
 };
 
 static char *dup_str(const char *s) {
@@ -183,8 +188,18 @@ static int deliver(subproc__comm *c, int s, const char *data, size_t n,
   int rc;
   if (c->dec[s]) {
     dst->len = co->on_output ? 0 : dst->len;
-    if ((rc = subproc__decoder_feed(c->dec[s], data, n, final, dst, err)) < 0)
+    subproc_error e;
+    rc = subproc__decoder_feed(c->dec[s], data, n, final, dst, &e);
+    if (rc == SUBPROC_EDECODE) {
+      c->bad[s] = 1;
+      c->bad_err[s] = e;
+      return 0;
+    }
+    if (rc < 0) {
+      if (err)
+        *err = e;
       return rc;
+    }
     if (!co->on_output)
       return 0;
     data = dst->data;
@@ -205,6 +220,10 @@ static int deliver(subproc__comm *c, int s, const char *data, size_t n,
 int subproc__comm_commit(subproc__comm *c, int stream, size_t n,
                          subproc_error *err) {
   int s = stream - 1;
+  if (c->bad[s]) {
+    c->seen[s] += n;
+    return 0;
+  }
   if (c->direct[s]) {
     c->out[s].len += n;
     c->out[s].data[c->out[s].len] = '\0';
@@ -233,7 +252,13 @@ int subproc__comm_eof(subproc__comm *c, int stream, subproc_error *err) {
   if (!c->dec[s])
     return 0;
   /* A stream cut by max_output may end inside a character: drop it. */
-  return deliver(c, s, NULL, 0, !c->truncated[s], err);
+  int rc = c->bad[s] ? 0 : deliver(c, s, NULL, 0, !c->truncated[s], err);
+  if (rc == 0 && c->bad[s]) {
+    if (err)
+      *err = c->bad_err[s];
+    return SUBPROC_EDECODE;
+  }
+  return rc;
 }
 
 static int hand_over(subproc__buf *b, char **out, size_t *len, int snapshot) {

@@ -81,6 +81,8 @@ int subproc_run(const char *const *argv, const subproc_options *opts,
     /* Python's run kills the child on any exception. */
     subproc_kill(p);
     subproc_wait(p, SUBPROC_FOREVER, NULL, NULL);
+    if (!*out) /* the child was started: a result all the same */
+      subproc__make_result(p, 0, out);
   } else if (o->check && (*out)->returncode != 0) {
     rc = called_error((*out)->args, (*out)->returncode, err);
   }

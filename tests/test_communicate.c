@@ -932,3 +932,83 @@ TEST(comm_on_output_and_max_output) {
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
 }
+
+TEST(comm_text_decode_error_lets_child_finish) {
+  /* Python decodes after the child has exited: a bad byte does not stop
+   * the child. The error (with its offset) comes when the stream ends. */
+  int fds = test_count_fds();
+  const char *argv[] = {"printf 'a\\377b'; sleep 0.3; printf 'more'; exit 3",
+                        NULL};
+  subproc *p = start(argv, &(subproc_options){.shell = 1,
+                                               .encoding = "utf-8",
+                                               .out = {.kind = SUBPROC_PIPE}});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 10.0, &r, &e), SUBPROC_EDECODE);
+  ASSERT_EQ(e.code, SUBPROC_EDECODE);
+  ASSERT_EQ(e.offset, 1);
+  ASSERT_EQ(subproc_returncode(p), 3); /* ran to its end, not killed */
+  ASSERT(r != NULL);
+  ASSERT_EQ(r->returncode, 3);
+  ASSERT_STREQ(r->out, "a"); /* what decoded before the error */
+  subproc_result_free(r);
+  subproc_free(p);
+
+  /* The same through run: status 3, the result given. */
+  r = NULL;
+  ASSERT_EQ(subproc_run(argv,
+                        &(subproc_options){.shell = 1,
+                                           .encoding = "utf-8",
+                                           .capture_output = 1},
+                        &r, &e),
+            SUBPROC_EDECODE);
+  ASSERT_EQ(e.offset, 1);
+  ASSERT(r != NULL);
+  ASSERT_EQ(r->returncode, 3);
+  subproc_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(comm_text_encode_error_run_result) {
+  /* Input that the encoding cannot hold: SUBPROC_EDECODE before anything
+   * is written; run kills and reaps the child and still gives a result. */
+  int fds = test_count_fds();
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *euro = "ok \xe2\x82\xac";
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_run(cat,
+                        &(subproc_options){.encoding = "latin-1",
+                                           .input = euro,
+                                           .input_len = strlen(euro),
+                                           .capture_output = 1},
+                        &r, &e),
+            SUBPROC_EDECODE);
+  ASSERT_EQ(e.code, SUBPROC_EDECODE);
+  ASSERT_EQ(e.offset, 3);
+  ASSERT(r != NULL); /* the child was started: *res is given */
+  ASSERT_EQ(r->returncode, -SIGKILL);
+  subproc_result_free(r);
+  r = NULL;
+  /* communicate itself leaves the child running (Python raises before
+   * writing); errors=replace sends '?'. */
+  subproc *p = start(cat, &(subproc_options){.encoding = "latin-1",
+                                              .in = {.kind = SUBPROC_PIPE},
+                                              .out = {.kind = SUBPROC_PIPE}});
+  ASSERT_EQ(subproc_communicate(p, euro, strlen(euro), 10.0, &r, &e),
+            SUBPROC_EDECODE);
+  ASSERT_EQ(subproc_poll(p, NULL), 0);
+  finish_killed(p);
+  p = start(cat, &(subproc_options){.encoding = "latin-1",
+                                     .errors = "replace",
+                                     .in = {.kind = SUBPROC_PIPE},
+                                     .out = {.kind = SUBPROC_PIPE}});
+  r = NULL;
+  ASSERT_OK(subproc_communicate(p, euro, strlen(euro), 10.0, &r, &e), &e);
+  ASSERT_STREQ(r->out, "ok ?");
+  subproc_result_free(r);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
