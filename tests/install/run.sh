@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the build tree into a fresh prefix, then builds and runs a tiny
+# program against it: `run.sh BUILD_DIR pkgconfig|find_package`.
+set -eu
+build=$1 mode=$2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+prefix=$work/prefix
+lib=$(ls -d "$prefix"/lib* | head -n 1)
+test -f "$prefix/include/subproc.h"
+ls "$lib"/libsubproc.so.0 "$lib"/libsubproc.a >/dev/null
+case $mode in
+pkgconfig)
+  command -v pkg-config >/dev/null || { echo "SKIP: pkg-config not installed"; exit 77; }
+  export PKG_CONFIG_PATH="$lib/pkgconfig"
+  cc -std=c11 -Wall -Werror $(pkg-config --cflags subproc) "$here/hello.c" \
+    -o "$work/hello" $(pkg-config --libs subproc)
+  LD_LIBRARY_PATH="$lib" "$work/hello"
+  cc -std=c11 -Wall -Werror $(pkg-config --cflags subproc) "$here/hello.c" \
+    -o "$work/hello_static" "$lib/libsubproc.a" -pthread
+  "$work/hello_static"
+  ;;
+find_package)
+  cmake -S "$here" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$work/consumer" >/dev/null
+  LD_LIBRARY_PATH="$lib" "$work/consumer/hello"
+  "$work/consumer/hello_static"
+  ;;
+*) echo "usage: run.sh BUILD_DIR pkgconfig|find_package" >&2; exit 2 ;;
+esac
