@@ -15,10 +15,12 @@ static int kill_tree_enabled(const subproc_options *o) {
   return o->kill_tree == SUBPROC_KILL_TREE_ON;
 }
 
-/* "Command 'ls -l' returned non-zero exit status 2." as Python says it. */
+/* "Command 'ls -l' returned non-zero exit status 2." as Python says it.
+ * args as the caller gave them (before the shell is added): one item is
+ * shown as it is, as Python shows a string command; more are joined. */
 static int called_error(const char *const *args, int returncode,
                         subproc_error *err) {
-  char *cmd = subproc_join(args);
+  char *cmd = args[1] ? subproc_join(args) : NULL;
   const char *shown = cmd ? cmd : args[0];
   if (returncode < 0)
     subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
@@ -84,7 +86,7 @@ int subproc_run(const char *const *argv, const subproc_options *opts,
     if (!*out) /* the child was started: a result all the same */
       subproc__make_result(p, 0, out);
   } else if (o->check && (*out)->returncode != 0) {
-    rc = called_error((*out)->args, (*out)->returncode, err);
+    rc = called_error(argv, (*out)->returncode, err);
   }
   subproc_free(p);
   subproc_result_free(local);

@@ -254,8 +254,9 @@ TEST(run_check_nonzero) {
                 &r, &e),
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 4);
-  ASSERT_CONTAINS(e.message, "returned non-zero exit status 4.");
-  ASSERT_CONTAINS(e.message, "printf out; printf err >&2; exit 4");
+  /* A shell command shows as given, as Python shows the string. */
+  ASSERT_STREQ(e.message, "Command 'printf out; printf err >&2; exit 4' "
+                          "returned non-zero exit status 4.");
   ASSERT_STREQ(r->out, "out");
   ASSERT_STREQ(r->err, "err");
   ASSERT_EQ(subproc_check_returncode(r, &e), SUBPROC_ECALLED);
@@ -848,12 +849,17 @@ TEST(run_check_call) {
   ASSERT_EQ(subproc_check_call(bad, NULL, &e), SUBPROC_ECALLED);
   ASSERT_EQ(e.code, SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 2);
-  ASSERT_CONTAINS(e.message, "returned non-zero exit status 2.");
-  ASSERT_CONTAINS(e.message, "Command '");
+  char *cmd = subproc_join(bad);
+  char want[2048];
+  snprintf(want, sizeof want, "Command '%s' returned non-zero exit status 2.",
+           cmd);
+  subproc_buffer_free(cmd);
+  ASSERT_STREQ(e.message, want);
   const char *k[] = {"kill -9 $$", NULL};
   ASSERT_EQ(subproc_check_call(k, &(subproc_options){.shell = 1}, &e),
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, -9);
+  ASSERT_CONTAINS(e.message, "Command 'kill -9 $$' died with signal 9");
   ASSERT_EQ(subproc_check_call(bad, NULL, NULL), SUBPROC_ECALLED);
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
@@ -1008,7 +1014,16 @@ static const char py_script[] =
     "                rc = 0\n"
     "            except subprocess.CalledProcessError as ex:\n"
     "                out, rc = ex.output, ex.returncode\n"
-    "            print('%d:%s' % (rc, h(out)))\n"
+    "                msg = str(ex) if rc > 0 else ''\n"
+    "            print('%d:%s:%s' % (rc, h(out), h(msg) if rc else ''))\n"
+    "    elif mode == 'cc':\n"
+    "        try:\n"
+    "            subprocess.check_call(c, shell=True,\n"
+    "                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "            print('0:')\n"
+    "        except subprocess.CalledProcessError as ex:\n"
+    "            msg = str(ex) if ex.returncode > 0 else ''\n"
+    "            print('%d:%s' % (ex.returncode, h(msg)))\n"
     "    else:\n"
     "        p = subprocess.run(c, shell=True, capture_output=True)\n"
     "        print('%d:%s:%s' % (p.returncode, h(p.stdout), h(p.stderr)))\n";
@@ -1100,12 +1115,46 @@ TEST(run_differential_check_output) {
       ASSERT_EQ(rc == SUBPROC_ECALLED, r->returncode != 0);
       if (rc == SUBPROC_ECALLED)
         ASSERT_EQ(e.returncode, r->returncode);
-      char ours[4096], h[1024];
+      /* Python's CalledProcessError text for exit statuses (its signal
+       * text names the enum, <Signals.SIGKILL: 9>, which C has not). */
+      char ours[8192], h[1024], m[4096] = "";
       hex_into(h, r->out, r->out_len);
-      snprintf(ours, sizeof ours, "%d:%s", r->returncode, h);
+      if (rc == SUBPROC_ECALLED && r->returncode > 0)
+        hex_into(m, e.message, strlen(e.message));
+      snprintf(ours, sizeof ours, "%d:%s:%s", r->returncode, h, m);
       line = expect_line(line, ours, diff_cmds[i]);
       subproc_result_free(r);
     }
+  }
+  ASSERT_STREQ(line, "");
+  subproc_result_free(py);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+TEST(run_differential_check_call) {
+  int fds = test_count_fds();
+  subproc_result *py = python_says("cc");
+  const char *line = py->out;
+  for (size_t i = 0; diff_cmds[i]; i++) {
+    const char *argv[] = {diff_cmds[i], NULL};
+    subproc_error e;
+    int rc =
+        subproc_check_call(argv,
+                           &(subproc_options){.shell = 1,
+                                              .out = {.kind = SUBPROC_DEVNULL},
+                                              .err = {.kind = SUBPROC_DEVNULL}},
+                           &e);
+    char ours[8192], m[4096] = "";
+    if (rc == 0) {
+      snprintf(ours, sizeof ours, "0:");
+    } else {
+      ASSERT_EQ(rc, SUBPROC_ECALLED);
+      if (e.returncode > 0)
+        hex_into(m, e.message, strlen(e.message));
+      snprintf(ours, sizeof ours, "%d:%s", e.returncode, m);
+    }
+    line = expect_line(line, ours, diff_cmds[i]);
   }
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
