@@ -273,6 +273,11 @@ typedef struct subproc_options {
   subproc_limit_policy max_output_policy;
   subproc_output_fn on_output; /* [run, communicate] stream instead of keep */
   void *on_output_arg;
+  /* Beyond Python: called in the parent with each new child's pid as soon
+   * as it runs (for every stage of a pipeline too), e.g. to forward
+   * signals to a child started by subproc_run. */
+  void (*on_spawn)(void *arg, long pid);
+  void *on_spawn_arg;
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */

@@ -19,6 +19,10 @@ static subproc_options stage_options(const subproc_options *stage_opts,
   s.capture_output = 0;
   s.check = 0;
   s.timeout = 0;
+  if (!s.on_spawn) {
+    s.on_spawn = o->on_spawn;
+    s.on_spawn_arg = o->on_spawn_arg;
+  }
   if (i == 0 && o->input)
     s.in = (subproc_redirect){.kind = SUBPROC_PIPE};
   if (i > 0)

@@ -98,12 +98,18 @@ static void apply_capture(subproc_tool_config *c) {
     c->opts.err = SUBPROC_REDIRECT_PIPE;
 }
 
+static int leads_group(const subproc_options *o) {
+  return o->start_new_session || o->set_process_group ||
+         o->kill_tree == SUBPROC_KILL_TREE_ON;
+}
+
 static int run(subproc_tool_config *c) {
   subproc_result *r = NULL;
   subproc_error e;
   int rc, st;
   memset(&e, 0, sizeof e);
   apply_capture(c);
+  subproc_tool_forward_signals(&c->opts, leads_group(&c->opts));
   rc = subproc_run((const char *const *)c->args, &c->opts, &r, &e);
   st = subproc_tool_exit_status(
       rc, &e, r ? r->returncode : SUBPROC_NO_RETURNCODE, r && r->timed_out);
@@ -264,6 +270,7 @@ static int run_pipeline(const subproc_tool_config *c, pipeline *p) {
   double start = now();
   int rc, st;
   memset(&e, 0, sizeof e);
+  subproc_tool_forward_signals(&p->opts, leads_group(&p->stage_opts[0]));
   rc = subproc_pipeline(p->argvs, p->n, p->stage_opts, &p->opts, &r, &e);
   st = subproc_tool_exit_status(
       rc, &e, r ? r->returncode : SUBPROC_NO_RETURNCODE, r && r->timed_out);

@@ -57,6 +57,9 @@ int subproc_tool_usage_error(const char *cmd, const char *fmt, ...)
     SUBPROC_TOOL_PRINTF(2, 3);
 /* Flush stdout; a write error is reported and turns status into 125. */
 int subproc_tool_finish(int status);
+/* Forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the children o starts (to their
+ * process groups when group_leader). */
+void subproc_tool_forward_signals(subproc_options *o, int group_leader);
 /* The help text of one command ("" = the overview); 0 if unknown. */
 int subproc_tool_help(const char *cmd, FILE *to);
 

@@ -777,6 +777,35 @@ def test_run_pipesize():
     eq(d["returncode"], 0, "returncode")
 
 
+def forwarded(extra, sig, code):
+    """Send SIG to the tool running `sh -c 'echo $$; sleep 30'`: the child
+    (and with a group, the whole group) must get it too."""
+    p = subprocess.Popen([BINARY, "run", *extra, "--", "sh", "-c",
+                          "echo $$; exec sleep 30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = int(p.stdout.readline())
+    start = time.monotonic()
+    p.send_signal(sig)
+    p.wait(timeout=10)
+    if time.monotonic() - start > 5:
+        raise AssertionError("the child did not get the signal")
+    eq(p.returncode, code, "exit status")
+    for _ in range(50):
+        if not pid_alive(child):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"child {child} still alive")
+
+
+def test_run_forwards_signals():
+    linux_only()
+    forwarded([], signal.SIGTERM, 128 + signal.SIGTERM)
+    forwarded([], signal.SIGHUP, 128 + signal.SIGHUP)
+    forwarded(["--new-session"], signal.SIGINT, 128 + signal.SIGINT)
+    forwarded(["--kill-tree"], signal.SIGTERM, 128 + signal.SIGTERM)
+
+
 # ---- run: program selection ----------------------------------------------------
 
 def test_run_shell():
