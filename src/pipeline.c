@@ -23,6 +23,8 @@ static subproc_options stage_options(const subproc_options *stage_opts,
     s.on_spawn = o->on_spawn;
     s.on_spawn_arg = o->on_spawn_arg;
   }
+  if (s.kill_tree == SUBPROC_KILL_TREE_AUTO)
+    s.kill_tree = o->kill_tree; /* the pipeline's, unless the stage chose */
   if (i == 0 && o->input)
     s.in = (subproc_redirect){.kind = SUBPROC_PIPE};
   if (i > 0)
@@ -85,11 +87,25 @@ static int start_stages(const char *const *const *argvs, size_t n,
   return 0;
 }
 
-static void kill_all(subproc **procs, size_t n, const subproc_options *o) {
+/* Stage i's kill_tree as run() reads it: its own, else the pipeline's;
+ * AUTO is on when the stage starts a new session or process group. */
+static int stage_kill_tree(const subproc_options *stage_opts,
+                           const subproc_options *o, size_t i) {
+  const subproc_options *s = stage_opts ? &stage_opts[i] : &no_options;
+  subproc_kill_tree k =
+      s->kill_tree != SUBPROC_KILL_TREE_AUTO ? s->kill_tree : o->kill_tree;
+  if (k == SUBPROC_KILL_TREE_AUTO)
+    return s->start_new_session || s->set_process_group;
+  return k == SUBPROC_KILL_TREE_ON;
+}
+
+static void kill_all(subproc **procs, size_t n,
+                     const subproc_options *stage_opts,
+                     const subproc_options *o) {
   for (size_t i = 0; i < n; i++) {
     if (!procs[i])
       continue;
-    if (o->kill_tree == SUBPROC_KILL_TREE_ON)
+    if (stage_kill_tree(stage_opts, o, i))
       subproc_send_signal_group(procs[i], SIGKILL);
     subproc_kill(procs[i]);
   }
@@ -104,7 +120,8 @@ static int pipefail(const int *codes, size_t n) {
   return rc;
 }
 
-static int collect(subproc **procs, size_t n, const subproc_options *o,
+static int collect(subproc **procs, size_t n,
+                   const subproc_options *stage_opts, const subproc_options *o,
                    subproc_pipeline_result *r, subproc_error *err) {
   double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
   double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
@@ -116,7 +133,7 @@ static int collect(subproc **procs, size_t n, const subproc_options *o,
                       err);
   }
   if (rc < 0) {
-    kill_all(procs, n, o);
+    kill_all(procs, n, stage_opts, o);
     subproc__drain_after_kill(procs[n - 1], NULL);
     r->timed_out = rc == SUBPROC_ETIMEDOUT;
   }
@@ -163,12 +180,12 @@ int subproc_pipeline(const char *const *const *argvs, size_t n,
     r->returncodes[i] = SUBPROC_NO_RETURNCODE;
   rc = start_stages(argvs, n, stage_opts, o, procs, err);
   if (rc < 0) {
-    kill_all(procs, n, o);
+    kill_all(procs, n, stage_opts, o);
     for (size_t i = 0; i < n; i++)
       if (procs[i])
         subproc_wait(procs[i], SUBPROC_FOREVER, &r->returncodes[i], NULL);
   } else {
-    rc = collect(procs, n, o, r, err);
+    rc = collect(procs, n, stage_opts, o, r, err);
   }
   for (size_t i = 0; i < n; i++)
     subproc_free(procs[i]);

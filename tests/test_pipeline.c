@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -540,6 +541,54 @@ TEST(pipe_first_stage_stdin_pipe_without_input) {
   ASSERT_STREQ(r->last->out, "");
   ASSERT_EQ(r->returncode, 0);
   subproc_pipeline_result_free(r);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+/* Waits (up to 5 s) until process group pgid is empty, reaping members
+ * that were reparented to us (we are a subreaper). */
+static int group_gone(long pgid) {
+  double end = test_now() + 5.0;
+  for (;;) {
+    while (waitpid(-(pid_t)pgid, NULL, WNOHANG) > 0) {
+    }
+    if (kill(-(pid_t)pgid, 0) < 0 && errno == ESRCH)
+      return 1;
+    if (test_now() > end)
+      return 0;
+    usleep(20000);
+  }
+}
+
+TEST(pipe_timeout_kill_tree) {
+  /* kill_tree for the pipeline: on the timeout every stage's group is
+   * killed, grandchildren included (ON for all, or AUTO for a stage that
+   * starts a new session). */
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  int fds = test_count_fds();
+  const char *tree[] = {"\"$0\" pgid-sleep 30 & wait", test_helper, NULL};
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {tree, cat};
+  for (int variant = 0; variant < 2; variant++) {
+    subproc_options so[2] = {{.shell = 1}, {0}};
+    subproc_options o = {.capture_output = 1, .timeout = 1.0};
+    if (variant == 0)
+      o.kill_tree = SUBPROC_KILL_TREE_ON;
+    else
+      so[0].start_new_session = 1;
+    subproc_pipeline_result *r = NULL;
+    subproc_error e;
+    double t0 = test_now();
+    ASSERT_EQ(subproc_pipeline(argvs, 2, so, &o, &r, &e), SUBPROC_ETIMEDOUT);
+    ASSERT(test_now() - t0 < 3.0);
+    ASSERT(r->timed_out);
+    long pgid = atol(r->last->out);
+    ASSERT(pgid > 1 && pgid != (long)getpgrp());
+    if (!group_gone(pgid))
+      TEST_FAIL("variant %d: the grandchild in group %ld survived", variant,
+                pgid);
+    subproc_pipeline_result_free(r);
+  }
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
 }
