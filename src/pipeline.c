@@ -50,7 +50,9 @@ static subproc_options stage_options(const subproc_options *stage_opts,
 }
 
 static int validate(const char *const *const *argvs, size_t n,
-                    subproc_pipeline_result **res, subproc_error *err) {
+                    const subproc_options *stage_opts,
+                    const subproc_options *o, subproc_pipeline_result **res,
+                    subproc_error *err) {
   if (!res)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
                          "pipeline: res is NULL");
@@ -63,6 +65,16 @@ static int validate(const char *const *const *argvs, size_t n,
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
                            "pipeline: stage %zu has an empty argument list",
                            i);
+  /* As in run (Python's ValueError), not a silent override. */
+  if (stage_opts && o->input && stage_opts[0].in.kind != SUBPROC_INHERIT)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "stdin and input arguments may not both be used");
+  if (stage_opts && o->capture_output &&
+      (stage_opts[n - 1].out.kind != SUBPROC_INHERIT ||
+       stage_opts[n - 1].err.kind != SUBPROC_INHERIT))
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "capture_output", NULL, -1,
+                         "stdout and stderr arguments may not be used with "
+                         "capture_output");
   return 0;
 }
 
@@ -163,7 +175,7 @@ int subproc_pipeline(const char *const *const *argvs, size_t n,
                      const subproc_options *opts,
                      subproc_pipeline_result **res, subproc_error *err) {
   const subproc_options *o = opts ? opts : &no_options;
-  int rc = validate(argvs, n, res, err);
+  int rc = validate(argvs, n, stage_opts, o, res, err);
   if (rc < 0)
     return rc;
   subproc_pipeline_result *r = calloc(1, sizeof *r);

@@ -592,3 +592,37 @@ TEST(pipe_timeout_kill_tree) {
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
 }
+
+TEST(pipe_conflicting_options_einval) {
+  /* As in run: input with a stdin redirection of the first stage, or
+   * capture_output with an output redirection of the last, is a
+   * ValueError, not a silent override. No stage is started. */
+  int fds = test_count_fds();
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {cat, cat};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  subproc_options in_devnull[2] = {{.in = {.kind = SUBPROC_DEVNULL}}, {0}};
+  ASSERT_EQ(subproc_pipeline(argvs, 2, in_devnull,
+                             &(subproc_options){.input = "x", .input_len = 1},
+                             &r, &e),
+            SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "stdin and input");
+  ASSERT(r == NULL);
+  subproc_options out_null[2] = {{0}, {.out = {.kind = SUBPROC_DEVNULL}}};
+  ASSERT_EQ(subproc_pipeline(argvs, 2, out_null,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "capture_output");
+  subproc_options err_null[2] = {{0}, {.err = {.kind = SUBPROC_DEVNULL}}};
+  ASSERT_EQ(subproc_pipeline(argvs, 2, err_null,
+                             &(subproc_options){.capture_output = 1}, &r, &e),
+            SUBPROC_EINVAL);
+  /* One stage: both rules apply to it. */
+  ASSERT_EQ(subproc_pipeline(argvs, 1, in_devnull,
+                             &(subproc_options){.input = "x", .input_len = 1},
+                             &r, &e),
+            SUBPROC_EINVAL);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
