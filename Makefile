@@ -18,10 +18,13 @@ demo: build
 test: build
 	ctest --preset $(PRESET)
 
+# make bench BENCH_ARGS=--quick (about a minute) or --full; see
+# docs/performance.md.
+BENCH_ARGS ?=
 bench:
 	cmake --preset release >/dev/null
-	cmake --build --preset release -j $(JOBS)
-	build/release/bench/subproc_bench
+	cmake --build --preset release -j $(JOBS) --target subproc_bench
+	build/release/bench/subproc_bench $(BENCH_ARGS)
 
 asan:
 	$(MAKE) test PRESET=asan
