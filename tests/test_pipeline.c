@@ -570,7 +570,9 @@ TEST(pipe_timeout_kill_tree) {
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs[] = {tree, cat};
   for (int variant = 0; variant < 2; variant++) {
-    subproc_options so[2] = {{.shell = 1}, {0}};
+    /* stderr to /dev/null: a surviving grandchild must not hold ctest's. */
+    subproc_options so[2] = {{.shell = 1, .err = {.kind = SUBPROC_DEVNULL}},
+                             {0}};
     subproc_options o = {.capture_output = 1, .timeout = 1.0};
     if (variant == 0)
       o.kill_tree = SUBPROC_KILL_TREE_ON;

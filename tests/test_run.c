@@ -938,6 +938,11 @@ TEST(run_getstatusoutput_spec_examples) {
   ASSERT_EQ(status, -15);
   ASSERT_STREQ(out, "");
   subproc_buffer_free(out);
+  ASSERT_OK(subproc_getstatusoutput("echo bye; kill -9 $$", &status, &out, &e),
+            &e);
+  ASSERT_EQ(status, -9);
+  ASSERT_STREQ(out, "bye");
+  subproc_buffer_free(out);
   /* One trailing newline stripped, only one. */
   ASSERT_OK(subproc_getstatusoutput("printf 'a\\n\\n'", &status, &out, &e), &e);
   ASSERT_STREQ(out, "a\n");
