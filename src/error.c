@@ -4,6 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#endif
+
 #include "internal.h"
 
 const char *subproc_version(void) { return SUBPROC_VERSION_STRING; }
@@ -102,11 +107,21 @@ int subproc__fail_os(subproc_error *err, int os_errno, const char *step,
   return subproc__fail(err, -os_errno, os_errno, step, path, fd, NULL);
 }
 
+#if defined(_WIN32)
+/* No clock_gettime in the Windows C runtimes (mingw's needs winpthread). */
+double subproc__now(void) {
+  LARGE_INTEGER count, freq;
+  QueryPerformanceCounter(&count);
+  QueryPerformanceFrequency(&freq);
+  return (double)count.QuadPart / (double)freq.QuadPart;
+}
+#else
 double subproc__now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+#endif
 
 int subproc__ms_left(double deadline) {
   if (deadline < 0)

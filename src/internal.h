@@ -4,63 +4,24 @@
 #define SUBPROC_INTERNAL_H
 
 #include <stdarg.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "subproc.h"
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw's printf archetype is msvcrt's unless the C99 stdio is selected. */
+#define SUBPROC__PRINTF(f, a)                                                  \
+  __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__)
 #define SUBPROC__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define SUBPROC__PRINTF(f, a)
-/* ---- argv helpers (src/buffer.c) ---- */
-/* Copies a NULL-terminated string array into one allocation (free()). */
-char **subproc__argv_dup(const char *const *argv);
-size_t subproc__argv_len(const char *const *argv);
+#endif
 
-/* ---- communicate state (portable part, src/communicate.c) ---- */
-/* What communicate/run keep from the options after popen returns. */
-typedef struct subproc__comm_opts {
-  int text;
-  char *encoding, *errors; /* owned copies, NULL = defaults */
-  long bufsize;
-  double wait_delay;
-  size_t max_output;
-  subproc_limit_policy max_output_policy;
-  subproc_output_fn on_output;
-  void *on_output_arg;
-} subproc__comm_opts;
-
-int subproc__comm_opts_init(subproc__comm_opts *co, const subproc_options *o,
-                            subproc_error *err);
-void subproc__comm_opts_free(subproc__comm_opts *co);
-
-typedef struct subproc__comm subproc__comm;
-/* State kept across communicate calls that time out. */
-int subproc__comm_new(subproc__comm **out, const subproc__comm_opts *co,
-                      subproc_error *err);
-void subproc__comm_free(subproc__comm *c);
-/* Remembers input on the first call (text mode: encoded). 1 if input was
- * already set by an earlier call (then new input is SUBPROC_EINVAL). */
-int subproc__comm_set_input(subproc__comm *c, const void *in, size_t len,
-                            subproc_error *err);
-/* The unsent rest of the input; advance() after a write of n bytes. */
-const char *subproc__comm_input(subproc__comm *c, size_t *len);
-void subproc__comm_input_advance(subproc__comm *c, size_t n);
-/* Copy the unsent input so the caller's buffer may go (on a timeout). */
-int subproc__comm_input_own(subproc__comm *c);
-/* Where to read raw bytes of stream (1 or 2) directly: *room >= 1. */
-int subproc__comm_space(subproc__comm *c, int stream, char **dst, size_t *room);
-/* n bytes were read into the space: account, decode, limit, stream. 0 or
- * SUBPROC_ELIMIT / SUBPROC_EDECODE / the callback's code / -ENOMEM. */
-int subproc__comm_commit(subproc__comm *c, int stream, size_t n,
-                         subproc_error *err);
-/* The stream reached EOF (flushes the decoder). */
-int subproc__comm_eof(subproc__comm *c, int stream, subproc_error *err);
-/* Move (snapshot = 0) or copy (snapshot = 1) the output into r. captured[i]
- * says whether stream i+1 was a pipe (else r->out/err stay NULL). */
-int subproc__comm_output(subproc__comm *c, subproc_result *r,
-                         const int captured[2], int snapshot);
-
+/* Windows has no SIGKILL: its send_signal maps it to TerminateProcess. */
+#ifndef SIGKILL
+#define SIGKILL 9
 #endif
 
 /* ---- growable byte buffer (always NUL-terminated when data != NULL) ---- */

@@ -22,6 +22,12 @@ static int called_error(const char *const *args, int returncode,
                         subproc_error *err) {
   char *cmd = args[1] ? subproc_join(args) : NULL;
   const char *shown = cmd ? cmd : args[0];
+#if defined(_WIN32)
+  /* No signals: the status is a DWORD (0xC0000005 reads as negative). */
+  subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
+                "Command '%s' returned non-zero exit status %u.", shown,
+                (unsigned)returncode);
+#else
   if (returncode < 0)
     subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
                   "Command '%s' died with signal %d (%s).", shown, -returncode,
@@ -30,6 +36,7 @@ static int called_error(const char *const *args, int returncode,
     subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
                   "Command '%s' returned non-zero exit status %d.", shown,
                   returncode);
+#endif
   if (err)
     err->returncode = returncode;
   free(cmd);
@@ -65,14 +72,18 @@ static int finish_timeout(subproc *p, const subproc_options *o,
   return SUBPROC_ETIMEDOUT;
 }
 
-int subproc_run(const char *const *argv, const subproc_options *opts,
-                subproc_result **res, subproc_error *err) {
+/* cmd: the string form (Popen("...")), which the Windows backend passes
+ * through as the command line; else argv. */
+static int run_impl(const char *const *argv, const char *cmd,
+                    const subproc_options *opts, subproc_result **res,
+                    subproc_error *err) {
   const subproc_options *o = opts ? opts : &no_options;
   subproc_result *local = NULL;
   subproc_result **out = res ? res : &local;
   *out = NULL;
   subproc *p = NULL;
-  int rc = subproc_popen(argv, o, &p, err);
+  int rc = cmd ? subproc_popen_cmd(cmd, o, &p, err)
+               : subproc_popen(argv, o, &p, err);
   if (rc < 0)
     return rc;
   double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
@@ -86,17 +97,22 @@ int subproc_run(const char *const *argv, const subproc_options *opts,
     if (!*out) /* the child was started: a result all the same */
       subproc__make_result(p, 0, out);
   } else if (o->check && (*out)->returncode != 0) {
-    rc = called_error(argv, (*out)->returncode, err);
+    const char *const cmd_argv[] = {cmd, NULL};
+    rc = called_error(argv ? argv : cmd_argv, (*out)->returncode, err);
   }
   subproc_free(p);
   subproc_result_free(local);
   return rc;
 }
 
+int subproc_run(const char *const *argv, const subproc_options *opts,
+                subproc_result **res, subproc_error *err) {
+  return run_impl(argv, NULL, opts, res, err);
+}
+
 int subproc_run_cmd(const char *cmd, const subproc_options *opts,
                     subproc_result **res, subproc_error *err) {
-  const char *argv[] = {cmd, NULL};
-  return subproc_run(argv, opts, res, err);
+  return run_impl(NULL, cmd, opts, res, err);
 }
 
 int subproc_call(const char *const *argv, const subproc_options *opts,

@@ -2,12 +2,14 @@
 
 #include "test.h"
 
+#ifndef _WIN32
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#endif
 
 #include "subproc.h"
 
@@ -30,6 +32,7 @@ void test_register(const char *name, test_fn fn) {
   n_tests++;
 }
 
+#ifndef _WIN32 /* Windows: tests/main_win.c */
 int test_count_fds(void) {
   DIR *d = opendir("/proc/self/fd");
   if (!d)
@@ -56,6 +59,7 @@ double test_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+#endif
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
@@ -69,6 +73,9 @@ int main(int argc, char **argv) {
   }
   if (getenv("SUBPROC_TEST_HELPER"))
     test_helper = getenv("SUBPROC_TEST_HELPER");
+#ifdef _WIN32
+  test_platform_init();
+#endif
   for (int i = 0; i < n_tests; i++) {
     if (strcmp(tests[i].name, argv[1]) == 0) {
       tests[i].fn();

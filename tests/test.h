@@ -88,5 +88,10 @@ int test_count_fds(void);
 void test_assert_no_zombies(void);
 /* Seconds on the monotonic clock. */
 double test_now(void);
+#ifdef _WIN32
+/* The Windows harness (tests/main_win.c): a job that holds this test's
+ * children, and the helper's path in Windows form. */
+void test_platform_init(void);
+#endif
 
 #endif

@@ -1,0 +1,424 @@
+/* communicate() on Windows: overlapped I/O on the parent's pipe ends, one
+ * WaitForMultipleObjects over every pending read and write (and the child,
+ * for wait_delay). No I/O is left pending when a call returns: whatever a
+ * cancelled operation had already moved is accounted for, so a call that
+ * times out loses nothing and a later call continues. */
+#include "windows.h"
+
+#include <errno.h>
+#include <io.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* After a kill, output still in the pipes is collected for this long at
+ * most, even when grandchildren keep the pipes open. */
+#define KILL_DRAIN_S 0.2
+#define IO_CHUNK (64 * 1024)
+
+typedef struct op {
+  HANDLE h;
+  OVERLAPPED ov;
+  int pending;
+  char *buf; /* reads: where the bytes land */
+} op;
+
+typedef struct loop {
+  subproc *p;
+  subproc__comm *c;
+  double deadline;       /* the call's timeout, -1 = none */
+  double delay_deadline; /* wait_delay after the child exited, -1 = none */
+  op ops[3];
+} loop;
+
+static int is_open(const loop *l, int i) {
+  return subproc_fd(l->p, i) >= 0;
+}
+
+static int loop_init(loop *l, subproc_error *err) {
+  for (int i = 0; i < 3; i++) {
+    op *o = &l->ops[i];
+    if (!is_open(l, i))
+      continue;
+    o->h = subproc__pipe_handle(l->p, i);
+    o->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!o->ov.hEvent)
+      return subproc__fail_win(err, GetLastError(), "communicate", NULL);
+    if (i > 0 && !(o->buf = malloc(IO_CHUNK)))
+      return subproc__fail_os(err, ENOMEM, "communicate", NULL, -1);
+  }
+  return 0;
+}
+
+static void loop_free(loop *l) {
+  for (int i = 0; i < 3; i++) {
+    if (l->ops[i].ov.hEvent)
+      CloseHandle(l->ops[i].ov.hEvent);
+    free(l->ops[i].buf);
+  }
+}
+
+/* n bytes read from stream i go to the shared core piece by piece. */
+static int deliver(loop *l, int i, const char *data, size_t n,
+                   subproc_error *err) {
+  while (n > 0) {
+    char *dst;
+    size_t room;
+    int rc = subproc__comm_space(l->c, i, &dst, &room);
+    if (rc < 0)
+      return subproc__fail_os(err, -rc, "read", NULL, subproc_fd(l->p, i));
+    size_t k = room < n ? room : n;
+    memcpy(dst, data, k);
+    if ((rc = subproc__comm_commit(l->c, i, k, err)) < 0)
+      return rc;
+    data += k;
+    n -= k;
+  }
+  return 0;
+}
+
+static int finish_stream(loop *l, int i, subproc_error *err) {
+  int rc = subproc__comm_eof(l->c, i, err);
+  subproc_close_stream(l->p, i);
+  return rc;
+}
+
+/* All input written, or the child closed its end: EOF for the child. */
+static int close_stdin(loop *l) {
+  int rc = subproc_close_stream(l->p, 0);
+  return rc == -EPIPE ? 0 : rc;
+}
+
+static int broken(DWORD e) {
+  return e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA ||
+         e == ERROR_PIPE_NOT_CONNECTED;
+}
+
+/* Starting an operation: it completes through its event either way. */
+static int started(op *o, BOOL ok) {
+  if (ok || GetLastError() == ERROR_IO_PENDING) {
+    o->pending = 1;
+    return 0;
+  }
+  return -1;
+}
+
+static int start_write(loop *l, subproc_error *err) {
+  op *o = &l->ops[0];
+  size_t len;
+  const char *data = subproc__comm_input(l->c, &len);
+  if (len == 0)
+    return close_stdin(l);
+  DWORD n = len < IO_CHUNK ? (DWORD)len : IO_CHUNK;
+  if (started(o, WriteFile(o->h, data, n, NULL, &o->ov)) == 0)
+    return 0;
+  DWORD e = GetLastError();
+  if (broken(e))
+    return close_stdin(l); /* the child stopped reading: not an error */
+  return subproc__fail_win(err, e, "write", NULL);
+}
+
+/* 1 at EOF, 0 once started, <0 on error. */
+static int start_read(loop *l, int i, subproc_error *err) {
+  op *o = &l->ops[i];
+  if (started(o, ReadFile(o->h, o->buf, IO_CHUNK, NULL, &o->ov)) == 0)
+    return 0;
+  DWORD e = GetLastError();
+  if (broken(e))
+    return 1;
+  return subproc__fail_win(err, e, "read", NULL);
+}
+
+static int start_ops(loop *l, subproc_error *err) {
+  int rc;
+  if (is_open(l, 0) && !l->ops[0].pending && (rc = start_write(l, err)) < 0)
+    return rc;
+  for (int i = 1; i <= 2; i++) {
+    if (!is_open(l, i) || l->ops[i].pending)
+      continue;
+    if ((rc = start_read(l, i, err)) < 0)
+      return rc;
+    if (rc == 1 && (rc = finish_stream(l, i, err)) < 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Account for a finished operation: ok/n/e as GetOverlappedResult gave. */
+static int settle(loop *l, int i, BOOL ok, DWORD n, DWORD e,
+                  subproc_error *err) {
+  l->ops[i].pending = 0;
+  if (i == 0) {
+    if (ok || n > 0)
+      subproc__comm_input_advance(l->c, n);
+    if (ok || e == ERROR_OPERATION_ABORTED)
+      return 0;
+    return broken(e) ? close_stdin(l) : subproc__fail_win(err, e, "write", NULL);
+  }
+  if (ok || n > 0)
+    return deliver(l, i, l->ops[i].buf, n, err);
+  if (e == ERROR_OPERATION_ABORTED)
+    return 0;
+  return broken(e) ? finish_stream(l, i, err)
+                   : subproc__fail_win(err, e, "read", NULL);
+}
+
+/* Collect every operation that has completed, without blocking. */
+static int reap_ops(loop *l, subproc_error *err) {
+  for (int i = 0; i < 3; i++) {
+    op *o = &l->ops[i];
+    if (!o->pending)
+      continue;
+    DWORD n = 0;
+    BOOL ok = GetOverlappedResult(o->h, &o->ov, &n, FALSE);
+    DWORD e = ok ? 0 : GetLastError();
+    if (!ok && e == ERROR_IO_INCOMPLETE)
+      continue;
+    int rc = settle(l, i, ok, n, e, err);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Stop every pending operation, keeping what it had already moved. */
+static int cancel_ops(loop *l, subproc_error *err) {
+  int first = 0;
+  for (int i = 0; i < 3; i++) {
+    op *o = &l->ops[i];
+    if (!o->pending)
+      continue;
+    CancelIoEx(o->h, &o->ov);
+    /* EOF or an error shows again on the next call: only bytes count. */
+    DWORD n = 0;
+    GetOverlappedResult(o->h, &o->ov, &n, TRUE);
+    o->pending = 0;
+    int rc = 0;
+    if (i == 0 && n > 0)
+      subproc__comm_input_advance(l->c, n);
+    else if (i > 0 && n > 0)
+      rc = deliver(l, i, o->buf, n, err);
+    if (rc < 0 && first == 0)
+      first = rc;
+  }
+  return first;
+}
+
+/* Once the child has exited, the wait_delay clock starts. */
+static void note_exit(loop *l) {
+  if (l->delay_deadline < 0 && l->p->comm_opts.wait_delay > 0 &&
+      subproc__reap(l->p, 0) == 1)
+    l->delay_deadline = subproc__now() + l->p->comm_opts.wait_delay;
+}
+
+static int earliest_ms(const loop *l) {
+  int a = subproc__ms_left(l->deadline), b = subproc__ms_left(l->delay_deadline);
+  if (a < 0)
+    return b;
+  if (b < 0)
+    return a;
+  return a < b ? a : b;
+}
+
+/* Grandchildren hold the pipes after wait_delay: stop reading. */
+static int give_up_reading(loop *l, subproc_error *err) {
+  int rc = cancel_ops(l, err);
+  for (int i = 1; i <= 2 && rc == 0; i++)
+    if (is_open(l, i))
+      rc = finish_stream(l, i, err);
+  return rc;
+}
+
+/* 0 when every pipe is done, SUBPROC_ETIMEDOUT, or an error. */
+static int pump_loop(loop *l, subproc_error *err) {
+  for (;;) {
+    int rc = start_ops(l, err);
+    if (rc < 0)
+      return rc;
+    HANDLE wait[4];
+    DWORD n = 0;
+    for (int i = 0; i < 3; i++)
+      if (l->ops[i].pending)
+        wait[n++] = l->ops[i].ov.hEvent;
+    if (n == 0)
+      return 0;
+    note_exit(l);
+    if (l->delay_deadline >= 0 && subproc__ms_left(l->delay_deadline) == 0)
+      return give_up_reading(l, err);
+    if (l->delay_deadline < 0 && l->p->comm_opts.wait_delay > 0)
+      wait[n++] = l->p->process;
+    int ms = earliest_ms(l);
+    DWORD r = WaitForMultipleObjects(n, wait, FALSE,
+                                     ms < 0 ? INFINITE : (DWORD)ms);
+    if (r == WAIT_FAILED)
+      return subproc__fail_win(err, GetLastError(), "wait", NULL);
+    if (r == WAIT_TIMEOUT && l->deadline >= 0 &&
+        subproc__ms_left(l->deadline) == 0)
+      return SUBPROC_ETIMEDOUT;
+    if ((rc = reap_ops(l, err)) < 0)
+      return rc;
+  }
+}
+
+static int pump(loop *l, subproc_error *err) {
+  int rc = loop_init(l, err);
+  if (rc == 0)
+    rc = pump_loop(l, err);
+  int rc2 = cancel_ops(l, rc == 0 || rc == SUBPROC_ETIMEDOUT ? err : NULL);
+  loop_free(l);
+  return rc2 < 0 && (rc == 0 || rc == SUBPROC_ETIMEDOUT) ? rc2 : rc;
+}
+
+static int prepare_stdin(loop *l, const void *input, size_t len,
+                         subproc_error *err) {
+  int open = is_open(l, 0);
+  int rc = subproc__comm_set_input(l->c, open ? input : NULL, len, err);
+  if (rc != 0 || !open)
+    return rc < 0 ? rc : 0;
+  if (l->p->streams[0])
+    fflush(l->p->streams[0]);
+  size_t pending;
+  if (!subproc__comm_input(l->c, &pending) || pending == 0)
+    return close_stdin(l); /* no input: the child sees EOF (Python) */
+  return 0;
+}
+
+int subproc__make_result(subproc *p, int snapshot, subproc_result **res) {
+  subproc_result *r = calloc(1, sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  r->args = (const char *const *)subproc__argv_dup(
+      (const char *const *)p->args);
+  r->returncode = p->returncode;
+  r->pid = (long)p->pid;
+  int done = p->returncode != SUBPROC_NO_RETURNCODE;
+  r->duration_s = (done ? p->end_time : subproc__now()) - p->start_time;
+  if (done) {
+    r->user_s = p->user_s;
+    r->system_s = p->system_s;
+    r->max_rss_kb = p->max_rss_kb;
+  }
+  int rc = r->args ? 0 : -ENOMEM;
+  if (rc == 0 && p->comm)
+    rc = subproc__comm_output(p->comm, r, p->comm_captured, snapshot);
+  if (rc < 0) {
+    subproc_result_free(r);
+    return rc;
+  }
+  *res = r;
+  return 0;
+}
+
+static int timed_out(loop *l, double timeout, subproc_result **res,
+                     subproc_error *err) {
+  subproc__comm_input_own(l->c);
+  if (res)
+    subproc__make_result(l->p, 1, res);
+  if (res && *res)
+    (*res)->timed_out = 1;
+  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", l->p->args[0], -1,
+                "Command '%s' timed out after %g seconds", l->p->args[0],
+                timeout);
+  if (err)
+    err->timeout = timeout;
+  return SUBPROC_ETIMEDOUT;
+}
+
+/* Stop a child whose output broke a limit or a callback. */
+static void abandon(subproc *p) {
+  if (p->job)
+    subproc_send_signal_group(p, SIGKILL);
+  subproc_kill(p);
+  for (int i = 0; i <= 2; i++)
+    subproc_close_stream(p, i);
+  subproc__reap(p, 1);
+}
+
+int subproc_communicate(subproc *p, const void *input, size_t input_len,
+                        double timeout, subproc_result **res,
+                        subproc_error *err) {
+  if (res)
+    *res = NULL;
+  if (!p)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
+                         "communicate: NULL process");
+  int rc;
+  if (!p->comm) {
+    if ((rc = subproc__comm_new(&p->comm, &p->comm_opts, err)) < 0)
+      return rc;
+    p->comm_captured[0] = subproc_fd(p, 1) >= 0;
+    p->comm_captured[1] = subproc_fd(p, 2) >= 0;
+  }
+  loop l;
+  memset(&l, 0, sizeof l);
+  l.p = p;
+  l.c = p->comm;
+  l.delay_deadline = -1.0;
+  l.deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+  if ((rc = prepare_stdin(&l, input, input_len, err)) < 0)
+    return rc;
+  rc = pump(&l, err);
+  if (rc == SUBPROC_ETIMEDOUT)
+    return timed_out(&l, timeout, res, err);
+  if (rc < 0) {
+    abandon(p);
+    if (res)
+      subproc__make_result(p, 0, res);
+    return rc;
+  }
+  int w = subproc__wait_until(p, l.deadline);
+  if (w == 0)
+    return timed_out(&l, timeout, res, err);
+  if (w < 0)
+    return subproc__fail_os(err, -w, "wait", NULL, -1);
+  rc = res ? subproc__make_result(p, 0, res) : 0;
+  subproc__comm_free(p->comm);
+  p->comm = NULL;
+  return rc < 0 ? subproc__fail_os(err, -rc, "communicate", NULL, -1) : 0;
+}
+
+/* Drains whatever the pipes still hold after the child was killed, for at
+ * most KILL_DRAIN_S (used by run() after a timeout). */
+int subproc__drain_after_kill(subproc *p, subproc_error *err) {
+  if (!p->comm)
+    return 0;
+  loop l;
+  memset(&l, 0, sizeof l);
+  l.p = p;
+  l.c = p->comm;
+  l.delay_deadline = -1.0;
+  l.deadline = subproc__now() + KILL_DRAIN_S;
+  subproc_close_stream(p, 0);
+  int rc = pump(&l, err);
+  for (int i = 1; i <= 2; i++)
+    if (subproc_fd(p, i) >= 0) {
+      subproc__comm_eof(p->comm, i, NULL);
+      subproc_close_stream(p, i);
+    }
+  return rc == SUBPROC_ETIMEDOUT ? 0 : rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* FILE * streams                                                      */
+/* ------------------------------------------------------------------ */
+
+FILE *subproc__open_stream(int fd, const char *mode,
+                           const subproc__comm_opts *co) {
+  FILE *f = _fdopen(fd, mode);
+  if (!f)
+    return NULL;
+  long b = co->bufsize;
+  if (b == SUBPROC_BUFSIZE_UNBUFFERED)
+    setvbuf(f, NULL, _IONBF, 0);
+  else if (b == SUBPROC_BUFSIZE_LINE && co->text)
+    setvbuf(f, NULL, _IOLBF, BUFSIZ);
+  else if (b > 1)
+    setvbuf(f, NULL, _IOFBF, (size_t)b);
+  return f;
+}
+
+void subproc__move_stdin(subproc *from, subproc *to) {
+  to->fds[0] = from->fds[0];
+  to->streams[0] = from->streams[0];
+  from->fds[0] = -1;
+  from->streams[0] = NULL;
+}

@@ -1,0 +1,109 @@
+/* UTF-8 <-> UTF-16 and Windows error codes for the Windows backend. */
+#include "windows.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+wchar_t *subproc__to_wide(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+  if (n <= 0)
+    return NULL;
+  wchar_t *w = malloc((size_t)n * sizeof *w);
+  if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+    free(w);
+    return NULL;
+  }
+  return w;
+}
+
+char *subproc__to_utf8(const wchar_t *w) {
+  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+  if (n <= 0)
+    return NULL;
+  char *s = malloc((size_t)n);
+  if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+int subproc__errno_of(DWORD winerr) {
+  switch (winerr) {
+  case ERROR_FILE_NOT_FOUND:
+  case ERROR_PATH_NOT_FOUND:
+  case ERROR_INVALID_DRIVE:
+  case ERROR_BAD_NETPATH:
+  case ERROR_BAD_PATHNAME:
+  case ERROR_MOD_NOT_FOUND:
+    return ENOENT;
+  case ERROR_ACCESS_DENIED:
+  case ERROR_SHARING_VIOLATION:
+  case ERROR_LOCK_VIOLATION:
+    return EACCES;
+  case ERROR_INVALID_HANDLE:
+    return EBADF;
+  case ERROR_NOT_ENOUGH_MEMORY:
+  case ERROR_OUTOFMEMORY:
+  case ERROR_COMMITMENT_LIMIT:
+    return ENOMEM;
+  case ERROR_TOO_MANY_OPEN_FILES:
+    return EMFILE;
+  case ERROR_BROKEN_PIPE:
+  case ERROR_NO_DATA:
+  case ERROR_PIPE_NOT_CONNECTED:
+    return EPIPE;
+  case ERROR_BAD_EXE_FORMAT:
+  case ERROR_EXE_MACHINE_TYPE_MISMATCH:
+  case ERROR_BAD_FORMAT:
+    return ENOEXEC;
+  case ERROR_DIRECTORY:
+    return ENOTDIR;
+  case ERROR_FILENAME_EXCED_RANGE:
+    return ENAMETOOLONG;
+  case ERROR_FILE_EXISTS:
+  case ERROR_ALREADY_EXISTS:
+    return EEXIST;
+  case ERROR_DISK_FULL:
+  case ERROR_HANDLE_DISK_FULL:
+    return ENOSPC;
+  case ERROR_WAIT_NO_CHILDREN:
+    return ECHILD;
+  case ERROR_TIMEOUT:
+    return ETIMEDOUT;
+  case ERROR_NOT_SUPPORTED:
+  case ERROR_CALL_NOT_IMPLEMENTED:
+    return ENOSYS;
+  default:
+    return EINVAL;
+  }
+}
+
+/* The system's text for winerr in UTF-8, without the trailing newline. */
+static void win_message(DWORD winerr, char *out, size_t size) {
+  wchar_t w[512];
+  DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM |
+                               FORMAT_MESSAGE_IGNORE_INSERTS,
+                           NULL, winerr, 0, w, sizeof w / sizeof *w, NULL);
+  while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L'.'))
+    n--;
+  w[n] = L'\0';
+  out[0] = '\0';
+  if (n == 0 || WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)size, NULL,
+                                    NULL) <= 0)
+    snprintf(out, size, "Windows error %lu", (unsigned long)winerr);
+}
+
+int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
+                      const char *path) {
+  int e = subproc__errno_of(winerr);
+  if (!err)
+    return -e;
+  char why[512];
+  win_message(winerr, why, sizeof why);
+  if (path)
+    return subproc__fail(err, -e, e, step, path, -1, "%s '%s': %s [WinError %lu]",
+                         step, path, why, (unsigned long)winerr);
+  return subproc__fail(err, -e, e, step, NULL, -1, "%s: %s [WinError %lu]",
+                       step, why, (unsigned long)winerr);
+}
