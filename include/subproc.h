@@ -446,8 +446,12 @@ typedef struct subproc_pipeline_result {
  * array of n option sets (stdin of stage 0 and stdout of stage n-1 are
  * taken from them; the inner streams are always pipes). opts applies to
  * the whole pipeline: input, capture_output (last stage), timeout (one for
- * all stages), check (pipefail), text, max_output. Every stage is waited
- * for; *res receives each one's status.
+ * all stages), check (pipefail), text, max_output, wait_delay, on_output,
+ * on_spawn, and kill_tree (each stage that sets none inherits it, so a
+ * timeout kills every stage's process group). input together with a
+ * first-stage stdin, or capture_output together with a last-stage
+ * stdout/stderr, is SUBPROC_EINVAL as in run(). Every stage is waited for;
+ * *res receives each one's status.
  */
 SUBPROC_API int subproc_pipeline(const char *const *const *argvs, size_t n,
                                  const subproc_options *stage_opts,
