@@ -225,8 +225,9 @@ TEST(bad_cwd) {
   subproc_error e;
   int rc = subproc_popen(argv, &(subproc_options){.cwd = "Z:\\no\\such\\dir"},
                          &p, &e);
-  ASSERT(rc < 0);
-  ASSERT(rc == -ENOTDIR || rc == -ENOENT);
+  ASSERT(rc == -ENOTDIR);
+  ASSERT_STREQ(e.step, "chdir");
+  ASSERT_STREQ(e.path, "Z:\\no\\such\\dir");
 }
 
 TEST(cwd) {
@@ -323,6 +324,14 @@ TEST(devnull) {
                         &r, &e),
             &e);
   ASSERT(r->out == NULL);
+  subproc_result_free(r);
+  const char *types[] = {test_helper, "stdtypes", NULL};
+  ASSERT_OK(subproc_run(types,
+                        &(subproc_options){.in = SUBPROC_REDIRECT_DEVNULL,
+                                           .out = SUBPROC_REDIRECT_PIPE},
+                        &r, &e),
+            &e);
+  ASSERT(strncmp(r->out, "char pipe ", 10) == 0); /* NUL is a character device */
   subproc_result_free(r);
 }
 
@@ -705,6 +714,16 @@ TEST(creationflags_priority) {
   if (strcmp(r->out, "0x20\n") == 0 && on_wine())
     SKIP("Wine runs every process at NORMAL_PRIORITY_CLASS");
   ASSERT_STREQ(r->out, "0x4000\n");
+  subproc_result_free(r);
+}
+
+/* No console for the child: redirected streams still work. */
+TEST(creationflags_detached_with_pipes) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc_result *r = capture(
+      argv, (subproc_options){.creationflags = SUBPROC_DETACHED_PROCESS,
+                              .input = "detached", .input_len = 8});
+  ASSERT_STREQ(r->out, "detached");
   subproc_result_free(r);
 }
 

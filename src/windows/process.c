@@ -252,7 +252,7 @@ int subproc_close_stream(subproc *p, int stream) {
     int e = errno;
     /* A child that stopped reading is not an error (Python ignores
      * BrokenPipeError on close too). */
-    if (r != 0 && e != EPIPE && e != EINVAL)
+    if (r != 0 && e != EPIPE)
       rc = -e;
     p->streams[stream] = NULL;
   } else if (p->fds[stream] >= 0) {

@@ -214,9 +214,10 @@ static int prep_shell(prep *pr, const char *const *argv, int verbatim,
     return rc;
   }
   char *cmd = shell_command(argv, verbatim);
+  const char *q = strpbrk(pr->shell, " \t") ? "\"" : "";
   if (cmd)
-    pr->cmdline8 =
-        concat((const char *const[]){pr->shell, " /c \"", cmd, "\"", NULL});
+    pr->cmdline8 = concat(
+        (const char *const[]){q, pr->shell, q, " /c \"", cmd, "\"", NULL});
   if (cmd && pr->cmdline8)
     pr->args = subproc__argv_dup(
         (const char *const[]){pr->shell, "/c", cmd, NULL});
@@ -225,7 +226,8 @@ static int prep_shell(prep *pr, const char *const *argv, int verbatim,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   pr->target = pr->shell;
   /* A relative ComSpec is left to CreateProcess's search, as Python. */
-  if (is_absolute(pr->shell) && !(pr->app = subproc__to_wide(pr->shell)))
+  int app = o->executable || is_absolute(pr->shell);
+  if (app && !(pr->app = subproc__to_wide(pr->shell)))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "shell", pr->shell, -1,
                          "shell '%s': not valid UTF-8", pr->shell);
   return 0;
@@ -747,7 +749,8 @@ static void fill_startupinfo(const prep *pr, const subproc_options *o,
                              STARTUPINFOEXW *six) {
   memset(six, 0, sizeof *six);
   STARTUPINFOW *si = &six->StartupInfo;
-  si->cb = pr->attrs ? sizeof *six : sizeof *si;
+  si->cb = (pr->flags & EXTENDED_STARTUPINFO_PRESENT) ? sizeof *six
+                                                      : sizeof *si;
   six->lpAttributeList = pr->attrs;
   if (o->startupinfo) {
     si->dwFlags = o->startupinfo->dwFlags;
