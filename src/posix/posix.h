@@ -9,7 +9,8 @@
 
 struct subproc {
   pid_t pid;
-  int pidfd;      /* -1 when the kernel has no pidfds, or once reaped */
+  int pidfd;      /* -1 until a timed wait needs one (subproc__pidfd),
+                     without pidfds, and once reaped */
   int returncode; /* SUBPROC_NO_RETURNCODE until reaped */
   int fds[3];     /* the parent's pipe ends, -1 if none */
   FILE *streams[3];
@@ -28,10 +29,24 @@ struct subproc {
 enum {
   SUBPROC__NO_PIDFD = 1,       /* wait with the waitpid backoff loop */
   SUBPROC__NO_CLOSE_RANGE = 2, /* close_fds through /proc/self/fd */
-  SUBPROC__NO_PROC_FD = 4      /* close_fds through the bounded loop */
+  SUBPROC__NO_PROC_FD = 4,     /* close_fds through the bounded loop */
+  SUBPROC__NO_CLONE3 = 8       /* clone() and the child's signal reset loop */
 };
 void subproc__set_test_flags(int flags);
 int subproc__test_flags(void);
+
+/* clone3() (for CLONE_CLEAR_SIGHAND) needs a per-architecture trampoline,
+ * src/posix/clone3.c; elsewhere spawns use clone(). Runs fn(arg) in the
+ * child on [stack, stack + stack_size). Returns the pid, or -1 with errno. */
+#if defined(HAVE_SYS_CLONE3) && defined(__x86_64__)
+#define SUBPROC__HAVE_CLONE3 1
+#include <stdint.h>
+pid_t subproc__clone3(uint64_t flags, void *stack, size_t stack_size,
+                      int (*fn)(void *), void *arg);
+#endif
+
+/* p's pidfd, opened on first call; -1 without pidfds or once reaped. */
+int subproc__pidfd(subproc *p);
 
 /* Spawn per opts; fills p (pid, pidfd, fds, method, group_leader). */
 int subproc__spawn(subproc *p, const char *const *argv,

@@ -30,8 +30,8 @@
 
 extern char **environ;
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 
 enum child_step {
@@ -72,6 +72,7 @@ typedef struct plan {
   int max_fd;       /* bound for the last-resort close loop */
   int close_skip;   /* SUBPROC__NO_CLOSE_RANGE / _NO_PROC_FD (tests) */
   int restore_signals;
+  int sighand_cleared; /* clone3 reset the handlers (CLONE_CLEAR_SIGHAND) */
   sigset_t child_mask;
   int setsid;
   int setpgid;
@@ -116,6 +117,14 @@ static void child_reset_signals(const plan *pl) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
+  if (pl->sighand_cleared) {
+    /* Only SIG_DFL and SIG_IGN are left: 2 calls instead of 64. */
+    if (pl->restore_signals) {
+      sigaction(SIGPIPE, &dfl, NULL);
+      sigaction(SIGXFSZ, &dfl, NULL);
+    }
+    return;
+  }
   for (int sig = 1; sig < NSIG; sig++) {
     struct sigaction old;
     if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &old) < 0)
@@ -665,33 +674,45 @@ static int validate(const char *const *argv, const subproc_options *o,
 /* Spawn methods                                                       */
 /* ------------------------------------------------------------------ */
 
-#if defined(HAVE_CLONE) && defined(HAVE_CLONE_PIDFD)
-static atomic_int clone_pidfd_works = 1;
-#endif
-
 /* The child's stack for clone(): the child only runs child_run(). */
 #define CHILD_STACK_SIZE (64 * 1024)
 
-static pid_t spawn_vfork(plan *pl, int *pidfd) {
+#if defined(SUBPROC__HAVE_CLONE3)
+static atomic_int clone3_works = 1;
+
+/* 1 when clone3 ran (pid or errno set), 0 when the kernel (< 5.5) or a
+ * seccomp filter refuses it and clone() must do. */
+static int try_clone3(plan *pl, void *stack, pid_t *pid) {
+  if (!atomic_load(&clone3_works) ||
+      (subproc__test_flags() & SUBPROC__NO_CLONE3))
+    return 0;
+  pl->sighand_cleared = 1;
+  *pid = subproc__clone3(CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND, stack,
+                         CHILD_STACK_SIZE, child_entry, pl);
+  if (*pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM))
+    return 1;
+  pl->sighand_cleared = 0;
+  atomic_store(&clone3_works, 0);
+  return 0;
+}
+#endif
+
+/* No CLONE_PIDFD: the pidfd is taken when a timed wait needs it
+ * (subproc__pidfd). */
+static pid_t spawn_vfork(plan *pl) {
   pid_t pid;
 #if defined(HAVE_CLONE)
   void *stack = malloc(CHILD_STACK_SIZE);
   if (!stack)
     return -1;
-  char *top = (char *)stack + CHILD_STACK_SIZE;
-  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-#if defined(HAVE_CLONE_PIDFD)
-  if (atomic_load(&clone_pidfd_works) &&
-      !(subproc__test_flags() & SUBPROC__NO_PIDFD)) {
-    pid = clone(child_entry, top, flags | CLONE_PIDFD, pl, pidfd);
-    if (pid >= 0 || errno != EINVAL) {
-      free(stack);
-      return pid;
-    }
-    atomic_store(&clone_pidfd_works, 0); /* kernel older than 5.2 */
+#if defined(SUBPROC__HAVE_CLONE3)
+  if (try_clone3(pl, stack, &pid)) {
+    free(stack);
+    return pid;
   }
 #endif
-  pid = clone(child_entry, top, flags, pl);
+  pid = clone(child_entry, (char *)stack + CHILD_STACK_SIZE,
+              CLONE_VM | CLONE_VFORK | SIGCHLD, pl);
   free(stack);
 #elif defined(HAVE_VFORK)
   pid = vfork();
@@ -700,7 +721,6 @@ static pid_t spawn_vfork(plan *pl, int *pidfd) {
 #else
 #error "no clone() and no vfork(): add a spawn method for this platform"
 #endif
-  (void)pidfd;
   return pid;
 }
 
@@ -960,14 +980,13 @@ int subproc__spawn(subproc *p, const char *const *argv,
     sigemptyset(&pr.pl.child_mask);
   else
     pr.pl.child_mask = old;
-  int pidfd = -1;
   pid_t pid;
   if (p->method == SUBPROC_SPAWN_FORK)
     pid = spawn_fork(&pr.pl);
   else if (p->method == SUBPROC_SPAWN_POSIX_SPAWN)
     pid = spawn_posix(&pr.pl);
   else
-    pid = spawn_vfork(&pr.pl, &pidfd);
+    pid = spawn_vfork(&pr.pl);
   int spawn_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   p->start_time = subproc__now();
@@ -984,15 +1003,9 @@ int subproc__spawn(subproc *p, const char *const *argv,
       while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
       }
     }
-    close_quietly(pidfd);
     rc = report_error(&pr, err);
   } else {
-    p->pid = pid;
-    p->pidfd = pidfd;
-#if defined(HAVE_SYS_PIDFD_OPEN)
-    if (p->pidfd < 0 && !(subproc__test_flags() & SUBPROC__NO_PIDFD))
-      p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#endif
+    p->pid = pid; /* p->pidfd stays -1 until needed (subproc__pidfd) */
     p->args = pr.argv;
     pr.argv = NULL;
     for (int i = 0; i < 3; i++) {

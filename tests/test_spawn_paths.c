@@ -1,0 +1,109 @@
+/* The paths issue 5's optimisations added to the spawn engine: clone3 with
+ * CLONE_CLEAR_SIGHAND and its clone() fallback, the pidfd taken on first
+ * need, and wait_any over many live children. */
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "subproc.h"
+#include "test.h"
+
+#include "posix/posix.h"
+
+static char *signals_seen(subproc_options o) {
+  const char *argv[] = {test_helper, "signals", NULL};
+  o.out = SUBPROC_REDIRECT_PIPE;
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv, &o, &r, &e), &e);
+  char *s = r->out;
+  r->out = NULL;
+  subproc_result_free(r);
+  return s;
+}
+
+static void on_signal(int sig) { (void)sig; }
+
+/* Both spawn paths leave the child the same dispositions. */
+static void check_signals(int test_flags) {
+  subproc__set_test_flags(test_flags);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGUSR1, SIG_IGN);
+  char *s = signals_seen((subproc_options){0});
+  ASSERT_STREQ(s, "PIPE=default XFSZ=default INT=default USR1=ignore "
+                  "blocked=0\n");
+  free(s);
+  s = signals_seen((subproc_options){.keep_signals = 1});
+  ASSERT_STREQ(s, "PIPE=ignore XFSZ=ignore INT=default USR1=ignore "
+                  "blocked=0\n");
+  free(s);
+  struct sigaction sa;
+  sigaction(SIGINT, NULL, &sa);
+  ASSERT(sa.sa_handler == on_signal);
+  subproc__set_test_flags(0);
+}
+
+TEST(spawn_signals_clone3) { check_signals(0); }
+
+TEST(spawn_signals_clone_fallback) { check_signals(SUBPROC__NO_CLONE3); }
+
+TEST(spawn_pidfd_on_first_need) {
+  const char *argv[] = {test_helper, "sleep", "10", NULL};
+  int fds = test_count_fds();
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  ASSERT_EQ(p->pidfd, -1); /* no timed wait yet */
+  ASSERT_EQ(test_count_fds(), fds);
+  ASSERT_EQ(subproc_wait(p, 0.05, NULL, &e), SUBPROC_ETIMEDOUT);
+  int pidfd = p->pidfd;
+  if (pidfd >= 0)
+    ASSERT(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
+  ASSERT_OK(subproc_kill(p), &e);
+  int rc = 0;
+  ASSERT_OK(subproc_wait(p, 5, &rc, &e), &e);
+  ASSERT_EQ(rc, -9);
+  ASSERT_EQ(p->pidfd, -1); /* closed once reaped */
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), fds);
+  test_assert_no_zombies();
+}
+
+/* 300 children blocked on one pipe, released together; wait_any returns
+ * each exactly once. */
+TEST(spawn_wait_any_many) {
+  enum { N = 300 };
+  int pipefd[2];
+  ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *ps[N], *live[N];
+  int seen[N] = {0};
+  subproc_error e;
+  subproc_options o = {.in = SUBPROC_REDIRECT_FD(pipefd[0]),
+                       .out = SUBPROC_REDIRECT_DEVNULL};
+  for (int i = 0; i < N; i++) {
+    ASSERT_OK(subproc_popen(argv, &o, &ps[i], &e), &e);
+    live[i] = ps[i];
+  }
+  size_t idx = 0;
+  ASSERT_EQ(subproc_wait_any(live, N, 0, &idx, &e), SUBPROC_ETIMEDOUT);
+  close(pipefd[1]);
+  close(pipefd[0]);
+  for (size_t left = N; left > 0; left--) {
+    ASSERT_OK(subproc_wait_any(live, left, 10, &idx, &e), &e);
+    ASSERT(idx < left);
+    ASSERT_EQ(subproc_returncode(live[idx]), 0);
+    for (int i = 0; i < N; i++)
+      if (ps[i] == live[idx])
+        seen[i]++;
+    live[idx] = live[left - 1];
+  }
+  for (int i = 0; i < N; i++) {
+    ASSERT_EQ(seen[i], 1);
+    subproc_free(ps[i]);
+  }
+  test_assert_no_zombies();
+}
