@@ -96,6 +96,18 @@ static const char *file_type(HANDLE h) {
   }
 }
 
+/* "sync" or "async": how the handle's file object does I/O. */
+static const char *io_mode(HANDLE h) {
+  typedef LONG(WINAPI * query_fn)(HANDLE, void *, void *, ULONG, int);
+  query_fn q = (query_fn)(void (*)(void))GetProcAddress(
+      GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationFile");
+  ULONG_PTR io[2];
+  ULONG mode = 0;
+  if (!q || q(h, io, &mode, sizeof mode, 16 /* FileModeInformation */) < 0)
+    return "unknown";
+  return mode & 0x30 ? "sync" : "async";
+}
+
 static int hexval(wchar_t c) {
   return c >= L'0' && c <= L'9' ? c - L'0' : (c | 32) - L'a' + 10;
 }
@@ -188,6 +200,11 @@ static int run(int argc, wchar_t **argv) {
     printf("%s %s %s\n", file_type(GetStdHandle(STD_INPUT_HANDLE)),
            file_type(GetStdHandle(STD_OUTPUT_HANDLE)),
            file_type(GetStdHandle(STD_ERROR_HANDLE)));
+  } else if (!wcscmp(m, L"iomodes")) { /* then cat stdin to stdout */
+    printf("in=%s out=%s\n", io_mode(GetStdHandle(STD_INPUT_HANDLE)),
+           io_mode(GetStdHandle(STD_OUTPUT_HANDLE)));
+    fflush(stdout);
+    return cat(0);
   } else if (!wcscmp(m, L"readhandle")) { /* readhandle H: the file's text */
     HANDLE h = (HANDLE)(uintptr_t)_wtoi64(argv[2]);
     char buf[256];

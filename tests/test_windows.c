@@ -382,6 +382,33 @@ TEST(text_mode_newlines) {
   subproc_result_free(r);
 }
 
+/* Code pages go through the Windows conversion API, both ways. */
+TEST(text_mode_code_page) {
+  const char *hex[] = {test_helper, "hex", "e90d0a80", NULL};
+  subproc_result *r = capture(hex, (subproc_options){.encoding = "cp1252"});
+  ASSERT_STREQ(r->out, "\xc3\xa9\n\xe2\x82\xac"); /* é, \r\n -> \n, € */
+  subproc_result_free(r);
+  char *path = temp_path("encoded.txt");
+  const char *cat[] = {test_helper, "cat", NULL};
+  subproc_error e;
+  ASSERT_OK(subproc_run(cat,
+                        &(subproc_options){.input = "\xc3\xa9\xe2\x82\xac",
+                                           .input_len = 5,
+                                           .encoding = "cp1252",
+                                           .out = SUBPROC_REDIRECT_PATH(path)},
+                        &r, &e),
+            &e);
+  ASSERT_STREQ(read_file(path), "\xe9\x80");
+  subproc_result_free(r);
+  DeleteFileA(path);
+  free(path);
+  const char *bad[] = {test_helper, "hex", "61ff62", NULL};
+  r = capture(bad, (subproc_options){.encoding = "utf-8",
+                                     .errors = "replace"});
+  ASSERT_STREQ(r->out, "a\xef\xbf\xbd" "b");
+  subproc_result_free(r);
+}
+
 TEST(stream_reads) {
   const char *argv[] = {test_helper, "echo", "one", "two", NULL};
   subproc *p = NULL;
@@ -1054,6 +1081,53 @@ TEST(pipeline) {
   ASSERT_STREQ(r->last->out, "through\ntwo\n");
   ASSERT_EQ(r->returncode, 0);
   subproc_pipeline_result_free(r);
+}
+
+/* A child never gets an overlapped pipe end: one child's stdout given as
+ * another's stdin goes through a synchronous pipe (and a relay). */
+TEST(chained_pipe_is_synchronous) {
+  const char *a[] = {test_helper, "echo", "chained", NULL};
+  const char *b[] = {test_helper, "iomodes", NULL};
+  subproc *pa = NULL, *pb = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(a, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE},
+                          &pa, &e),
+            &e);
+  int fd = subproc_fd(pa, 1);
+  ASSERT_OK(subproc_popen(b,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_FD(fd),
+                                             .out = SUBPROC_REDIRECT_PIPE},
+                          &pb, &e),
+            &e);
+  subproc_close_stream(pa, 1);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(pb, NULL, 0, 20, &r, &e), &e);
+  ASSERT_STREQ(r->out, "in=sync out=sync\nchained\n");
+  subproc_result_free(r);
+  ASSERT_OK(subproc_wait(pa, 20, NULL, &e), &e);
+  subproc_free(pa);
+  subproc_free(pb);
+  /* And the other way: a child writing into another child's stdin. */
+  const char *c[] = {test_helper, "iomodes", NULL};
+  subproc *pc = NULL, *pd = NULL;
+  ASSERT_OK(subproc_popen(c,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE},
+                          &pc, &e),
+            &e);
+  const char *d[] = {test_helper, "echo", "into stdin", NULL};
+  ASSERT_OK(subproc_popen(d,
+                          &(subproc_options){.out = SUBPROC_REDIRECT_FD(
+                                                 subproc_fd(pc, 0))},
+                          &pd, &e),
+            &e);
+  subproc_close_stream(pc, 0);
+  ASSERT_OK(subproc_communicate(pc, NULL, 0, 20, &r, &e), &e);
+  ASSERT_STREQ(r->out, "in=sync out=sync\ninto stdin\n");
+  subproc_result_free(r);
+  ASSERT_OK(subproc_wait(pd, 20, NULL, &e), &e);
+  subproc_free(pc);
+  subproc_free(pd);
 }
 
 static int audit_seen;

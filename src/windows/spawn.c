@@ -33,6 +33,7 @@ typedef struct prep {
   int crt_own[3];   /* C runtime fds opened here for SUBPROC_PATH */
   int parent_fd[3]; /* the parent's pipe ends, handed to p on success */
   HANDLE devnull;
+  subproc__relay relay[3]; /* started once the child runs */
   HANDLE *list;     /* PROC_THREAD_ATTRIBUTE_HANDLE_LIST */
   size_t n_list;
   BOOL inherit;
@@ -55,6 +56,8 @@ static void prep_free(prep *pr) {
   }
   if (pr->job)
     CloseHandle(pr->job);
+  for (int i = 0; i < 3; i++)
+    subproc__relay_discard(&pr->relay[i]);
   free(pr->args);
   free(pr->shell);
   free(pr->cmdline8);
@@ -512,8 +515,8 @@ static int open_path(prep *pr, int i, const subproc_redirect *r, HANDLE *out,
 }
 
 /* The handle the child is to see as stream i; NULL = left as inherited. */
-static int prep_stream(prep *pr, int i, const subproc_options *o,
-                       subproc_error *err) {
+static int prep_redirect(prep *pr, int i, const subproc_options *o,
+                         subproc_error *err) {
   const subproc_redirect *r = i == 0 ? &o->in : i == 1 ? &o->out : &o->err;
   DWORD size = o->pipesize > 0 ? (DWORD)o->pipesize : PIPE_BUFFER_DEFAULT;
   int pipe = r->kind == SUBPROC_PIPE || (i == 0 && o->input) ||
@@ -552,6 +555,29 @@ static int prep_stream(prep *pr, int i, const subproc_options *o,
                          "%s: unknown redirection %d", stream_names[i],
                          (int)r->kind);
   }
+}
+
+/* An overlapped pipe end (another child's, in a pipeline) reaches the
+ * child through a synchronous pipe and a relay. */
+static int sync_for_child(prep *pr, int i, subproc_error *err) {
+  HANDLE h = pr->child[i], end;
+  if (!valid(h) || !subproc__relay_needed(h))
+    return 0;
+  int rc = subproc__relay_prepare(&pr->relay[i], h, i == 0, &end, err);
+  if (rc == 0)
+    pr->child[i] = track(pr, end);
+  return rc;
+}
+
+static int prep_stream(prep *pr, int i, const subproc_options *o,
+                       subproc_error *err) {
+  const subproc_redirect *r = i == 0 ? &o->in : i == 1 ? &o->out : &o->err;
+  int rc = prep_redirect(pr, i, o, err);
+  int given = r->kind == SUBPROC_FD || r->kind == SUBPROC_FILE ||
+              r->kind == SUBPROC_HANDLE;
+  if (rc < 0 || !given || pr->parent_fd[i] >= 0)
+    return rc;
+  return sync_for_child(pr, i, err);
 }
 
 /* A console pseudo-handle (Windows 7 and older) cannot be named in a
@@ -828,6 +854,9 @@ int subproc__spawn(subproc *p, const char *const *argv, int verbatim,
     prep_free(&pr);
     return rc;
   }
+  for (int i = 0; i < 3; i++)
+    if (pr.relay[i].from)
+      subproc__relay_start(&pr.relay[i]);
   p->process = pi.hProcess;
   p->pid = pi.dwProcessId;
   p->job = pr.job;

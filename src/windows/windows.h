@@ -52,6 +52,21 @@ HANDLE subproc__pipe_handle(const subproc *p, int i);
 FILE *subproc__open_stream(int fd, const char *mode,
                            const subproc__comm_opts *co);
 
+/* A pipe end opened for overlapped I/O that a child is to get, replaced by
+ * a synchronous pipe and a copying thread (src/windows/relay.c). */
+typedef struct subproc__relay {
+  HANDLE from, to;
+} subproc__relay;
+/* 1 if h is a pipe opened for overlapped I/O. */
+int subproc__relay_needed(HANDLE h);
+/* A synchronous pipe standing for h; *child_end is the child's end (owned
+ * by the caller), r the rest. */
+int subproc__relay_prepare(subproc__relay *r, HANDLE h, int child_reads,
+                           HANDLE *child_end, subproc_error *err);
+/* Once the child runs: the thread takes r's handles over. */
+void subproc__relay_start(subproc__relay *r);
+void subproc__relay_discard(subproc__relay *r);
+
 /* UTF-8 -> UTF-16 (malloc'ed, NULL on invalid UTF-8 or no memory) and back. */
 wchar_t *subproc__to_wide(const char *s);
 char *subproc__to_utf8(const wchar_t *w);
