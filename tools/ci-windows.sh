@@ -36,12 +36,12 @@ ctest --preset mingw --repeat until-pass:3 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
-passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed' "$log" || true)
-skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)
+passed=$(grep -cE '^ *([0-9]+/[0-9]+ )?Test +#[0-9]+: .* +Passed' "$log" || true)
+skipped=$(grep -cE '^ *([0-9]+/[0-9]+ )?Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)
 # A test that failed and then passed on a rerun is listed twice: it counts
 # as passed.
 failed=0
-for t in $(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Timeout|Exception)' "$log" |
+for t in $(grep -E '^ *([0-9]+/[0-9]+ )?Test +#[0-9]+: .*\*\*\*(Failed|Timeout|Exception)' "$log" |
            sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u); do
   grep -qE "Test +#[0-9]+: $t +\.* +Passed" "$log" || failed=$((failed + 1))
 done
