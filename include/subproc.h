@@ -52,12 +52,13 @@ extern "C" {
   ((SUBPROC_VERSION_MAJOR << 16) | (SUBPROC_VERSION_MINOR << 8) |              \
    SUBPROC_VERSION_PATCH)
 
-#if defined(_WIN32) && defined(SUBPROC_SHARED)
-#if defined(SUBPROC_BUILDING)
+/* Windows: exported while building (the objects serve both libraries);
+ * imported by users of the DLL (the CMake target defines SUBPROC_SHARED);
+ * plain for users of the static library. */
+#if defined(_WIN32) && defined(SUBPROC_BUILDING)
 #define SUBPROC_API __declspec(dllexport)
-#else
+#elif defined(_WIN32) && defined(SUBPROC_SHARED)
 #define SUBPROC_API __declspec(dllimport)
-#endif
 #elif defined(__GNUC__) && defined(SUBPROC_BUILDING)
 #define SUBPROC_API __attribute__((visibility("default")))
 #else
