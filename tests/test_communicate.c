@@ -1012,3 +1012,23 @@ TEST(comm_text_encode_error_run_result) {
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
 }
+
+/* Python refuses input once communication has started, also after it
+ * completed. */
+TEST(comm_input_after_completion_refused) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE},
+                          &p, &e),
+            &e);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, "x", 1, 30, &r, &e), &e);
+  ASSERT_STREQ(r->out, "x");
+  subproc_result_free(r);
+  ASSERT_EQ(subproc_communicate(p, "y", 1, 30, &r, &e), SUBPROC_EINVAL);
+  ASSERT_STREQ(e.message, "Cannot send input after starting communication");
+  subproc_free(p);
+}

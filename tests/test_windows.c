@@ -535,6 +535,37 @@ TEST(communicate_timeout_retry) {
   subproc_free(p);
 }
 
+/* Input after communication started is refused, even once stdin is closed;
+ * a pipe that never runs dry does not defeat the timeout. */
+TEST(communicate_retry_rules) {
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE},
+                          &p, &e),
+            &e);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, "x", 1, 30, &r, &e), &e);
+  subproc_result_free(r);
+  ASSERT_EQ(subproc_communicate(p, "y", 1, 30, &r, &e), SUBPROC_EINVAL);
+  subproc_free(p);
+  const char *flood[] = {test_helper, "write", "4000000000", NULL};
+  ASSERT_OK(subproc_popen(flood,
+                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                             .max_output = 1},
+                          &p, &e),
+            &e);
+  double t0 = test_now();
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.5, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 5.0);
+  subproc_result_free(r);
+  subproc_kill(p);
+  subproc_wait(p, SUBPROC_FOREVER, NULL, NULL);
+  subproc_free(p);
+}
+
 TEST(run_timeout_kills) {
   const char *argv[] = {test_helper, "print-sleep", "started", "30", NULL};
   subproc_result *r = NULL;

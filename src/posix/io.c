@@ -228,6 +228,11 @@ int subproc_communicate(subproc *p, const void *input, size_t input_len,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: NULL process");
   int rc;
+  /* Python: once communication has started, even if it completed. */
+  if (input && p->comm_started)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "Cannot send input after starting communication");
+  p->comm_started = 1;
   if (!p->comm) {
     if ((rc = subproc__comm_new(&p->comm, &p->comm_opts, err)) < 0)
       return rc;

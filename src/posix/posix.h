@@ -22,6 +22,7 @@ struct subproc {
   subproc__comm_opts comm_opts; /* what communicate needs from the options */
   subproc__comm *comm;          /* communicate state, created on first use */
   int comm_captured[2];         /* stdout/stderr were pipes at first call */
+  int comm_started;             /* communicate was called (input refused) */
 };
 
 /* Test knobs (tests only; 0 in production): force the fallback paths

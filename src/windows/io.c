@@ -251,11 +251,12 @@ static int pump_loop(loop *l, subproc_error *err) {
                                      ms < 0 ? INFINITE : (DWORD)ms);
     if (r == WAIT_FAILED)
       return subproc__fail_win(err, GetLastError(), "wait", NULL);
-    if (r == WAIT_TIMEOUT && l->deadline >= 0 &&
-        subproc__ms_left(l->deadline) == 0)
-      return SUBPROC_ETIMEDOUT;
     if ((rc = reap_ops(l, err)) < 0)
       return rc;
+    /* Checked after every wake-up, not only on WAIT_TIMEOUT: a pipe that
+     * is never empty must not defeat the timeout. What was read is kept. */
+    if (l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
+      return SUBPROC_ETIMEDOUT;
   }
 }
 
@@ -272,6 +273,11 @@ static int prepare_stdin(loop *l, const void *input, size_t len,
                          subproc_error *err) {
   int open = is_open(l, 0);
   int rc = subproc__comm_set_input(l->c, open ? input : NULL, len, err);
+  /* Python refuses input once communication has started, also when the
+   * first call already sent its input and closed stdin. */
+  if (rc == 1 && input)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "Cannot send input after starting communication");
   if (rc != 0 || !open)
     return rc < 0 ? rc : 0;
   if (l->p->streams[0])
@@ -342,6 +348,11 @@ int subproc_communicate(subproc *p, const void *input, size_t input_len,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: NULL process");
   int rc;
+  /* Python: once communication has started, even if it completed. */
+  if (input && p->comm_started)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "Cannot send input after starting communication");
+  p->comm_started = 1;
   if (!p->comm) {
     if ((rc = subproc__comm_new(&p->comm, &p->comm_opts, err)) < 0)
       return rc;
