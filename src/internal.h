@@ -75,6 +75,12 @@ int subproc__encode(const char *encoding, const char *errors, const char *in,
 /* The locale's encoding as Python sees it (ASCII "C" locale -> UTF-8). */
 const char *subproc__locale_encoding(void);
 
+/* ---- the audit hook (src/audit.c) ---- */
+/* Calls the hook, if any: 0, or SUBPROC_ESUBPROCESS when it refuses. */
+int subproc__audit(const char *executable, const char *const *argv,
+                   const char *cwd, const char *const *env,
+                   subproc_error *err);
+
 /* ---- environment ---- */
 /* Validates "NAME=VALUE" entries: '=' present, name not empty. */
 int subproc__env_validate(const char *const *env, subproc_error *err);

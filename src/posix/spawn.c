@@ -34,6 +34,21 @@ extern char **environ;
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 
+/* The child runs on its own stack (clone) inside the parent's memory:
+ * AddressSanitizer's no-return bookkeeping would see a foreign stack and
+ * print a warning into the child's stderr, so the child path is not
+ * instrumented. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SUBPROC__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(SUBPROC__ASAN)
+#define CHILD_FN __attribute__((no_sanitize("address")))
+#else
+#define CHILD_FN
+#endif
+
 enum child_step {
   STEP_NONE = 0,
   STEP_DUP,
@@ -45,12 +60,13 @@ enum child_step {
   STEP_SETUID,
   STEP_PREEXEC,
   STEP_CLOSE_FDS,
-  STEP_EXEC
+  STEP_EXEC,
+  STEP_PIPE /* the parent's error pipe (fork path) */
 };
 
 static const char *const step_names[] = {
     "", "dup2", "chdir", "setsid", "setpgid", "setgroups",
-    "setgid", "setuid", "preexec", "close_fds", "exec"};
+    "setgid", "setuid", "preexec", "close_fds", "exec", "pipe"};
 
 /* What the child reports; written once, before _exit. */
 typedef struct child_report {
@@ -94,9 +110,9 @@ typedef struct plan {
 /* The child                                                           */
 /* ------------------------------------------------------------------ */
 
-static void child_fail(plan *pl, int step, int err, int fd)
+CHILD_FN static void child_fail(plan *pl, int step, int err, int fd)
     __attribute__((noreturn));
-static void child_fail(plan *pl, int step, int err, int fd) {
+CHILD_FN static void child_fail(plan *pl, int step, int err, int fd) {
   pl->report.step = step;
   pl->report.err = err;
   pl->report.fd = fd;
@@ -113,7 +129,7 @@ static void child_fail(plan *pl, int step, int err, int fd) {
 /* Handlers installed by the parent must not run in the child: with
  * CLONE_VM they would run on the parent's memory. Ignored signals stay
  * ignored (as exec keeps them), except SIGPIPE/SIGXFSZ with restore. */
-static void child_reset_signals(const plan *pl) {
+CHILD_FN static void child_reset_signals(const plan *pl) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
@@ -139,7 +155,7 @@ static void child_reset_signals(const plan *pl) {
   }
 }
 
-static int child_set_cloexec(int fd, int on) {
+CHILD_FN static int child_set_cloexec(int fd, int on) {
   int flags = fcntl(fd, F_GETFD);
   if (flags < 0)
     return -1;
@@ -149,7 +165,7 @@ static int child_set_cloexec(int fd, int on) {
 
 /* Put src[i] at fd i. A source that sits on a lower standard fd would be
  * overwritten by an earlier dup2, so such sources move above 2 first. */
-static void child_plumb_fds(plan *pl) {
+CHILD_FN static void child_plumb_fds(plan *pl) {
   int src[3] = {pl->src[0], pl->src[1], pl->src[2]};
   for (int i = 0; i < 3; i++) {
     if (src[i] < 0 || src[i] > 2 || src[i] == i)
@@ -181,7 +197,7 @@ static void child_plumb_fds(plan *pl) {
       child_fail(pl, STEP_DUP, errno, pl->keep[k]);
 }
 
-static int child_close_range(unsigned lo, unsigned hi) {
+CHILD_FN static int child_close_range(unsigned lo, unsigned hi) {
 #if defined(HAVE_SYS_CLOSE_RANGE)
   return (int)syscall(SYS_close_range, lo, hi, 0);
 #else
@@ -192,7 +208,7 @@ static int child_close_range(unsigned lo, unsigned hi) {
 #endif
 }
 
-static int child_is_kept(const plan *pl, int fd) {
+CHILD_FN static int child_is_kept(const plan *pl, int fd) {
   for (size_t k = 0; k < pl->n_keep; k++)
     if (pl->keep[k] == fd)
       return 1;
@@ -200,7 +216,7 @@ static int child_is_kept(const plan *pl, int fd) {
 }
 
 /* Walks /proc/self/fd with raw getdents64 (opendir would allocate). */
-static int child_close_proc(const plan *pl) {
+CHILD_FN static int child_close_proc(const plan *pl) {
 #if defined(HAVE_SYS_GETDENTS64)
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
@@ -230,7 +246,7 @@ static int child_close_proc(const plan *pl) {
 #endif
 }
 
-static void child_close_fds(plan *pl) {
+CHILD_FN static void child_close_fds(plan *pl) {
   unsigned lo = 3;
   int ok = !(pl->close_skip & SUBPROC__NO_CLOSE_RANGE);
   for (size_t k = 0; k < pl->n_keep && ok; k++) {
@@ -250,7 +266,7 @@ static void child_close_fds(plan *pl) {
 
 /* The ids go through raw system calls: the libc wrappers broadcast the
  * change to every thread of the process, which a CLONE_VM child shares. */
-static void child_set_ids(plan *pl) {
+CHILD_FN static void child_set_ids(plan *pl) {
   if (pl->set_groups && syscall(SYS_setgroups, pl->n_groups, pl->groups) < 0)
     child_fail(pl, STEP_SETGROUPS, errno, -1);
   if (pl->set_gid && syscall(SYS_setregid, pl->gid, pl->gid) < 0)
@@ -259,7 +275,7 @@ static void child_set_ids(plan *pl) {
     child_fail(pl, STEP_SETUID, errno, -1);
 }
 
-static void child_exec(plan *pl) {
+CHILD_FN static void child_exec(plan *pl) {
   int saved = 0;
   for (char **cand = pl->exec_list; *cand; cand++) {
     execve(*cand, pl->argv, pl->envp);
@@ -271,8 +287,8 @@ static void child_exec(plan *pl) {
   child_fail(pl, STEP_EXEC, saved ? saved : ENOENT, -1);
 }
 
-static void child_run(plan *pl) __attribute__((noreturn));
-static void child_run(plan *pl) {
+CHILD_FN static void child_run(plan *pl) __attribute__((noreturn));
+CHILD_FN static void child_run(plan *pl) {
   child_reset_signals(pl);
   child_plumb_fds(pl);
   if (pl->cwd && chdir(pl->cwd) < 0)
@@ -297,7 +313,7 @@ static void child_run(plan *pl) {
 }
 
 #if defined(HAVE_CLONE)
-static int child_entry(void *arg) {
+CHILD_FN static int child_entry(void *arg) {
   child_run(arg);
   return 127;
 }
@@ -740,14 +756,18 @@ static int read_report(int fd, child_report *rep) {
 static pid_t spawn_fork(plan *pl) {
   int ep[2];
 #if defined(HAVE_PIPE2)
-  if (pipe2(ep, O_CLOEXEC) < 0)
-    return -1;
+  int rc = pipe2(ep, O_CLOEXEC);
 #else
-  if (pipe(ep) < 0)
-    return -1;
-  fcntl(ep[0], F_SETFD, FD_CLOEXEC);
-  fcntl(ep[1], F_SETFD, FD_CLOEXEC);
+  int rc = pipe(ep);
+  if (rc == 0) {
+    fcntl(ep[0], F_SETFD, FD_CLOEXEC);
+    fcntl(ep[1], F_SETFD, FD_CLOEXEC);
+  }
 #endif
+  if (rc < 0) {
+    pl->report = (child_report){STEP_PIPE, errno, -1};
+    return -1;
+  }
   /* The write end must survive close_fds until exec closes it. */
   int *keep = realloc(pl->keep, (pl->n_keep + 1) * sizeof(int));
   if (!keep) {
@@ -774,6 +794,44 @@ static pid_t spawn_fork(plan *pl) {
   close(ep[0]);
   errno = saved;
   return pid;
+}
+
+#if defined(HAVE_CLONE)
+CHILD_FN static int probe_entry(void *arg) {
+  *(int *)arg = 1;
+  _exit(0);
+}
+#endif
+
+/* valgrind and qemu-user run clone(CLONE_VM|CLONE_VFORK) as a plain fork,
+ * and glibc's posix_spawn with it: a report written into the parent's
+ * memory would never arrive, and a failed exec would pass for a started
+ * child. Checked once; such spawns then go through fork and a pipe. */
+static int vm_shared_with_child(void) {
+#if defined(HAVE_CLONE)
+  static atomic_int known; /* 0 not yet, 1 shared, -1 not */
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  int k = atomic_load(&known);
+  if (k != 0)
+    return k > 0;
+  pthread_mutex_lock(&lock);
+  if ((k = atomic_load(&known)) == 0) {
+    int flag = 0;
+    char stack[8192] __attribute__((aligned(16)));
+    pid_t pid = clone(probe_entry, stack + sizeof stack,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &flag);
+    if (pid >= 0) {
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+      k = flag ? 1 : -1;
+      atomic_store(&known, k);
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  return k >= 0; /* 0: no verdict, the spawn itself reports the error */
+#else
+  return 1;
+#endif
 }
 
 /* posix_spawn can do what the options ask? (Python's _USE_POSIX_SPAWN.) */
@@ -870,8 +928,10 @@ static pid_t spawn_posix(plan *pl) {
   }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
-  if (rc) {
-    errno = rc;
+  /* EAGAIN is posix_spawn's own clone failing (RLIMIT_NPROC, no pids):
+   * without a uid change, exec never returns it. */
+  if (rc || saved == EAGAIN) {
+    errno = rc ? rc : saved;
     return -1;
   }
   if (pid < 0) {
@@ -950,7 +1010,6 @@ static int prep_plan(prep *pr, const char *const *argv,
   return prep_keep(pr, o, -1, err);
 }
 
-static int audit(const prep *pr, const subproc_options *o, subproc_error *err);
 
 int subproc__spawn(subproc *p, const char *const *argv,
                    const subproc_options *o, subproc_error *err) {
@@ -963,7 +1022,8 @@ int subproc__spawn(subproc *p, const char *const *argv,
   if (rc == 0)
     rc = prep_plan(&pr, argv, o, err);
   if (rc == 0)
-    rc = audit(&pr, o, err);
+    rc = subproc__audit(pr.executable, (const char *const *)pr.argv, o->cwd,
+                        o->env, err);
   if (rc < 0) {
     prep_free(&pr);
     return rc;
@@ -975,7 +1035,10 @@ int subproc__spawn(subproc *p, const char *const *argv,
    * reset them; the child then installs child_mask itself. */
   sigset_t all, old;
   sigfillset(&all);
+  p->start_time = subproc__now(); /* duration_s includes the spawn itself */
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  if (p->method != SUBPROC_SPAWN_FORK && !vm_shared_with_child())
+    p->method = SUBPROC_SPAWN_FORK;
   if (pr.pl.restore_signals)
     sigemptyset(&pr.pl.child_mask);
   else
@@ -989,7 +1052,6 @@ int subproc__spawn(subproc *p, const char *const *argv,
     pid = spawn_vfork(&pr.pl);
   int spawn_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  p->start_time = subproc__now();
 
   if (pid < 0 && pr.pl.report.step == STEP_NONE) {
     rc = subproc__fail_os(err, spawn_errno,
@@ -1023,33 +1085,3 @@ static atomic_int test_flags;
 void subproc__set_test_flags(int flags) { atomic_store(&test_flags, flags); }
 int subproc__test_flags(void) { return atomic_load(&test_flags); }
 
-/* ------------------------------------------------------------------ */
-/* Audit hook                                                          */
-/* ------------------------------------------------------------------ */
-
-static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
-static subproc_audit_fn audit_fn;
-static void *audit_arg;
-
-void subproc_set_audit_hook(subproc_audit_fn fn, void *arg) {
-  pthread_mutex_lock(&audit_lock);
-  audit_fn = fn;
-  audit_arg = arg;
-  pthread_mutex_unlock(&audit_lock);
-}
-
-static int audit(const prep *pr, const subproc_options *o, subproc_error *err) {
-  pthread_mutex_lock(&audit_lock);
-  subproc_audit_fn fn = audit_fn;
-  void *arg = audit_arg;
-  pthread_mutex_unlock(&audit_lock);
-  if (!fn)
-    return 0;
-  if (fn(arg, pr->executable, (const char *const *)pr->argv, o->cwd,
-         o->env) != 0)
-    return subproc__fail(err, SUBPROC_ESUBPROCESS, 0, "audit",
-                         pr->executable, -1,
-                         "audit: the hook refused to run '%s'",
-                         pr->executable);
-  return 0;
-}

@@ -714,33 +714,6 @@ static int prep_job(prep *pr, subproc_error *err) {
   return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Audit hook                                                          */
-/* ------------------------------------------------------------------ */
-
-static SRWLOCK audit_lock = SRWLOCK_INIT;
-static subproc_audit_fn audit_fn;
-static void *audit_arg;
-
-void subproc_set_audit_hook(subproc_audit_fn fn, void *arg) {
-  AcquireSRWLockExclusive(&audit_lock);
-  audit_fn = fn;
-  audit_arg = arg;
-  ReleaseSRWLockExclusive(&audit_lock);
-}
-
-static int audit(const prep *pr, const subproc_options *o, subproc_error *err) {
-  AcquireSRWLockShared(&audit_lock);
-  subproc_audit_fn fn = audit_fn;
-  void *arg = audit_arg;
-  ReleaseSRWLockShared(&audit_lock);
-  if (!fn)
-    return 0;
-  if (fn(arg, pr->target, (const char *const *)pr->args, o->cwd, o->env) != 0)
-    return subproc__fail(err, SUBPROC_ESUBPROCESS, 0, "audit", pr->target, -1,
-                         "audit: the hook refused to run '%s'", pr->target);
-  return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* The entry point                                                     */
@@ -764,7 +737,8 @@ static int prep_all(prep *pr, const char *const *argv, int verbatim,
   if (rc == 0 && kill_tree_wanted(o))
     rc = prep_job(pr, err);
   if (rc == 0)
-    rc = audit(pr, o, err);
+    rc = subproc__audit(pr->target, (const char *const *)pr->args, o->cwd,
+                        o->env, err);
   pr->flags |= o->creationflags;
   if (o->start_new_session || o->set_process_group)
     pr->flags |= CREATE_NEW_PROCESS_GROUP;
