@@ -1,7 +1,8 @@
 # Thin wrapper over CMake presets. The two commands README.md opens with:
 #   make demo   build, then run the CLI on real examples
 #   make test   build and run every test (ctest)
-PRESET ?= dev
+# CI=true (set by CI) selects the preset that builds with -Werror.
+PRESET ?= $(if $(CI),ci,dev)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all build demo test bench asan clean install
