@@ -2,6 +2,7 @@
  * input bookkeeping across timeouts, the per-stream byte limit, text
  * decoding, streaming to a callback, and the captured buffers. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,107 @@ int subproc__comm_output(subproc__comm *c, subproc_result *r,
   if (rc == 0 && captured[1] && !c->co->on_output)
     rc = hand_over(&c->out[1], &r->err, &r->err_len, snapshot);
   return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* communicate(): the same on every backend around its I/O loop         */
+/* ------------------------------------------------------------------ */
+
+int subproc__make_result(subproc *p, int snapshot, subproc_result **res) {
+  subproc_result *r = calloc(1, sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  subproc__comm_state *cs = subproc__comm_state_of(p);
+  int rc = subproc__status(p, r);
+  if (rc == 0 && cs->comm)
+    rc = subproc__comm_output(cs->comm, r, cs->captured, snapshot);
+  if (rc < 0) {
+    subproc_result_free(r);
+    return rc;
+  }
+  *res = r;
+  return 0;
+}
+
+/* TimeoutExpired: the child keeps running, nothing read is lost, and the
+ * result carries a copy of the output so far. */
+static int timed_out(subproc *p, double timeout, subproc_result **res,
+                     subproc_error *err) {
+  subproc__comm_input_own(subproc__comm_state_of(p)->comm);
+  if (res && subproc__make_result(p, 1, res) == 0)
+    (*res)->timed_out = 1;
+  const char *cmd = subproc_args(p)[0];
+  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", cmd, -1,
+                "Command '%s' timed out after %g seconds", cmd, timeout);
+  if (err)
+    err->timeout = timeout;
+  return SUBPROC_ETIMEDOUT;
+}
+
+/* Stop a child whose output broke a limit or a callback (its group too,
+ * when it leads one: not a leader is SUBPROC_EINVAL, ignored). */
+static void abandon(subproc *p) {
+  subproc_send_signal_group(p, SIGKILL);
+  subproc_kill(p);
+  for (int i = 0; i <= 2; i++)
+    subproc_close_stream(p, i);
+  subproc__wait_until(p, -1.0);
+}
+
+/* Input errors (encoding) come before any I/O: the child keeps running,
+ * as Python raises before writing. */
+static int comm_start(subproc *p, const void *input, size_t input_len,
+                      subproc_error *err) {
+  subproc__comm_state *cs = subproc__comm_state_of(p);
+  /* Python: once communication has started, even if it completed. */
+  if (input && cs->started)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "Cannot send input after starting communication");
+  cs->started = 1;
+  if (!cs->comm) {
+    cs->captured[0] = subproc_fd(p, 1) >= 0;
+    cs->captured[1] = subproc_fd(p, 2) >= 0;
+    int rc = subproc__comm_new(&cs->comm, &cs->opts, err);
+    if (rc < 0)
+      return rc;
+  }
+  /* Without a stdin pipe the input goes nowhere (Python ignores it). */
+  const void *in = subproc_fd(p, 0) >= 0 ? input : NULL;
+  int rc = subproc__comm_set_input(cs->comm, in, input_len, err);
+  return rc < 0 ? rc : 0;
+}
+
+int subproc_communicate(subproc *p, const void *input, size_t input_len,
+                        double timeout, subproc_result **res,
+                        subproc_error *err) {
+  if (res)
+    *res = NULL;
+  if (!p)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
+                         "communicate: NULL process");
+  int rc = comm_start(p, input, input_len, err);
+  if (rc < 0)
+    return rc;
+  double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+  rc = subproc__pump(p, deadline, err);
+  if (rc == SUBPROC_ETIMEDOUT)
+    return timed_out(p, timeout, res, err);
+  if (rc < 0) {
+    abandon(p);
+    if (res)
+      subproc__make_result(p, 0, res);
+    return rc;
+  }
+  int w = subproc__wait_until(p, deadline);
+  if (w == 0)
+    return timed_out(p, timeout, res, err);
+  if (w < 0)
+    return subproc__fail_os(err, -w, "wait", NULL, -1);
+  rc = res ? subproc__make_result(p, 0, res) : 0;
+  subproc__comm_state *cs = subproc__comm_state_of(p);
+  subproc__comm_free(cs->comm);
+  cs->comm = NULL;
+  return rc < 0 ? subproc__fail_os(err, -rc, "communicate", NULL, -1) : 0;
 }
 
 void subproc_result_free(subproc_result *r) {

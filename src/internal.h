@@ -134,7 +134,26 @@ int subproc__comm_eof(subproc__comm *c, int stream, subproc_error *err);
 int subproc__comm_output(subproc__comm *c, subproc_result *r,
                          const int captured[2], int snapshot);
 
-/* ---- backend hooks used by the portable run/pipeline code ---- */
+/* What every backend's struct subproc embeds for communicate (the portable
+ * code reaches it through subproc__comm_state_of). */
+typedef struct subproc__comm_state {
+  subproc__comm_opts opts; /* what communicate needs from the options */
+  subproc__comm *comm;     /* created on first use, kept across timeouts */
+  int captured[2];         /* stdout/stderr were pipes at the first call */
+  int started;             /* communicate was called: input is refused */
+} subproc__comm_state;
+
+/* ---- backend hooks used by the portable core ---- */
+subproc__comm_state *subproc__comm_state_of(subproc *p);
+/* The status part of a result: args (a copy), pid, returncode,
+ * duration_s, CPU times and max RSS. 0 or -ENOMEM. */
+int subproc__status(const subproc *p, subproc_result *r);
+/* Write the input held by the communicate state and read the pipes until
+ * every pipe is done (0), the deadline passes (SUBPROC_ETIMEDOUT; -1 =
+ * none) or an error. */
+int subproc__pump(subproc *p, double deadline, subproc_error *err);
+/* Wait until deadline (-1 = forever): 1 reaped, 0 timed out, <0 error. */
+int subproc__wait_until(subproc *p, double deadline);
 /* After a kill: collect what the pipes still hold, for a bounded time. */
 int subproc__drain_after_kill(subproc *p, subproc_error *err);
 /* The CompletedProcess of p as it stands (snapshot = 1 copies output). */

@@ -73,9 +73,9 @@ static int finish_stream(loop *l, int i, subproc_error *err) {
 
 /* Once the child has exited, the wait_delay clock starts. */
 static void note_exit(loop *l) {
-  if (l->delay_deadline < 0 && l->p->comm_opts.wait_delay > 0 &&
+  if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0 &&
       subproc__reap(l->p, 0) == 1)
-    l->delay_deadline = subproc__now() + l->p->comm_opts.wait_delay;
+    l->delay_deadline = subproc__now() + l->p->cs.opts.wait_delay;
 }
 
 static int earliest_ms(const loop *l) {
@@ -107,12 +107,12 @@ static int pump(loop *l, subproc_error *err) {
       return 0; /* grandchildren hold the pipes: stop reading (WaitDelay) */
     }
     int watch_exit = l->delay_deadline < 0 && l->p->pidfd >= 0 &&
-                     l->p->comm_opts.wait_delay > 0;
+                     l->p->cs.opts.wait_delay > 0;
     if (watch_exit)
       pfd[n] = (struct pollfd){l->p->pidfd, POLLIN, 0}, idx[n++] = 3;
     int ms = earliest_ms(l);
     /* No pidfd to watch: look for the child's exit now and then. */
-    if (l->delay_deadline < 0 && l->p->comm_opts.wait_delay > 0 &&
+    if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0 &&
         l->p->pidfd < 0 && (ms < 0 || ms > 20))
       ms = 20;
     int r = poll(pfd, (nfds_t)n, ms);
@@ -139,17 +139,10 @@ static int pump(loop *l, subproc_error *err) {
   }
 }
 
-static int prepare_stdin(loop *l, const void *input, size_t len,
-                         subproc_error *err) {
-  int fd = fd_of(l->p, 0);
-  int rc = subproc__comm_set_input(l->c, fd >= 0 ? input : NULL, len, err);
-  /* Python refuses input once communication has started, also when the
-   * first call already sent its input and closed stdin. */
-  if (rc == 1 && input)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
-                         "Cannot send input after starting communication");
-  if (rc != 0 || fd < 0)
-    return rc < 0 ? rc : 0;
+static int prepare_stdin(loop *l) {
+  int fd = fd_of(l->p, 0), rc;
+  if (fd < 0)
+    return 0;
   /* Runs under the SIGPIPE guard: the child may be gone already. */
   if (l->p->streams[0] && fflush(l->p->streams[0]) != 0 && errno == EPIPE)
     l->got_epipe = 1;
@@ -165,121 +158,30 @@ static int prepare_stdin(loop *l, const void *input, size_t len,
   return 0;
 }
 
-int subproc__make_result(subproc *p, int snapshot, subproc_result **res) {
-  subproc_result *r = calloc(1, sizeof *r);
-  if (!r)
-    return -ENOMEM;
-  r->args = (const char *const *)subproc__argv_dup(
-      (const char *const *)p->args);
-  r->returncode = p->returncode;
-  r->pid = (long)p->pid;
-  double end = p->returncode != SUBPROC_NO_RETURNCODE ? p->end_time
-                                                      : subproc__now();
-  r->duration_s = end - p->start_time;
-  if (p->returncode != SUBPROC_NO_RETURNCODE) {
-    r->user_s = (double)p->rusage.ru_utime.tv_sec +
-                (double)p->rusage.ru_utime.tv_usec / 1e6;
-    r->system_s = (double)p->rusage.ru_stime.tv_sec +
-                  (double)p->rusage.ru_stime.tv_usec / 1e6;
-    r->max_rss_kb = p->rusage.ru_maxrss;
-  }
-  int rc = r->args ? 0 : -ENOMEM;
-  if (rc == 0 && p->comm)
-    rc = subproc__comm_output(p->comm, r, p->comm_captured, snapshot);
-  if (rc < 0) {
-    subproc_result_free(r);
-    return rc;
-  }
-  *res = r;
-  return 0;
-}
-
-static int timed_out(loop *l, double timeout, subproc_result **res,
-                     subproc_error *err) {
-  subproc__comm_input_own(l->c);
-  if (res)
-    subproc__make_result(l->p, 1, res);
-  if (res && *res)
-    (*res)->timed_out = 1;
-  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", l->p->args[0], -1,
-                "Command '%s' timed out after %g seconds", l->p->args[0],
-                timeout);
-  if (err)
-    err->timeout = timeout;
-  return SUBPROC_ETIMEDOUT;
-}
-
-/* Stop a child whose output broke a limit or a callback. */
-static void abandon(subproc *p) {
-  if (p->group_leader)
-    subproc_send_signal_group(p, SIGKILL);
-  subproc_kill(p);
-  for (int i = 0; i <= 2; i++)
-    subproc_close_stream(p, i);
-  subproc__reap(p, 1);
-}
-
-int subproc_communicate(subproc *p, const void *input, size_t input_len,
-                        double timeout, subproc_result **res,
-                        subproc_error *err) {
-  if (res)
-    *res = NULL;
-  if (!p)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
-                         "communicate: NULL process");
-  int rc;
-  /* Python: once communication has started, even if it completed. */
-  if (input && p->comm_started)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
-                         "Cannot send input after starting communication");
-  p->comm_started = 1;
-  if (!p->comm) {
-    if ((rc = subproc__comm_new(&p->comm, &p->comm_opts, err)) < 0)
-      return rc;
-    p->comm_captured[0] = fd_of(p, 1) >= 0;
-    p->comm_captured[1] = fd_of(p, 2) >= 0;
-  }
-  loop l = {.p = p, .c = p->comm, .delay_deadline = -1.0};
-  l.deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
+int subproc__pump(subproc *p, double deadline, subproc_error *err) {
+  loop l = {.p = p, .c = p->cs.comm, .deadline = deadline,
+            .delay_deadline = -1.0};
   subproc__sigpipe_guard g;
   subproc__sigpipe_begin(&g);
-  if ((rc = prepare_stdin(&l, input, input_len, err)) < 0) {
-    subproc__sigpipe_end(&g, l.got_epipe);
-    return rc;
-  }
-  rc = pump(&l, err);
+  int rc = prepare_stdin(&l);
+  if (rc == 0)
+    rc = pump(&l, err);
   subproc__sigpipe_end(&g, l.got_epipe);
-  if (rc == SUBPROC_ETIMEDOUT)
-    return timed_out(&l, timeout, res, err);
-  if (rc < 0) {
-    abandon(p);
-    if (res)
-      subproc__make_result(p, 0, res);
-    return rc;
-  }
-  int w = subproc__wait_until(p, l.deadline);
-  if (w == 0)
-    return timed_out(&l, timeout, res, err);
-  if (w < 0)
-    return subproc__fail_os(err, -w, "wait", NULL, -1);
-  rc = res ? subproc__make_result(p, 0, res) : 0;
-  subproc__comm_free(p->comm);
-  p->comm = NULL;
-  return rc < 0 ? subproc__fail_os(err, -rc, "communicate", NULL, -1) : 0;
+  return rc;
 }
 
 /* Drains whatever the pipes still hold after the child was killed, for at
  * most KILL_DRAIN_S (used by run() after a timeout). */
 int subproc__drain_after_kill(subproc *p, subproc_error *err) {
-  if (!p->comm)
+  if (!p->cs.comm)
     return 0;
-  loop l = {.p = p, .c = p->comm, .delay_deadline = -1.0};
+  loop l = {.p = p, .c = p->cs.comm, .delay_deadline = -1.0};
   l.deadline = subproc__now() + KILL_DRAIN_S;
   subproc_close_stream(p, 0);
   int rc = pump(&l, err);
   for (int i = 1; i <= 2; i++)
     if (fd_of(p, i) >= 0) {
-      subproc__comm_eof(p->comm, i, NULL);
+      subproc__comm_eof(p->cs.comm, i, NULL);
       subproc_close_stream(p, i);
     }
   return rc == SUBPROC_ETIMEDOUT ? 0 : rc;

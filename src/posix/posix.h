@@ -19,10 +19,7 @@ struct subproc {
   int group_leader; /* the child leads its own process group */
   double start_time, end_time;
   struct rusage rusage;
-  subproc__comm_opts comm_opts; /* what communicate needs from the options */
-  subproc__comm *comm;          /* communicate state, created on first use */
-  int comm_captured[2];         /* stdout/stderr were pipes at first call */
-  int comm_started;             /* communicate was called (input refused) */
+  subproc__comm_state cs;       /* communicate: options and state */
 };
 
 /* Test knobs (tests only; 0 in production): force the fallback paths
@@ -57,8 +54,6 @@ int subproc__spawn(subproc *p, const char *const *argv,
  * block = 1 waits. */
 int subproc__reap(subproc *p, int block);
 
-/* Wait until deadline (-1 = forever): 1 reaped, 0 timed out, <0 error. */
-int subproc__wait_until(subproc *p, double deadline);
 
 /* fdopen honouring bufsize and text settings. */
 FILE *subproc__open_stream(int fd, const char *mode,

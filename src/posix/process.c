@@ -34,18 +34,18 @@ int subproc_popen(const char *const *argv, const subproc_options *opts,
   p->returncode = SUBPROC_NO_RETURNCODE;
   for (int i = 0; i < 3; i++)
     p->fds[i] = -1;
-  int rc = subproc__comm_opts_init(&p->comm_opts, o, err);
+  int rc = subproc__comm_opts_init(&p->cs.opts, o, err);
   if (rc == 0)
     rc = subproc__spawn(p, argv, o, err);
   if (rc < 0) {
-    subproc__comm_opts_free(&p->comm_opts);
+    subproc__comm_opts_free(&p->cs.opts);
     free(p);
     return rc;
   }
   if (o->on_spawn)
     o->on_spawn(o->on_spawn_arg, (long)p->pid);
   /* communicate watches the child's exit once wait_delay is set. */
-  if (p->comm_opts.wait_delay > 0)
+  if (p->cs.opts.wait_delay > 0)
     subproc__pidfd(p);
   *out = p;
   return 0;
@@ -224,6 +224,26 @@ int subproc_send_signal_group(subproc *p, int sig) {
 /* Accessors                                                           */
 /* ------------------------------------------------------------------ */
 
+subproc__comm_state *subproc__comm_state_of(subproc *p) { return &p->cs; }
+
+static double seconds(struct timeval tv) {
+  return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+int subproc__status(const subproc *p, subproc_result *r) {
+  int done = p->returncode != SUBPROC_NO_RETURNCODE;
+  r->returncode = p->returncode;
+  r->pid = (long)p->pid;
+  r->duration_s = (done ? p->end_time : subproc__now()) - p->start_time;
+  if (done) {
+    r->user_s = seconds(p->rusage.ru_utime);
+    r->system_s = seconds(p->rusage.ru_stime);
+    r->max_rss_kb = p->rusage.ru_maxrss; /* kilobytes on Linux */
+  }
+  r->args = (const char *const *)subproc__argv_dup((const char *const *)p->args);
+  return r->args ? 0 : -ENOMEM;
+}
+
 long subproc_pid(const subproc *p) { return p ? (long)p->pid : -1; }
 int subproc_returncode(const subproc *p) {
   return p ? p->returncode : SUBPROC_NO_RETURNCODE;
@@ -251,7 +271,7 @@ FILE *subproc_stream(subproc *p, int stream) {
   if (p->streams[stream] || p->fds[stream] < 0)
     return p->streams[stream];
   FILE *f = subproc__open_stream(p->fds[stream], stream == 0 ? "w" : "r",
-                                 &p->comm_opts);
+                                 &p->cs.opts);
   if (!f)
     return NULL;
   p->streams[stream] = f; /* owns fds[stream] from now on */
@@ -387,8 +407,8 @@ void subproc_free(subproc *p) {
     orphans_add(p->pid);
   if (p->pidfd >= 0)
     close(p->pidfd);
-  subproc__comm_free(p->comm);
-  subproc__comm_opts_free(&p->comm_opts);
+  subproc__comm_free(p->cs.comm);
+  subproc__comm_opts_free(&p->cs.opts);
   free(p->args);
   free(p);
   orphans_reap();

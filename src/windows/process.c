@@ -27,11 +27,11 @@ static int popen_impl(const char *const *argv, int verbatim,
   p->returncode = SUBPROC_NO_RETURNCODE;
   for (int i = 0; i < 3; i++)
     p->fds[i] = -1;
-  int rc = subproc__comm_opts_init(&p->comm_opts, o, err);
+  int rc = subproc__comm_opts_init(&p->cs.opts, o, err);
   if (rc == 0)
     rc = subproc__spawn(p, argv, verbatim, o, err);
   if (rc < 0) {
-    subproc__comm_opts_free(&p->comm_opts);
+    subproc__comm_opts_free(&p->cs.opts);
     free(p);
     return rc;
   }
@@ -200,6 +200,22 @@ int subproc_send_signal_group(subproc *p, int sig) {
 /* Accessors                                                           */
 /* ------------------------------------------------------------------ */
 
+subproc__comm_state *subproc__comm_state_of(subproc *p) { return &p->cs; }
+
+int subproc__status(const subproc *p, subproc_result *r) {
+  int done = p->returncode != SUBPROC_NO_RETURNCODE;
+  r->returncode = p->returncode;
+  r->pid = (long)p->pid;
+  r->duration_s = (done ? p->end_time : subproc__now()) - p->start_time;
+  if (done) {
+    r->user_s = p->user_s;
+    r->system_s = p->system_s;
+    r->max_rss_kb = p->max_rss_kb;
+  }
+  r->args = (const char *const *)subproc__argv_dup((const char *const *)p->args);
+  return r->args ? 0 : -ENOMEM;
+}
+
 long subproc_pid(const subproc *p) { return p ? (long)p->pid : -1; }
 int subproc_returncode(const subproc *p) {
   return p ? p->returncode : SUBPROC_NO_RETURNCODE;
@@ -234,7 +250,7 @@ FILE *subproc_stream(subproc *p, int stream) {
   if (p->streams[stream] || p->fds[stream] < 0)
     return p->streams[stream];
   FILE *f = subproc__open_stream(p->fds[stream], stream == 0 ? "wb" : "rb",
-                                 &p->comm_opts);
+                                 &p->cs.opts);
   if (!f)
     return NULL;
   p->streams[stream] = f;
@@ -351,8 +367,8 @@ void subproc_free(subproc *p) {
     orphans_add(o);
   else
     orphan_release(o);
-  subproc__comm_free(p->comm);
-  subproc__comm_opts_free(&p->comm_opts);
+  subproc__comm_free(p->cs.comm);
+  subproc__comm_opts_free(&p->cs.opts);
   free(p->args);
   free(p);
   orphans_reap();

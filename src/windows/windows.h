@@ -27,10 +27,7 @@ struct subproc {
   double start_time, end_time;
   double user_s, system_s;
   long max_rss_kb;
-  subproc__comm_opts comm_opts; /* what communicate needs from the options */
-  subproc__comm *comm;          /* communicate state, created on first use */
-  int comm_captured[2];         /* stdout/stderr were pipes at first call */
-  int comm_started;             /* communicate was called (input refused) */
+  subproc__comm_state cs;       /* communicate: options and state */
 };
 
 /* Start the child per opts; fills process, pid, job, new_group, fds, args.
@@ -41,9 +38,6 @@ int subproc__spawn(subproc *p, const char *const *argv, int verbatim,
 /* 1 if the child has exited (status collected), 0 if still running, <0 on
  * error. block = 1 waits. */
 int subproc__reap(subproc *p, int block);
-
-/* Wait until deadline (-1 = forever): 1 exited, 0 timed out, <0 error. */
-int subproc__wait_until(subproc *p, double deadline);
 
 /* The parent's end of stream i as an OS handle (a pipe opened for
  * overlapped I/O), or INVALID_HANDLE_VALUE. */
