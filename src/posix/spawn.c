@@ -796,30 +796,51 @@ static pid_t spawn_fork(plan *pl) {
   return pid;
 }
 
-#if defined(HAVE_CLONE)
+#if defined(__SANITIZE_THREAD__)
+#define SUBPROC__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SUBPROC__TSAN 1
+#endif
+#endif
+
+#if defined(HAVE_CLONE) && !defined(SUBPROC__TSAN)
 CHILD_FN static int probe_entry(void *arg) {
   *(int *)arg = 1;
   _exit(0);
 }
 #endif
 
-/* valgrind and qemu-user run clone(CLONE_VM|CLONE_VFORK) as a plain fork,
- * and glibc's posix_spawn with it: a report written into the parent's
- * memory would never arrive, and a failed exec would pass for a started
- * child. Checked once; such spawns then go through fork and a pipe. */
+/* Can a child share this process's memory (clone(CLONE_VM|CLONE_VFORK))?
+ * valgrind and qemu-user run such a clone as a plain fork, and glibc's
+ * posix_spawn with it: a report written into the parent's memory would
+ * never arrive, and a failed exec would pass for a started child. Under
+ * ThreadSanitizer the child would call its interceptors (close, dup2,
+ * sigaction) on the parent's state. Checked once; if not, every spawn
+ * goes through fork and an error pipe. */
 static int vm_shared_with_child(void) {
-#if defined(HAVE_CLONE)
+#if defined(SUBPROC__TSAN)
+  return 0;
+#elif defined(HAVE_CLONE)
   static atomic_int known; /* 0 not yet, 1 shared, -1 not */
   static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   int k = atomic_load(&known);
   if (k != 0)
     return k > 0;
+  /* One probe at a time: concurrent CLONE_VFORK clones hang valgrind. */
   pthread_mutex_lock(&lock);
   if ((k = atomic_load(&known)) == 0) {
     int flag = 0;
     char stack[8192] __attribute__((aligned(16)));
-    pid_t pid = clone(probe_entry, stack + sizeof stack,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, &flag);
+    pid_t pid = -1;
+#if defined(SUBPROC__HAVE_CLONE3)
+    /* What spawn_vfork tries first. */
+    pid = subproc__clone3(CLONE_VM | CLONE_VFORK, stack, sizeof stack,
+                          probe_entry, &flag);
+    if (pid < 0 && (errno == ENOSYS || errno == EINVAL || errno == EPERM))
+#endif
+      pid = clone(probe_entry, stack + sizeof stack,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, &flag);
     if (pid >= 0) {
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
       }
@@ -928,9 +949,10 @@ static pid_t spawn_posix(plan *pl) {
   }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
-  /* EAGAIN is posix_spawn's own clone failing (RLIMIT_NPROC, no pids):
-   * without a uid change, exec never returns it. */
-  if (rc || saved == EAGAIN) {
+  /* posix_spawn's own failures, not the child's: EAGAIN from its clone
+   * (RLIMIT_NPROC; exec returns it only after a uid change, which this
+   * path never makes), EMFILE/ENFILE from musl's error pipe. */
+  if (rc || saved == EAGAIN || saved == EMFILE || saved == ENFILE) {
     errno = rc ? rc : saved;
     return -1;
   }
