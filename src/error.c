@@ -133,3 +133,12 @@ int subproc__ms_left(double deadline) {
   double ms = left * 1000.0 + 0.999;
   return ms > 2147483647.0 ? 2147483647 : (int)ms;
 }
+
+int subproc__ms_left2(double a, double b) {
+  int x = subproc__ms_left(a), y = subproc__ms_left(b);
+  if (x < 0)
+    return y;
+  if (y < 0)
+    return x;
+  return x < y ? x : y;
+}

@@ -54,6 +54,8 @@ void subproc__error_clear(subproc_error *err);
 double subproc__now(void);
 /* Milliseconds left until deadline for poll(); -1 when deadline < 0. */
 int subproc__ms_left(double deadline);
+/* The same for whichever of two deadlines comes first. */
+int subproc__ms_left2(double a, double b);
 
 /* ---- text mode (src/text.c) ---- */
 typedef struct subproc__decoder subproc__decoder;
@@ -80,6 +82,12 @@ const char *subproc__locale_encoding(void);
 int subproc__audit(const char *executable, const char *const *argv,
                    const char *cwd, const char *const *env,
                    subproc_error *err);
+
+/* ---- option checks every backend makes (src/options.c) ---- */
+/* The argument and option combinations Python rejects on every platform;
+ * a backend then checks what only it refuses. */
+int subproc__options_validate(const char *const *argv,
+                              const subproc_options *o, subproc_error *err);
 
 /* ---- environment ---- */
 /* Validates "NAME=VALUE" entries: '=' present, name not empty. */

@@ -78,15 +78,6 @@ static void note_exit(loop *l) {
     l->delay_deadline = subproc__now() + l->p->cs.opts.wait_delay;
 }
 
-static int earliest_ms(const loop *l) {
-  int a = subproc__ms_left(l->deadline), b = subproc__ms_left(l->delay_deadline);
-  if (a < 0)
-    return b;
-  if (b < 0)
-    return a;
-  return a < b ? a : b;
-}
-
 /* 0 when every pipe is done, SUBPROC_ETIMEDOUT, or an error. */
 static int pump(loop *l, subproc_error *err) {
   for (;;) {
@@ -110,7 +101,7 @@ static int pump(loop *l, subproc_error *err) {
                      l->p->cs.opts.wait_delay > 0;
     if (watch_exit)
       pfd[n] = (struct pollfd){l->p->pidfd, POLLIN, 0}, idx[n++] = 3;
-    int ms = earliest_ms(l);
+    int ms = subproc__ms_left2(l->deadline, l->delay_deadline);
     /* No pidfd to watch: look for the child's exit now and then. */
     if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0 &&
         l->p->pidfd < 0 && (ms < 0 || ms > 20))

@@ -650,20 +650,12 @@ static int max_fd_bound(void) {
 /* Validation                                                          */
 /* ------------------------------------------------------------------ */
 
+/* What only POSIX refuses; the rest is subproc__options_validate. */
 static int validate(const char *const *argv, const subproc_options *o,
                     subproc_error *err) {
-  if (!argv || !argv[0])
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,
-                         "args: empty argument list");
-  if (o->in.kind == SUBPROC_STDOUT || o->out.kind == SUBPROC_STDOUT)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "stdin", NULL, -1,
-                         "STDOUT is only valid for stderr");
-  if (o->pipesize < 0)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "pipesize", NULL, -1,
-                         "pipesize: %ld is negative", o->pipesize);
-  if (o->bufsize < SUBPROC_BUFSIZE_UNBUFFERED)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "bufsize", NULL, -1,
-                         "bufsize: %ld is not valid", o->bufsize);
+  int rc = subproc__options_validate(argv, o, err);
+  if (rc < 0)
+    return rc;
   if (o->creationflags || o->startupinfo)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "startupinfo", NULL, -1,
                          "startupinfo and creationflags are only supported "
@@ -671,19 +663,11 @@ static int validate(const char *const *argv, const subproc_options *o,
   if (o->set_process_group && o->process_group < 0)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "process_group", NULL, -1,
                          "process_group: %d is negative", o->process_group);
-  if (o->input && o->in.kind != SUBPROC_INHERIT)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
-                         "stdin and input arguments may not both be used");
-  if (o->capture_output &&
-      (o->out.kind != SUBPROC_INHERIT || o->err.kind != SUBPROC_INHERIT))
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "capture_output", NULL, -1,
-                         "stdout and stderr arguments may not be used with "
-                         "capture_output");
   if (o->n_pass_fds && !o->pass_fds)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
                          "pass_fds: NULL array with %zu entries",
                          o->n_pass_fds);
-  return subproc__env_validate(o->env, err);
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -823,13 +807,8 @@ static int vm_shared_with_child(void) {
   return 0;
 #elif defined(HAVE_CLONE)
   static atomic_int known; /* 0 not yet, 1 shared, -1 not */
-  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   int k = atomic_load(&known);
-  if (k != 0)
-    return k > 0;
-  /* One probe at a time: concurrent CLONE_VFORK clones hang valgrind. */
-  pthread_mutex_lock(&lock);
-  if ((k = atomic_load(&known)) == 0) {
+  if (k == 0) {
     int flag = 0;
     char stack[8192] __attribute__((aligned(16)));
     pid_t pid = -1;
@@ -848,7 +827,6 @@ static int vm_shared_with_child(void) {
       atomic_store(&known, k);
     }
   }
-  pthread_mutex_unlock(&lock);
   return k >= 0; /* 0: no verdict, the spawn itself reports the error */
 #else
   return 1;

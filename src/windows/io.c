@@ -210,15 +210,6 @@ static void note_exit(loop *l) {
     l->delay_deadline = subproc__now() + l->p->cs.opts.wait_delay;
 }
 
-static int earliest_ms(const loop *l) {
-  int a = subproc__ms_left(l->deadline), b = subproc__ms_left(l->delay_deadline);
-  if (a < 0)
-    return b;
-  if (b < 0)
-    return a;
-  return a < b ? a : b;
-}
-
 /* Grandchildren hold the pipes after wait_delay: stop reading. */
 static int give_up_reading(loop *l, subproc_error *err) {
   int rc = cancel_ops(l, err);
@@ -246,7 +237,7 @@ static int pump_loop(loop *l, subproc_error *err) {
       return give_up_reading(l, err);
     if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0)
       wait[n++] = l->p->process;
-    int ms = earliest_ms(l);
+    int ms = subproc__ms_left2(l->deadline, l->delay_deadline);
     DWORD r = WaitForMultipleObjects(n, wait, FALSE,
                                      ms < 0 ? INFINITE : (DWORD)ms);
     if (r == WAIT_FAILED)
