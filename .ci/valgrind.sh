@@ -35,9 +35,14 @@ if [ "${1-}" = --wrap ]; then
   logdir=${SUBPROC_VALGRIND_LOGS:?}
   fds=()
   [ "$base" = subproc_tests ] && fds=(--track-fds=yes)
+  # --run-libc-freeres=no: a child that the library's memory-sharing probe
+  # clones (no glibc fork handlers) can inherit glibc's stdio list lock
+  # held by another thread inside fork(); valgrind's exit-time
+  # __libc_freeres would wait on it for ever.
   valgrind -q --error-exitcode=99 --leak-check=full \
     --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-    --trace-children=no "${fds[@]}" --log-file="$logdir/$tag.%p.log" \
+    --run-libc-freeres=no --trace-children=no "${fds[@]}" \
+    --log-file="$logdir/$tag.%p.log" \
     "$@" &
   pid=$!
   wait $pid
