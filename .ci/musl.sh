@@ -33,12 +33,5 @@ if ! file -L "$build/tests/subproc_tests" | grep -q 'statically linked'; then
   echo "musl: subproc_tests is not a static musl binary" >&2
   exit 1
 fi
-# KNOWN musl FAILURE, excluded until fixed in the text-mode encoder:
-# communicate.comm_text_encode_error_run_result. musl's iconv writes '*'
-# for what it cannot encode instead of failing with EILSEQ; the encoding
-# error then surfaces only while communicate() pumps, which kills the child,
-# where glibc reports it before anything is written (as Python does).
-known='communicate\.comm_text_encode_error_run_result'
-echo "musl: NOT RUN (known musl failure, see .ci/musl.sh): $known"
-ctest --test-dir "$build" -j 2 --output-on-failure -E "^(cli|install)\.|^($known)\$"
+ctest --test-dir "$build" -j 2 --output-on-failure -E "^(cli|install)\."
 
