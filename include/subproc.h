@@ -333,8 +333,10 @@ SUBPROC_API subproc_spawn_method subproc_method(const subproc *p);
 /* The parent's pipe ends (stream 0 = stdin, 1 = stdout, 2 = stderr):
  * an fd, or -1 if that stream is not a PIPE or was closed. Owned by p. */
 SUBPROC_API int subproc_fd(const subproc *p, int stream);
-/* The same as a FILE * honouring bufsize (and text settings on glibc and
- * the BSDs: decoded UTF-8 with universal newlines), created on first call;
+/* The same as a FILE * honouring bufsize (and the text settings where the
+ * C library has fopencookie, as glibc and musl do: decoded UTF-8 with
+ * universal newlines; elsewhere, and on Windows, a binary stream), created
+ * on first call;
  * NULL if not a pipe. Owned by p: close it with subproc_close_stream. */
 SUBPROC_API FILE *subproc_stream(subproc *p, int stream);
 /* Close the parent's end of one pipe (stdin: flushes, sends EOF). */
