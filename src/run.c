@@ -53,11 +53,9 @@ int subproc_check_returncode(const subproc_result *r, subproc_error *err) {
 }
 
 /* Timeout: end the work (the tree too when asked), keep what was read. */
+/* err keeps communicate's TimeoutExpired detail: nothing here writes it. */
 static int finish_timeout(subproc *p, const subproc_options *o,
-                          subproc_result **res, subproc_error *err) {
-  subproc_error saved;
-  if (err)
-    saved = *err;
+                          subproc_result **res) {
   if (kill_tree_enabled(o))
     subproc_send_signal_group(p, SIGKILL);
   subproc_kill(p);
@@ -67,8 +65,6 @@ static int finish_timeout(subproc *p, const subproc_options *o,
   *res = NULL;
   if (subproc__make_result(p, 0, res) == 0)
     (*res)->timed_out = 1;
-  if (err)
-    *err = saved;
   return SUBPROC_ETIMEDOUT;
 }
 
@@ -89,7 +85,7 @@ static int run_impl(const char *const *argv, const char *cmd,
   double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
   rc = subproc_communicate(p, o->input, o->input_len, timeout, out, err);
   if (rc == SUBPROC_ETIMEDOUT) {
-    rc = finish_timeout(p, o, out, err);
+    rc = finish_timeout(p, o, out);
   } else if (rc < 0) {
     /* Python's run kills the child on any exception. */
     subproc_kill(p);
