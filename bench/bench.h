@@ -62,7 +62,7 @@ typedef struct bench_method {
   bench_batch_fn batch;        /* ...or a batch timed by the method */
   bench_hook_fn before, after; /* untimed, around every batch */
   void *ctx;
-  int per_batch;               /* operations per batch (0 = calibrate) */
+  int per_batch; /* operations per batch (0 = calibrate) */
   int n_samples;
   double samples[BENCH_MAX_REPS]; /* seconds per operation */
   double median, min, max;
@@ -82,12 +82,12 @@ double bench_median(double *v, int n);
 void bench_heading(const char *title, const char *note);
 /* One table: median, min, max (scaled by scale, e.g. 1e6 for us) and the
  * ratio of each median to m[ref]'s. */
-void bench_table(const bench_method *m, size_t n, size_t ref,
-                 const char *unit, double scale);
+void bench_table(const bench_method *m, size_t n, size_t ref, const char *unit,
+                 double scale);
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A target from issue 5: value <= limit (or >= limit with at_least). */
-void bench_target(const char *what, double value, double limit,
-                  int at_least, const char *unit);
+void bench_target(const char *what, double value, double limit, int at_least,
+                  const char *unit);
 void bench_print_targets(void);
 const bench_method *bench_find(const bench_method *m, size_t n,
                                const char *name);
@@ -106,7 +106,7 @@ typedef struct spawn_spec {
   int capture;       /* stdout to a pipe, read to EOF */
   int stdin_fd;      /* the child's stdin, -1 = inherited */
   close_mode close;
-  int loop_limit;    /* CLOSE_LOOP bound */
+  int loop_limit; /* CLOSE_LOOP bound */
 } spawn_spec;
 
 /* Start a child: *out_fd receives the read end of its stdout pipe (with
@@ -126,10 +126,10 @@ int op_raw_fork(void *spec);
 
 /* ---- subproc (ops.c) ---- */
 
-int op_subproc_run(void *spec);         /* run; capture: stdout=PIPE */
-int op_subproc_run_keepfds(void *spec); /* run with close_fds=False */
+int op_subproc_run(void *spec);                /* run; capture: stdout=PIPE */
+int op_subproc_run_keepfds(void *spec);        /* run with close_fds=False */
 int op_subproc_run_capture_output(void *spec); /* capture_output=True */
-int op_subproc_popen_wait(void *spec);  /* popen + wait, no communicate */
+int op_subproc_popen_wait(void *spec); /* popen + wait, no communicate */
 
 /* ---- peers (peers.c) ---- */
 
@@ -159,7 +159,7 @@ typedef struct py_job {
   const char *mode; /* subprocess.run with "plain", "stdout" (=PIPE) or
                        "capture_output" */
   const spawn_spec *spec;
-  long pipesize;    /* -1 = default */
+  long pipesize; /* -1 = default */
 } py_job;
 
 /* JSON list of a spec's argv, e.g. ["/bin/true"] (static buffer). */
@@ -167,13 +167,13 @@ const char *py_argv_json(char *const *argv);
 
 /* ---- scenarios (scen_spawn.c, scen_io.c) ---- */
 
-void scenario_spawn(void);       /* (1) */
-void scenario_capture(void);     /* (2) */
-void scenario_big_parent(void);  /* (3) */
-void scenario_close_fds(void);   /* (4) */
-void scenario_throughput(void);  /* (5) */
-void scenario_timeout(void);     /* (6) */
-void scenario_many(void);        /* (7) */
-void scenario_threads(void);     /* (8) */
+void scenario_spawn(void);      /* (1) */
+void scenario_capture(void);    /* (2) */
+void scenario_big_parent(void); /* (3) */
+void scenario_close_fds(void);  /* (4) */
+void scenario_throughput(void); /* (5) */
+void scenario_timeout(void);    /* (6) */
+void scenario_many(void);       /* (7) */
+void scenario_threads(void);    /* (8) */
 
 #endif

@@ -55,21 +55,20 @@ static void set_mode(const char *mode) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: subproc_bench [--quick | --full] [options]\n"
-          "  --quick          about a minute: fewer repetitions, 256 MiB "
-          "capture\n"
-          "  (default)        a few minutes: 1 GiB capture\n"
-          "  --full           longer batches, more repetitions, 2 GiB "
-          "capture\n"
-          "  --reps N         repetitions per method (median reported)\n"
-          "  --batch-ms N     wall time of one timed batch\n"
-          "  --big-mib N      (3) size of the big parent (default 2048)\n"
-          "  --capture-mib N  (5) bytes captured through communicate\n"
-          "  --fds N          (4) open fds (default 19990)\n"
-          "  --many N         (7) children alive at once (default 1000)\n"
-          "  --only LIST      scenarios to run, e.g. 1,2,5\n"
-          "  --no-python --no-glib --no-libuv   leave a peer out\n");
+  fprintf(f, "usage: subproc_bench [--quick | --full] [options]\n"
+             "  --quick          about a minute: fewer repetitions, 256 MiB "
+             "capture\n"
+             "  (default)        a few minutes: 1 GiB capture\n"
+             "  --full           longer batches, more repetitions, 2 GiB "
+             "capture\n"
+             "  --reps N         repetitions per method (median reported)\n"
+             "  --batch-ms N     wall time of one timed batch\n"
+             "  --big-mib N      (3) size of the big parent (default 2048)\n"
+             "  --capture-mib N  (5) bytes captured through communicate\n"
+             "  --fds N          (4) open fds (default 19990)\n"
+             "  --many N         (7) children alive at once (default 1000)\n"
+             "  --only LIST      scenarios to run, e.g. 1,2,5\n"
+             "  --no-python --no-glib --no-libuv   leave a peer out\n");
 }
 
 static int parse_args(int argc, char **argv) {

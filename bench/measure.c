@@ -178,18 +178,18 @@ void bench_note(const char *fmt, ...) {
   fflush(stdout);
 }
 
-void bench_table(const bench_method *m, size_t n, size_t ref,
-                 const char *unit, double scale) {
-  printf("| %-44s | %10s | %10s | %10s | %7s |\n", "method", unit, "min",
-         "max", "ratio");
+void bench_table(const bench_method *m, size_t n, size_t ref, const char *unit,
+                 double scale) {
+  printf("| %-44s | %10s | %10s | %10s | %7s |\n", "method", unit, "min", "max",
+         "ratio");
   printf("|%.*s|%.*s:|%.*s:|%.*s:|%.*s:|\n", 46,
-         "----------------------------------------------", 11,
-         "-----------", 11, "-----------", 11, "-----------", 8, "--------");
+         "----------------------------------------------", 11, "-----------",
+         11, "-----------", 11, "-----------", 8, "--------");
   double base = m[ref].failed ? 0 : m[ref].median;
   for (size_t i = 0; i < n; i++) {
     if (m[i].failed) {
-      printf("| %-44s | %10s | %10s | %10s | %7s |\n", m[i].name, "failed",
-             "", "", "");
+      printf("| %-44s | %10s | %10s | %10s | %7s |\n", m[i].name, "failed", "",
+             "", "");
       continue;
     }
     char ratio[32] = "";
@@ -229,8 +229,7 @@ void bench_target(const char *what, double value, double limit, int at_least,
 
 void bench_print_targets(void) {
   bench_heading("Targets (issue 5)", NULL);
-  printf("| %-64s | %10s | %10s | %-6s |\n", "target", "measured", "limit",
-         "");
+  printf("| %-64s | %10s | %10s | %-6s |\n", "target", "measured", "limit", "");
   printf("|%.*s|%.*s:|%.*s:|%.*s|\n", 66,
          "------------------------------------------------------------------",
          11, "-----------", 11, "-----------", 8, "--------");

@@ -58,9 +58,9 @@ int op_glib(void *spec) {
   gchar *out = NULL;
   gint status = -1;
   GError *error = NULL;
-  gboolean ok = g_spawn_sync(NULL, (gchar **)s->argv, NULL, G_SPAWN_DEFAULT,
-                             NULL, NULL, s->capture ? &out : NULL, NULL,
-                             &status, &error);
+  gboolean ok =
+      g_spawn_sync(NULL, (gchar **)s->argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                   s->capture ? &out : NULL, NULL, &status, &error);
   g_free(out);
   if (!ok) {
     g_error_free(error);

@@ -120,9 +120,8 @@ static double capture_once(const cap_method *c, double *peak) {
   }
   size_t base = bench_rss();
   bench_reset_peak();
-  double t = c->kind == RAW_DISCARD || c->kind == RAW_KEEP
-                 ? raw_capture(c)
-                 : subproc_capture(c);
+  double t = c->kind == RAW_DISCARD || c->kind == RAW_KEEP ? raw_capture(c)
+                                                           : subproc_capture(c);
   size_t hwm = bench_peak_rss();
   *peak = hwm > base ? (double)(hwm - base) : 0;
   return t;
@@ -161,12 +160,11 @@ static void throughput_targets(const cap_method *m, int n, long ps) {
   if (keep) {
     snprintf(what, sizeof what, "(5) kept, %s: peak RSS - output", sz);
     bench_target(what,
-                 (cap_median(keep, 1) - (double)bench.capture_bytes) / MIB,
-                 32, 0, " MiB");
+                 (cap_median(keep, 1) - (double)bench.capture_bytes) / MIB, 32,
+                 0, " MiB");
   }
   if (stream && raw) {
-    snprintf(what, sizeof what, "(5) streamed, %s: subproc / raw discard",
-             sz);
+    snprintf(what, sizeof what, "(5) streamed, %s: subproc / raw discard", sz);
     bench_target(what, gbps(stream) / gbps(raw), 0.9, 1, "x");
     snprintf(what, sizeof what, "(5) streamed, %s: peak RSS growth", sz);
     bench_target(what, cap_median(stream, 1) / MIB, 8, 0, " MiB");
@@ -189,20 +187,45 @@ void scenario_throughput(void) {
     long ps = big ? MIB : 0;
     m[n++] = (cap_method){big ? "raw read-and-discard, 1 MiB pipe"
                               : "raw read-and-discard, default pipe",
-                          RAW_DISCARD, ps, 0, 0, {0}, {0}};
+                          RAW_DISCARD,
+                          ps,
+                          0,
+                          0,
+                          {0},
+                          {0}};
     m[n++] = (cap_method){big ? "raw read into memory, 1 MiB pipe"
                               : "raw read into memory, default pipe",
-                          RAW_KEEP, ps, 0, 0, {0}, {0}};
+                          RAW_KEEP,
+                          ps,
+                          0,
+                          0,
+                          {0},
+                          {0}};
     m[n++] = (cap_method){big ? "subproc kept, 1 MiB pipe"
                               : "subproc kept, default pipe",
-                          SP_KEEP, ps, 0, 0, {0}, {0}};
+                          SP_KEEP,
+                          ps,
+                          0,
+                          0,
+                          {0},
+                          {0}};
     m[n++] = (cap_method){big ? "subproc streamed (on_output), 1 MiB pipe"
                               : "subproc streamed (on_output), default pipe",
-                          SP_STREAM, ps, 0, 0, {0}, {0}};
+                          SP_STREAM,
+                          ps,
+                          0,
+                          0,
+                          {0},
+                          {0}};
     if (py_available())
       m[n++] = (cap_method){big ? "Python capture_output, 1 MiB pipe"
                                 : "Python capture_output, default pipe",
-                            PY_KEEP, ps, 0, 0, {0}, {0}};
+                            PY_KEEP,
+                            ps,
+                            0,
+                            0,
+                            {0},
+                            {0}};
   }
   char note[256];
   snprintf(note, sizeof note,
@@ -232,8 +255,8 @@ void scenario_throughput(void) {
     const cap_method *c = &m[i];
     const cap_method *raw = cap_find(m, n, RAW_DISCARD, c->pipesize);
     if (c->failed || c->n == 0) {
-      printf("| %-44s | %8s | %8s | %13s | %7s |\n", c->name, "failed", "",
-             "", "");
+      printf("| %-44s | %8s | %8s | %13s | %7s |\n", c->name, "failed", "", "",
+             "");
       continue;
     }
     char vs[32] = "";
@@ -253,7 +276,13 @@ void scenario_throughput(void) {
 
 #define TIMEOUT_S 0.1
 
-typedef enum wait_kind { W_RAW, W_SP_WAIT, W_SP_COMM, W_PY_WAIT, W_PY_COMM } wait_kind;
+typedef enum wait_kind {
+  W_RAW,
+  W_SP_WAIT,
+  W_SP_COMM,
+  W_PY_WAIT,
+  W_PY_COMM
+} wait_kind;
 
 typedef struct wait_method {
   const char *name;
@@ -345,10 +374,20 @@ void scenario_timeout(void) {
   wait_method m[5] = {
       {"raw poll(pidfd, 100 ms)", W_RAW, 0, 0, {0}, {0}, {0}},
       {"subproc_wait(p, 0.1)", W_SP_WAIT, 0, 0, {0}, {0}, {0}},
-      {"subproc_communicate(p, timeout 0.1), stdout pipe", W_SP_COMM, 0, 0,
-       {0}, {0}, {0}},
+      {"subproc_communicate(p, timeout 0.1), stdout pipe",
+       W_SP_COMM,
+       0,
+       0,
+       {0},
+       {0},
+       {0}},
       {"Python Popen.wait(timeout=0.1)", W_PY_WAIT, 0, 0, {0}, {0}, {0}},
-      {"Python Popen.communicate(timeout=0.1)", W_PY_COMM, 0, 0, {0}, {0},
+      {"Python Popen.communicate(timeout=0.1)",
+       W_PY_COMM,
+       0,
+       0,
+       {0},
+       {0},
        {0}}};
   int n = py_available() ? 5 : 3;
   bench_heading("(6) a 100 ms timeout on `sleep 10`",
@@ -435,8 +474,8 @@ static int many_subproc(int count, int in, int out_w, int any,
   int started = 0, rc = 0;
   double t0 = bench_now();
   for (; started < count; started++)
-    if (subproc_popen((const char *const *)block_argv, &o, &ps[started],
-                      NULL) < 0)
+    if (subproc_popen((const char *const *)block_argv, &o, &ps[started], NULL) <
+        0)
       break;
   *t_spawn = bench_now() - t0;
   close(out_w);
@@ -480,9 +519,9 @@ static int many_once(const many_method *m, int count, double *spawn,
   if (pipe2(p, O_CLOEXEC) < 0)
     return -1;
   double ts = 0, t0 = bench_now();
-  int rc = m->kind == M_RAW ? many_raw(count, p[0], p[1], &ts)
-                            : many_subproc(count, p[0], p[1],
-                                           m->kind == M_SP_ANY, &ts);
+  int rc = m->kind == M_RAW
+               ? many_raw(count, p[0], p[1], &ts)
+               : many_subproc(count, p[0], p[1], m->kind == M_SP_ANY, &ts);
   double total = bench_now() - t0;
   close(p[0]);
   *spawn = ts / count;
@@ -508,9 +547,12 @@ void scenario_many(void) {
   int sizes[2] = {bench.many / 10 > 0 ? bench.many / 10 : 1, bench.many};
   many_method m[4] = {
       {"raw vfork, waitpid each", M_RAW, 0, {0, 0}, {{0}}, {{0}}},
-      {"subproc_popen, subproc_wait each", M_SP_WAIT, 0, {0, 0}, {{0}},
-       {{0}}},
-      {"subproc_popen, subproc_wait_any loop", M_SP_ANY, 0, {0, 0}, {{0}},
+      {"subproc_popen, subproc_wait each", M_SP_WAIT, 0, {0, 0}, {{0}}, {{0}}},
+      {"subproc_popen, subproc_wait_any loop",
+       M_SP_ANY,
+       0,
+       {0, 0},
+       {{0}},
        {{0}}},
       {"Python Popen, wait each", M_PY, 0, {0, 0}, {{0}}, {{0}}}};
   int n = py_available() ? 4 : 3, reps = bench.slow_reps;
@@ -542,8 +584,8 @@ void scenario_many(void) {
   for (int i = 0; i < n; i++) {
     many_method *x = &m[i];
     if (x->failed || !x->n[0] || !x->n[1]) {
-      printf("| %-40s | %9s | %9s | %9s | %9s | %9s |\n", x->name, "failed",
-             "", "", "", "");
+      printf("| %-40s | %9s | %9s | %9s | %9s | %9s |\n", x->name, "failed", "",
+             "", "", "");
       continue;
     }
     double s0 = many_median(x, 0, 0), s1 = many_median(x, 1, 0);

@@ -61,9 +61,8 @@ static double ratio(const method_set *s, const char *a, const char *b) {
   return x && y && y->median > 0 ? x->median / y->median : 0;
 }
 
-static void target_ratio(const method_set *s, const char *what,
-                         const char *a, const char *b, double limit,
-                         int at_least) {
+static void target_ratio(const method_set *s, const char *what, const char *a,
+                         const char *b, double limit, int at_least) {
   double r = ratio(s, a, b);
   if (r > 0)
     bench_target(what, r, limit, at_least, "x");
@@ -129,8 +128,7 @@ static void capture_case(const char *title, char *const *argv,
   add(&s, "glibc posix_spawn+pipe", op_raw_posix_spawn, &spec);
   add(&s, "fork+pipe", op_raw_fork, &spec);
   add(&s, "subproc_run, stdout=PIPE", op_subproc_run, &spec);
-  add(&s, "subproc_run, capture_output", op_subproc_run_capture_output,
-      &spec);
+  add(&s, "subproc_run, capture_output", op_subproc_run_capture_output, &spec);
   add_glib(&s, &spec);
   add_libuv(&s, &spec);
   add_python(&s, "Python run(stdout=PIPE)", &spec, "stdout", &s.py);
@@ -163,8 +161,8 @@ void scenario_capture(void) {
 #define BIG_ROUNDS 3
 
 static void *big_alloc(size_t n) {
-  char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
+  char *p =
+      mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     bench_die("mmap (--big-mib too large?)");
   /* Small pages, as a heap of many allocations has. */
@@ -344,9 +342,9 @@ static double spawn_rate(bench_method *m, int threads) {
   }
   pthread_barrier_wait(&start);
   double t0 = bench_now();
-  struct timespec ts = {(time_t)bench.thread_s,
-                        (long)((bench.thread_s - (double)(time_t)bench.thread_s) *
-                               1e9)};
+  struct timespec ts = {
+      (time_t)bench.thread_s,
+      (long)((bench.thread_s - (double)(time_t)bench.thread_s) * 1e9)};
   nanosleep(&ts, NULL);
   atomic_store(&stop, 1);
   long total = 0;

@@ -13,6 +13,7 @@
 #define NR_READ 0
 #define NR_WRITE 1
 #define NR_EXIT_GROUP 231
+// clang-format off
 __asm__(".text\n"
         ".global _start\n"
         "_start:\n"
@@ -21,6 +22,7 @@ __asm__(".text\n"
         "  and $-16, %rsp\n"
         "  call tiny_main\n"
         "  hlt\n");
+// clang-format on
 
 static long sys3(long n, long a, long b, long c) {
   long r;
@@ -34,6 +36,7 @@ static long sys3(long n, long a, long b, long c) {
 #define NR_READ 63
 #define NR_WRITE 64
 #define NR_EXIT_GROUP 94
+// clang-format off
 __asm__(".text\n"
         ".global _start\n"
         "_start:\n"
@@ -42,6 +45,7 @@ __asm__(".text\n"
         "  mov x0, sp\n"
         "  bl tiny_main\n"
         "  brk #0\n");
+// clang-format on
 
 static long sys3(long n, long a, long b, long c) {
   register long x8 __asm__("x8") = n;

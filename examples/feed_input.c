@@ -12,7 +12,8 @@ int main(void) {
   int rc = subproc_run(argv,
                        &(subproc_options){.input = input,
                                           .input_len = strlen(input),
-                                          .capture_output = 1, .text = 1},
+                                          .capture_output = 1,
+                                          .text = 1},
                        &r, &e);
   if (rc < 0) {
     fprintf(stderr, "feed_input: %s\n", e.message);

@@ -25,8 +25,11 @@ static int valid_utf8(const unsigned char *s, size_t n, int escapes) {
   size_t i = 0;
   while (i < n) {
     unsigned c = s[i];
-    size_t len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3
-                 : c >> 3 == 30 ? 4 : 0;
+    size_t len = c < 0x80       ? 1
+                 : c >> 5 == 6  ? 2
+                 : c >> 4 == 14 ? 3
+                 : c >> 3 == 30 ? 4
+                                : 0;
     if (!len || n - i < len)
       return 0;
     uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
@@ -56,8 +59,8 @@ static size_t next_chunk(uint32_t *state, uint8_t seed, size_t *last) {
   return size;
 }
 
-static void decode(int enc, int mode, int universal, const uint8_t *p,
-                   size_t n, uint8_t seed, result *r) {
+static void decode(int enc, int mode, int universal, const uint8_t *p, size_t n,
+                   uint8_t seed, result *r) {
   subproc__decoder *d;
   subproc_error e;
   memset(r, 0, sizeof *r);
@@ -115,8 +118,8 @@ static void check_result(int mode, int universal, const result *r) {
   FUZZ_CHECK(r->rc == 0 || r->rc == SUBPROC_EDECODE);
   FUZZ_CHECK(r->rc == 0 || mode == 0 || mode == 4);
   if (mode == 0 || r->rc == 0)
-    FUZZ_CHECK(valid_utf8((const unsigned char *)r->out.data, r->out.len,
-                          mode == 4));
+    FUZZ_CHECK(
+        valid_utf8((const unsigned char *)r->out.data, r->out.len, mode == 4));
   if (universal)
     FUZZ_CHECK(!r->out.len || !memchr(r->out.data, '\r', r->out.len));
 }

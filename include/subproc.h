@@ -98,7 +98,7 @@ enum {
 #define SUBPROC__ERRNO_ENUM(name, value, text) SUBPROC_##name = value,
   SUBPROC_ERRNO_MAP(SUBPROC__ERRNO_ENUM)
 #undef SUBPROC__ERRNO_ENUM
-  SUBPROC_ERRNO_MAP_END_ = 0
+      SUBPROC_ERRNO_MAP_END_ = 0
 };
 
 /* Static text for any code returned by this library (library or -errno). */
@@ -127,7 +127,8 @@ typedef struct subproc_error {
 /* Options                                                                 */
 /* ---------------------------------------------------------------------- */
 
-/* Where a standard stream of the child goes (Python: stdin=/stdout=/stderr=). */
+/* Where a standard stream of the child goes (Python: stdin=/stdout=/stderr=).
+ */
 typedef enum subproc_redirect_kind {
   SUBPROC_INHERIT = 0, /* None: the parent's own stream */
   SUBPROC_PIPE,        /* PIPE: a new pipe; the parent gets the other end */
@@ -154,7 +155,8 @@ typedef struct subproc_redirect {
 #define SUBPROC_REDIRECT_PIPE ((subproc_redirect){.kind = SUBPROC_PIPE})
 #define SUBPROC_REDIRECT_DEVNULL ((subproc_redirect){.kind = SUBPROC_DEVNULL})
 #define SUBPROC_REDIRECT_STDOUT ((subproc_redirect){.kind = SUBPROC_STDOUT})
-#define SUBPROC_REDIRECT_FD(n) ((subproc_redirect){.kind = SUBPROC_FD, .fd = (n)})
+#define SUBPROC_REDIRECT_FD(n)                                                 \
+  ((subproc_redirect){.kind = SUBPROC_FD, .fd = (n)})
 #define SUBPROC_REDIRECT_FILE(f)                                               \
   ((subproc_redirect){.kind = SUBPROC_FILE, .file = (f)})
 #define SUBPROC_REDIRECT_PATH(p)                                               \
@@ -225,22 +227,22 @@ typedef struct subproc_options {
   const char *cwd;               /* working directory of the child */
   const char *const *env;        /* "NAME=VALUE" strings; NULL = inherit */
 
-  int keep_fds;            /* close_fds=False: inherit every inheritable fd */
-  const int *pass_fds;     /* fds kept open (and made inheritable) */
+  int keep_fds;        /* close_fds=False: inherit every inheritable fd */
+  const int *pass_fds; /* fds kept open (and made inheritable) */
   size_t n_pass_fds;
-  int keep_signals;        /* restore_signals=False */
-  int start_new_session;   /* setsid() in the child */
-  int set_process_group;   /* with process_group: Python's process_group=N */
-  int process_group;       /* 0 = a new group led by the child */
-  const char *user;        /* name or numeric uid (setreuid) */
-  const char *group;       /* name or numeric gid (setregid) */
+  int keep_signals;      /* restore_signals=False */
+  int start_new_session; /* setsid() in the child */
+  int set_process_group; /* with process_group: Python's process_group=N */
+  int process_group;     /* 0 = a new group led by the child */
+  const char *user;      /* name or numeric uid (setreuid) */
+  const char *group;     /* name or numeric gid (setregid) */
   const char *const *extra_groups; /* names or numeric gids (setgroups);
                                       NULL = unchanged, {NULL} = none */
-  int set_umask;           /* with umask: Python's umask=N */
+  int set_umask;                   /* with umask: Python's umask=N */
   unsigned umask;
-  long pipesize;           /* F_SETPIPE_SZ for each pipe; 0 = system default;
-                              negative is SUBPROC_EINVAL */
-  long bufsize;            /* for the FILE * streams: SUBPROC_BUFSIZE_* or N */
+  long pipesize; /* F_SETPIPE_SZ for each pipe; 0 = system default;
+                    negative is SUBPROC_EINVAL */
+  long bufsize;  /* for the FILE * streams: SUBPROC_BUFSIZE_* or N */
   subproc_preexec_fn preexec; /* preexec_fn (forces fork; avoid with threads) */
   void *preexec_arg;
   subproc_spawn_method spawn_method;
@@ -262,15 +264,15 @@ typedef struct subproc_options {
   /* [run] input for stdin (implies stdin=PIPE); input_len bytes, may be 0. */
   const void *input;
   size_t input_len;
-  int capture_output;       /* [run] stdout and stderr to PIPE */
-  double timeout;           /* [run] seconds; 0 = none */
-  int check;                /* [run] non-zero status -> SUBPROC_ECALLED */
+  int capture_output;          /* [run] stdout and stderr to PIPE */
+  double timeout;              /* [run] seconds; 0 = none */
+  int check;                   /* [run] non-zero status -> SUBPROC_ECALLED */
   subproc_kill_tree kill_tree; /* [run] on timeout, kill the process group */
-  double wait_delay;        /* [run, communicate] beyond Python: once the
-                               child has exited, stop reading after this many
-                               seconds even if grandchildren hold the pipes;
-                               0 = read to EOF (Python) */
-  size_t max_output;        /* [run, communicate] per-stream byte cap; 0 = none */
+  double wait_delay;           /* [run, communicate] beyond Python: once the
+                                  child has exited, stop reading after this many
+                                  seconds even if grandchildren hold the pipes;
+                                  0 = read to EOF (Python) */
+  size_t max_output; /* [run, communicate] per-stream byte cap; 0 = none */
   subproc_limit_policy max_output_policy;
   subproc_output_fn on_output; /* [run, communicate] stream instead of keep */
   void *on_output_arg;
@@ -349,7 +351,7 @@ typedef struct subproc_result {
   int returncode;          /* SUBPROC_NO_RETURNCODE if unknown (timeout) */
   char *out;               /* captured stdout, NULL if not captured */
   size_t out_len;
-  char *err;               /* captured stderr, NULL if not captured */
+  char *err; /* captured stderr, NULL if not captured */
   size_t err_len;
   int out_truncated, err_truncated; /* max_output was reached */
   int timed_out;

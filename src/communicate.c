@@ -132,9 +132,7 @@ const char *subproc__comm_input(subproc__comm *c, size_t *len) {
   return c->in ? c->in + c->in_off : NULL;
 }
 
-void subproc__comm_input_advance(subproc__comm *c, size_t n) {
-  c->in_off += n;
-}
+void subproc__comm_input_advance(subproc__comm *c, size_t n) { c->in_off += n; }
 
 int subproc__comm_input_own(subproc__comm *c) {
   if (!c->in || c->in == c->in_owned.data)
@@ -164,8 +162,8 @@ int subproc__comm_space(subproc__comm *c, int stream, char **dst,
   c->direct[s] = !c->co->text && !c->co->on_output && q > 0;
   if (c->direct[s]) {
     subproc__buf *b = &c->out[s];
-    size_t want = b->cap - b->len > READ_CHUNK + 1 ? b->cap - b->len - 1
-                                                   : READ_CHUNK;
+    size_t want =
+        b->cap - b->len > READ_CHUNK + 1 ? b->cap - b->len - 1 : READ_CHUNK;
     if (want > q)
       want = q;
     if (subproc__buf_reserve(b, want) < 0)
@@ -213,8 +211,7 @@ static int deliver(subproc__comm *c, int s, const char *data, size_t n,
   rc = co->on_output(co->on_output_arg, s + 1, data, n);
   if (rc < 0)
     return subproc__fail(err, rc, 0, "on_output", NULL, -1,
-                         "on_output: the callback stopped the output (%d)",
-                         rc);
+                         "on_output: the callback stopped the output (%d)", rc);
   return 0;
 }
 

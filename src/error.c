@@ -15,12 +15,13 @@ const char *subproc_version(void) { return SUBPROC_VERSION_STRING; }
 
 /* errno names for subproc_errname (strerrorname_np is glibc-only). */
 #define SUBPROC__OS_ERRNO_MAP(X)                                               \
-  X(EPERM) X(ENOENT) X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC)     \
-  X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT) X(EBUSY)          \
-  X(EEXIST) X(EXDEV) X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE)        \
-  X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC) X(ESPIPE) X(EROFS) X(EMLINK)         \
-  X(EPIPE) X(ERANGE) X(ENAMETOOLONG) X(ENOSYS) X(ELOOP) X(ETIMEDOUT)           \
-  X(ENOTSUP) X(EILSEQ) X(EOVERFLOW)
+  X(EPERM)                                                                     \
+  X(ENOENT) X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF)     \
+      X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST)     \
+          X(EXDEV) X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE)          \
+              X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC) X(ESPIPE) X(EROFS)       \
+                  X(EMLINK) X(EPIPE) X(ERANGE) X(ENAMETOOLONG) X(ENOSYS)       \
+                      X(ELOOP) X(ETIMEDOUT) X(ENOTSUP) X(EILSEQ) X(EOVERFLOW)
 
 const char *subproc_strerror(int code) {
   switch (code) {
@@ -96,7 +97,8 @@ int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
   if (path)
     snprintf(err->message, sizeof err->message, "%s '%s': %s", step, path, why);
   else if (fd >= 0)
-    snprintf(err->message, sizeof err->message, "%s (fd %d): %s", step, fd, why);
+    snprintf(err->message, sizeof err->message, "%s (fd %d): %s", step, fd,
+             why);
   else
     snprintf(err->message, sizeof err->message, "%s: %s", step, why);
   return code;

@@ -80,14 +80,13 @@ const char *subproc__locale_encoding(void);
 /* ---- the audit hook (src/audit.c) ---- */
 /* Calls the hook, if any: 0, or SUBPROC_ESUBPROCESS when it refuses. */
 int subproc__audit(const char *executable, const char *const *argv,
-                   const char *cwd, const char *const *env,
-                   subproc_error *err);
+                   const char *cwd, const char *const *env, subproc_error *err);
 
 /* ---- option checks every backend makes (src/options.c) ---- */
 /* The argument and option combinations Python rejects on every platform;
  * a backend then checks what only it refuses. */
-int subproc__options_validate(const char *const *argv,
-                              const subproc_options *o, subproc_error *err);
+int subproc__options_validate(const char *const *argv, const subproc_options *o,
+                              subproc_error *err);
 
 /* ---- environment ---- */
 /* Validates "NAME=VALUE" entries: '=' present, name not empty. */

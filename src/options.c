@@ -3,8 +3,8 @@
 
 #include "internal.h"
 
-int subproc__options_validate(const char *const *argv,
-                              const subproc_options *o, subproc_error *err) {
+int subproc__options_validate(const char *const *argv, const subproc_options *o,
+                              subproc_error *err) {
   if (!argv || !argv[0])
     return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,
                          "args: empty argument list");

@@ -50,9 +50,8 @@ static subproc_options stage_options(const subproc_options *stage_opts,
 }
 
 static int validate(const char *const *const *argvs, size_t n,
-                    const subproc_options *stage_opts,
-                    const subproc_options *o, subproc_pipeline_result **res,
-                    subproc_error *err) {
+                    const subproc_options *stage_opts, const subproc_options *o,
+                    subproc_pipeline_result **res, subproc_error *err) {
   if (!res)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
                          "pipeline: res is NULL");
@@ -63,8 +62,7 @@ static int validate(const char *const *const *argvs, size_t n,
   for (size_t i = 0; i < n; i++)
     if (!argvs[i] || !argvs[i][0])
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
-                           "pipeline: stage %zu has an empty argument list",
-                           i);
+                           "pipeline: stage %zu has an empty argument list", i);
   /* As in run (Python's ValueError), not a silent override. */
   if (stage_opts && o->input && stage_opts[0].in.kind != SUBPROC_INHERIT)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
@@ -132,17 +130,17 @@ static int pipefail(const int *codes, size_t n) {
   return rc;
 }
 
-static int collect(subproc **procs, size_t n,
-                   const subproc_options *stage_opts, const subproc_options *o,
-                   subproc_pipeline_result *r, subproc_error *err) {
+static int collect(subproc **procs, size_t n, const subproc_options *stage_opts,
+                   const subproc_options *o, subproc_pipeline_result *r,
+                   subproc_error *err) {
   double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
   double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
   int rc = subproc_communicate(procs[n - 1], o->input, o->input_len, timeout,
                                &r->last, err);
   for (size_t i = 0; i + 1 < n && rc == 0; i++) {
     double left = deadline < 0 ? SUBPROC_FOREVER : deadline - subproc__now();
-    rc = subproc_wait(procs[i], left < 0 && deadline >= 0 ? 0 : left, NULL,
-                      err);
+    rc =
+        subproc_wait(procs[i], left < 0 && deadline >= 0 ? 0 : left, NULL, err);
   }
   if (rc < 0) {
     kill_all(procs, n, stage_opts, o);
@@ -172,8 +170,8 @@ static int collect(subproc **procs, size_t n,
 
 int subproc_pipeline(const char *const *const *argvs, size_t n,
                      const subproc_options *stage_opts,
-                     const subproc_options *opts,
-                     subproc_pipeline_result **res, subproc_error *err) {
+                     const subproc_options *opts, subproc_pipeline_result **res,
+                     subproc_error *err) {
   const subproc_options *o = opts ? opts : &no_options;
   int rc = validate(argvs, n, stage_opts, o, res, err);
   if (rc < 0)

@@ -37,8 +37,13 @@
 /* The longest incomplete sequence kept between two feeds. */
 #define CARRY_MAX 16
 
-typedef enum { MODE_STRICT, MODE_REPLACE, MODE_IGNORE, MODE_BACKSLASH,
-               MODE_ESCAPE } err_mode;
+typedef enum {
+  MODE_STRICT,
+  MODE_REPLACE,
+  MODE_IGNORE,
+  MODE_BACKSLASH,
+  MODE_ESCAPE
+} err_mode;
 
 /* What a conversion run stopped at. Negative values are -errno. */
 enum { RUN_DONE, RUN_BAD, RUN_SHORT };
@@ -47,11 +52,11 @@ enum { RUN_DONE, RUN_BAD, RUN_SHORT };
 enum { SEQ_OK, SEQ_BAD, SEQ_SHORT };
 
 typedef struct codec {
-  int utf8;       /* handled natively */
-  int unit;       /* bytes skipped per undecodable code unit */
-  unsigned cp;    /* Windows code page (0: unsupported there) */
-  char sys[64];   /* the name given to iconv */
-  char name[64];  /* for messages */
+  int utf8;      /* handled natively */
+  int unit;      /* bytes skipped per undecodable code unit */
+  unsigned cp;   /* Windows code page (0: unsupported there) */
+  char sys[64];  /* the name given to iconv */
+  char name[64]; /* for messages */
 } codec;
 
 struct subproc__decoder {
@@ -110,16 +115,26 @@ static const struct alias {
   const char *key, *sys;
   unsigned cp;
 } aliases[] = {
-    {"utf8", NULL, 65001},           {"u8", NULL, 65001},
-    {"utf", NULL, 65001},            {"cp65001", NULL, 65001},
-    {"latin1", "ISO-8859-1", 28591}, {"latin", "ISO-8859-1", 28591},
-    {"l1", "ISO-8859-1", 28591},     {"iso88591", "ISO-8859-1", 28591},
-    {"8859", "ISO-8859-1", 28591},   {"cp819", "ISO-8859-1", 28591},
-    {"ascii", "ASCII", 20127},       {"usascii", "ASCII", 20127},
-    {"646", "ASCII", 20127},         {"ansix341968", "ASCII", 20127},
-    {"utf16", "UTF-16", 0},          {"utf16le", "UTF-16LE", 1200},
-    {"utf16be", "UTF-16BE", 0},      {"utf32", "UTF-32", 0},
-    {"utf32le", "UTF-32LE", 0},      {"utf32be", "UTF-32BE", 0},
+    {"utf8", NULL, 65001},
+    {"u8", NULL, 65001},
+    {"utf", NULL, 65001},
+    {"cp65001", NULL, 65001},
+    {"latin1", "ISO-8859-1", 28591},
+    {"latin", "ISO-8859-1", 28591},
+    {"l1", "ISO-8859-1", 28591},
+    {"iso88591", "ISO-8859-1", 28591},
+    {"8859", "ISO-8859-1", 28591},
+    {"cp819", "ISO-8859-1", 28591},
+    {"ascii", "ASCII", 20127},
+    {"usascii", "ASCII", 20127},
+    {"646", "ASCII", 20127},
+    {"ansix341968", "ASCII", 20127},
+    {"utf16", "UTF-16", 0},
+    {"utf16le", "UTF-16LE", 1200},
+    {"utf16be", "UTF-16BE", 0},
+    {"utf32", "UTF-32", 0},
+    {"utf32le", "UTF-32LE", 0},
+    {"utf32be", "UTF-32BE", 0},
 };
 
 static int all_digits(const char *s) {
@@ -300,9 +315,8 @@ static size_t utf8_put(unsigned char *p, uint32_t cp) {
   return 4;
 }
 
-static int utf8_decode_run(const unsigned char *in, size_t n,
-                           subproc__buf *out, size_t *used, size_t *bad,
-                           const char **why) {
+static int utf8_decode_run(const unsigned char *in, size_t n, subproc__buf *out,
+                           size_t *used, size_t *bad, const char **why) {
   size_t i = utf8_prefix(in, n);
   if (subproc__buf_append(out, in, i) < 0)
     return -ENOMEM;
@@ -375,8 +389,8 @@ static int wide_to_utf8(const wchar_t *w, size_t nw, subproc__buf *out) {
   int need = WideCharToMultiByte(CP_UTF8, 0, w, (int)nw, NULL, 0, NULL, NULL);
   if (need <= 0 || subproc__buf_reserve(out, (size_t)need) < 0)
     return -ENOMEM;
-  WideCharToMultiByte(CP_UTF8, 0, w, (int)nw, out->data + out->len, need,
-                      NULL, NULL);
+  WideCharToMultiByte(CP_UTF8, 0, w, (int)nw, out->data + out->len, need, NULL,
+                      NULL);
   out->len += (size_t)need;
   out->data[out->len] = '\0';
   return 0;
@@ -513,8 +527,8 @@ static int put_escapes(subproc__buf *out, const unsigned char *p, size_t n,
     return -ENOMEM;
   for (size_t i = 0; i < n; i++) {
     if (surrogates)
-      out->len += utf8_put((unsigned char *)out->data + out->len,
-                           0xDC00u | p[i]);
+      out->len +=
+          utf8_put((unsigned char *)out->data + out->len, 0xDC00u | p[i]);
     else
       out->len += (size_t)snprintf(out->data + out->len, 5, "\\x%02x", p[i]);
   }
@@ -594,8 +608,8 @@ static int feed_carry(subproc__decoder *d, const unsigned char **in,
       return 0;
     }
     size_t used;
-    int rc = decode_block(d, d->carry, d->ncarry, final && !*len, out, err,
-                          &used);
+    int rc =
+        decode_block(d, d->carry, d->ncarry, final && !*len, out, err, &used);
     if (rc < 0)
       return rc;
     memmove(d->carry, d->carry + used, d->ncarry - used);
@@ -781,7 +795,8 @@ static int iconv_encode_run(encoder *e, const unsigned char *in, size_t n,
 static int win_put_utf16(subproc__buf *out, uint32_t cp) {
   unsigned char b[4];
   if (cp >= 0x10000) {
-    uint32_t v = cp - 0x10000, hi = 0xD800 | (v >> 10), lo = 0xDC00 | (v & 0x3FF);
+    uint32_t v = cp - 0x10000, hi = 0xD800 | (v >> 10),
+             lo = 0xDC00 | (v & 0x3FF);
     b[0] = (unsigned char)hi, b[1] = (unsigned char)(hi >> 8);
     b[2] = (unsigned char)lo, b[3] = (unsigned char)(lo >> 8);
     return subproc__buf_append(out, b, 4);
@@ -799,8 +814,8 @@ static int win_encode_char(encoder *e, const unsigned char *s, size_t len) {
   BOOL lossy = FALSE;
   int plain = win_cp_plain(e->c.cp);
   char mb[16];
-  int nb = WideCharToMultiByte(e->c.cp, plain ? 0 : WC_NO_BEST_FIT_CHARS, w,
-                               nw, mb, sizeof mb, NULL, plain ? NULL : &lossy);
+  int nb = WideCharToMultiByte(e->c.cp, plain ? 0 : WC_NO_BEST_FIT_CHARS, w, nw,
+                               mb, sizeof mb, NULL, plain ? NULL : &lossy);
   if (nb <= 0 || lossy)
     return 1;
   return subproc__buf_append(e->out, mb, (size_t)nb);
@@ -969,8 +984,8 @@ static int open_encoder(encoder *e) {
 
 int subproc__encode(const char *encoding, const char *errors, const char *in,
                     size_t len, subproc__buf *out, subproc_error *err) {
-  encoder e = {.out = out, .err = err,
-               .in = (const unsigned char *)(len ? in : "")};
+  encoder e = {
+      .out = out, .err = err, .in = (const unsigned char *)(len ? in : "")};
   int rc = setup(encoding, errors, &e.c, &e.mode, err);
   if (rc == 0)
     rc = open_encoder(&e);

@@ -940,8 +940,8 @@ TEST(comm_text_decode_error_lets_child_finish) {
   const char *argv[] = {"printf 'a\\377b'; sleep 0.3; printf 'more'; exit 3",
                         NULL};
   subproc *p = start(argv, &(subproc_options){.shell = 1,
-                                               .encoding = "utf-8",
-                                               .out = {.kind = SUBPROC_PIPE}});
+                                              .encoding = "utf-8",
+                                              .out = {.kind = SUBPROC_PIPE}});
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_EQ(subproc_communicate(p, NULL, 0, 10.0, &r, &e), SUBPROC_EDECODE);
@@ -994,16 +994,16 @@ TEST(comm_text_encode_error_run_result) {
   /* communicate itself leaves the child running (Python raises before
    * writing); errors=replace sends '?'. */
   subproc *p = start(cat, &(subproc_options){.encoding = "latin-1",
-                                              .in = {.kind = SUBPROC_PIPE},
-                                              .out = {.kind = SUBPROC_PIPE}});
+                                             .in = {.kind = SUBPROC_PIPE},
+                                             .out = {.kind = SUBPROC_PIPE}});
   ASSERT_EQ(subproc_communicate(p, euro, strlen(euro), 10.0, &r, &e),
             SUBPROC_EDECODE);
   ASSERT_EQ(subproc_poll(p, NULL), 0);
   finish_killed(p);
   p = start(cat, &(subproc_options){.encoding = "latin-1",
-                                     .errors = "replace",
-                                     .in = {.kind = SUBPROC_PIPE},
-                                     .out = {.kind = SUBPROC_PIPE}});
+                                    .errors = "replace",
+                                    .in = {.kind = SUBPROC_PIPE},
+                                    .out = {.kind = SUBPROC_PIPE}});
   r = NULL;
   ASSERT_OK(subproc_communicate(p, euro, strlen(euro), 10.0, &r, &e), &e);
   ASSERT_STREQ(r->out, "ok ?");

@@ -90,9 +90,9 @@ TEST(popen_shell_extra_args) {
   const char *argv[] = {"echo \"$0\" \"$1\"", "a", "b c", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.shell = 1,
-                                                 .capture_output = 1},
-                        &r, &e),
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.shell = 1, .capture_output = 1}, &r,
+                        &e),
             &e);
   ASSERT_STREQ(r->out, "a b c\n");
   subproc_result_free(r);
@@ -103,17 +103,18 @@ TEST(popen_shell_executable) {
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.shell = 1, .executable = "/bin/sh",
+                        &(subproc_options){.shell = 1,
+                                           .executable = "/bin/sh",
                                            .capture_output = 1},
                         &r, &e),
             &e);
   ASSERT_STREQ(r->args[0], "/bin/sh");
   subproc_result_free(r);
   /* A replacement shell that does not exist names itself in the error. */
-  ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.shell = 1,
-                                           .executable = "/nonexistent/sh"},
-                        &r, &e),
+  ASSERT_EQ(subproc_run(
+                argv,
+                &(subproc_options){.shell = 1, .executable = "/nonexistent/sh"},
+                &r, &e),
             -ENOENT);
   ASSERT_STREQ(e.path, "/nonexistent/sh");
   subproc_result_free(r);
@@ -123,8 +124,9 @@ TEST(popen_executable_keeps_argv0) {
   const char *argv[] = {"fakename", "argv0", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.executable = test_helper,
-                                                 .capture_output = 1},
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.executable = test_helper,
+                                           .capture_output = 1},
                         &r, &e),
             &e);
   ASSERT_STREQ(r->out, "fakename\n");
@@ -163,9 +165,9 @@ TEST(popen_path_from_child_env) {
   const char *argv[] = {base, "echo", "found", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.env = env,
-                                                 .capture_output = 1},
-                        &r, &e),
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.env = env, .capture_output = 1}, &r,
+                        &e),
             &e);
   ASSERT_STREQ(r->out, "found\n");
   subproc_result_free(r);
@@ -184,10 +186,11 @@ TEST(popen_relative_executable_uses_cwd) {
   const char *argv[] = {rel, "cwd", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.cwd = helper_dir,
-                                                 .capture_output = 1},
-                        &r, &e),
-            &e);
+  ASSERT_OK(
+      subproc_run(argv,
+                  &(subproc_options){.cwd = helper_dir, .capture_output = 1},
+                  &r, &e),
+      &e);
   char want[4300];
   char real[4096];
   ASSERT(realpath(helper_dir, real));
@@ -293,23 +296,23 @@ TEST(popen_bad_arguments) {
   const char *argv[] = {test_helper, NULL};
   ASSERT_EQ(subproc_popen(argv, NULL, NULL, &e), SUBPROC_EINVAL);
   ASSERT_EQ(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_STDOUT},
-                          &p, &e),
+                          &(subproc_options){.in = SUBPROC_REDIRECT_STDOUT}, &p,
+                          &e),
             SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "STDOUT");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pipesize = -2}, &p, &e),
             SUBPROC_EINVAL);
   ASSERT_STREQ(e.step, "pipesize");
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.creationflags = 0x10}, &p,
-                          &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_popen(argv, &(subproc_options){.creationflags = 0x10}, &p, &e),
+      SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "Windows");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.n_pass_fds = 2}, &p, &e),
             SUBPROC_EINVAL);
-  ASSERT_EQ(subproc_popen(argv,
-                          &(subproc_options){.set_process_group = 1,
-                                             .process_group = -5},
-                          &p, &e),
+  ASSERT_EQ(subproc_popen(
+                argv,
+                &(subproc_options){.set_process_group = 1, .process_group = -5},
+                &p, &e),
             SUBPROC_EINVAL);
   ASSERT(p == NULL);
   test_assert_no_zombies();
@@ -348,10 +351,10 @@ TEST(popen_bad_fds) {
                           &p, &e),
             -EBADF);
   ASSERT_STREQ(e.step, "pass_fds");
-  ASSERT_EQ(subproc_popen(argv,
-                          &(subproc_options){.err = SUBPROC_REDIRECT_FILE(NULL)},
-                          &p, &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_popen(
+          argv, &(subproc_options){.err = SUBPROC_REDIRECT_FILE(NULL)}, &p, &e),
+      SUBPROC_EINVAL);
   ASSERT_EQ(test_count_fds(), before);
 }
 
@@ -359,9 +362,9 @@ TEST(popen_unknown_user_group) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "no-such-user-x"},
-                          &p, &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_popen(argv, &(subproc_options){.user = "no-such-user-x"}, &p, &e),
+      SUBPROC_EINVAL);
   ASSERT_STREQ(e.step, "user");
   ASSERT_STREQ(e.message, "user 'no-such-user-x': no such user");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.group = "no-such-group-x"},
@@ -369,9 +372,9 @@ TEST(popen_unknown_user_group) {
             SUBPROC_EINVAL);
   ASSERT_STREQ(e.step, "group");
   const char *groups[] = {"0", "no-such-group-y", NULL};
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.extra_groups = groups}, &p,
-                          &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_popen(argv, &(subproc_options){.extra_groups = groups}, &p, &e),
+      SUBPROC_EINVAL);
   ASSERT_STREQ(e.step, "extra_groups");
   ASSERT_STREQ(e.path, "no-such-group-y");
 }
@@ -398,8 +401,9 @@ TEST(popen_devnull) {
   const char *argv[] = {test_helper, "echo", "lost", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.out = SUBPROC_REDIRECT_DEVNULL},
-                        &r, &e),
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.out = SUBPROC_REDIRECT_DEVNULL}, &r,
+                        &e),
             &e);
   ASSERT(r->out == NULL);
   subproc_result_free(r);
@@ -441,12 +445,13 @@ TEST(popen_redirect_fd_file_path) {
   char errpath[64];
   snprintf(errpath, sizeof errpath, "%s.err", path);
   subproc_result *r = NULL;
-  ASSERT_OK(subproc_run(cat,
-                        &(subproc_options){.in = SUBPROC_REDIRECT_PATH(path),
-                                           .out = SUBPROC_REDIRECT_PIPE,
-                                           .err = SUBPROC_REDIRECT_PATH(errpath)},
-                        &r, &e),
-            &e);
+  ASSERT_OK(
+      subproc_run(cat,
+                  &(subproc_options){.in = SUBPROC_REDIRECT_PATH(path),
+                                     .out = SUBPROC_REDIRECT_PIPE,
+                                     .err = SUBPROC_REDIRECT_PATH(errpath)},
+                  &r, &e),
+      &e);
   ASSERT_STREQ(r->out, "first;OUT");
   subproc_result_free(r);
   f = fopen(errpath, "r");
@@ -524,10 +529,10 @@ TEST(popen_parent_std_fds_closed) {
   const char *argv[] = {test_helper, "cat2", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  int rc = subproc_run(argv,
-                       &(subproc_options){.input = "ping", .input_len = 4,
-                                          .capture_output = 1},
-                       &r, &e);
+  int rc = subproc_run(
+      argv,
+      &(subproc_options){.input = "ping", .input_len = 4, .capture_output = 1},
+      &r, &e);
   for (int i = 0; i < 3; i++)
     dup2(saved[i], i);
   ASSERT_OK(rc, &e);
@@ -590,7 +595,8 @@ TEST(popen_no_fd_leak) {
     subproc_result *r = NULL;
     subproc_error e;
     ASSERT_OK(subproc_run(argv,
-                          &(subproc_options){.input = "x", .input_len = 1,
+                          &(subproc_options){.input = "x",
+                                             .input_len = 1,
                                              .capture_output = 1},
                           &r, &e),
               &e);
@@ -727,9 +733,10 @@ TEST(popen_user_group_as_root) {
   if (geteuid() != 0)
     SKIP("needs root to switch user and groups");
   const char *groups[] = {"65534", "4", NULL};
-  char *s = HELPER(((subproc_options){.user = "65534", .group = "65534",
-                                     .extra_groups = groups}),
-                   "ids");
+  char *s =
+      HELPER(((subproc_options){
+                 .user = "65534", .group = "65534", .extra_groups = groups}),
+             "ids");
   /* uid euid gid egid groups...: setgroups, then setregid, then setreuid */
   ASSERT_STREQ(s, "65534 65534 65534 65534 4 65534\n");
   free(s);
@@ -767,22 +774,22 @@ static int preexec_fail(void *arg) {
 
 TEST(popen_preexec) {
   char *s = HELPER(((subproc_options){.preexec = preexec_umask,
-                                     .preexec_arg = (void *)(intptr_t)0027}),
+                                      .preexec_arg = (void *)(intptr_t)0027}),
                    "umask");
   ASSERT_STREQ(s, "027\n");
   free(s);
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, &(subproc_options){.preexec = preexec_umask},
-                          &p, &e),
-            &e);
+  ASSERT_OK(
+      subproc_popen(argv, &(subproc_options){.preexec = preexec_umask}, &p, &e),
+      &e);
   ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_FORK);
   subproc_wait(p, SUBPROC_FOREVER, NULL, &e);
   subproc_free(p);
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.preexec = preexec_fail},
-                          &p, &e),
-            SUBPROC_ESUBPROCESS);
+  ASSERT_EQ(
+      subproc_popen(argv, &(subproc_options){.preexec = preexec_fail}, &p, &e),
+      SUBPROC_ESUBPROCESS);
   ASSERT_STREQ(e.step, "preexec");
   ASSERT_EQ(e.os_errno, EPERM);
   test_assert_no_zombies();
@@ -793,8 +800,8 @@ TEST(popen_spawn_methods) {
       SUBPROC_SPAWN_AUTO, SUBPROC_SPAWN_VFORK, SUBPROC_SPAWN_POSIX_SPAWN,
       SUBPROC_SPAWN_FORK};
   for (int m = 0; m < 4; m++) {
-    subproc_options o = {.spawn_method = methods[m], .cwd = "/",
-                         .out = SUBPROC_REDIRECT_PIPE};
+    subproc_options o = {
+        .spawn_method = methods[m], .cwd = "/", .out = SUBPROC_REDIRECT_PIPE};
     const char *argv[] = {test_helper, "cwd", NULL};
     subproc *p = NULL;
     subproc_error e;
@@ -827,11 +834,12 @@ TEST(popen_spawn_methods) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.spawn_method =
-                                                 SUBPROC_SPAWN_POSIX_SPAWN,
-                                             .set_umask = 1, .umask = 022},
-                          &p, &e),
+  ASSERT_OK(subproc_popen(
+                argv,
+                &(subproc_options){.spawn_method = SUBPROC_SPAWN_POSIX_SPAWN,
+                                   .set_umask = 1,
+                                   .umask = 022},
+                &p, &e),
             &e);
   ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_VFORK);
   subproc_wait(p, SUBPROC_FOREVER, NULL, &e);
@@ -859,13 +867,13 @@ TEST(popen_streams_bufsize) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE,
-                                             .bufsize =
-                                                 SUBPROC_BUFSIZE_UNBUFFERED},
-                          &p, &e),
-            &e);
+  ASSERT_OK(
+      subproc_popen(argv,
+                    &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                       .out = SUBPROC_REDIRECT_PIPE,
+                                       .bufsize = SUBPROC_BUFSIZE_UNBUFFERED},
+                    &p, &e),
+      &e);
   FILE *in = subproc_stream(p, 0), *out = subproc_stream(p, 1);
   ASSERT(in && out);
   ASSERT(subproc_stream(p, 2) == NULL);
@@ -898,7 +906,9 @@ TEST(popen_audit_hook) {
   subproc_error e;
   int rc;
   ASSERT_OK(subproc_call(argv,
-                         &(subproc_options){.shell = 1, .cwd = "/", .env = env,
+                         &(subproc_options){.shell = 1,
+                                            .cwd = "/",
+                                            .env = env,
                                             .out = SUBPROC_REDIRECT_DEVNULL},
                          &rc, &e),
             &e);
@@ -908,10 +918,10 @@ TEST(popen_audit_hook) {
             SUBPROC_ESUBPROCESS);
   ASSERT_STREQ(e.step, "audit");
   subproc_set_audit_hook(NULL, NULL);
-  ASSERT_OK(subproc_call(argv,
-                         &(subproc_options){.shell = 1,
-                                            .out = SUBPROC_REDIRECT_DEVNULL},
-                         &rc, &e),
+  ASSERT_OK(subproc_call(
+                argv,
+                &(subproc_options){.shell = 1, .out = SUBPROC_REDIRECT_DEVNULL},
+                &rc, &e),
             &e);
   test_assert_no_zombies();
 }
@@ -965,8 +975,8 @@ TEST(popen_free_running_child_no_zombie) {
   const char *argv[] = {test_helper, "sleep", "0.2", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE},
-                          &p, &e),
+  ASSERT_OK(subproc_popen(
+                argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE}, &p, &e),
             &e);
   pid_t pid = (pid_t)subproc_pid(p);
   subproc_free(p); /* still running: not killed, not waited for */
@@ -1062,11 +1072,11 @@ TEST(popen_fallback_no_pidfd) {
 static void check_close_fallback(int flags) {
   subproc__set_test_flags(flags);
   int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
-  int high = fcntl(leak, F_DUPFD, 200);    /* and one far above it */
+  int high = fcntl(leak, F_DUPFD, 200);   /* and one far above it */
   int keep = open("/dev/null", O_RDONLY);
   int fds[] = {keep};
-  char *s = HELPER(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}),
-                   "fds");
+  char *s =
+      HELPER(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}), "fds");
   char want[32];
   snprintf(want, sizeof want, "0 1 2 %d\n", keep);
   ASSERT_STREQ(s, want);

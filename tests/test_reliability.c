@@ -122,15 +122,14 @@ static void set_nofile(rlim_t soft) {
   ASSERT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
   rl.rlim_cur = soft;
   if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-    TEST_FAIL("setrlimit(RLIMIT_NOFILE, %ld): %s", (long)soft,
-              strerror(errno));
+    TEST_FAIL("setrlimit(RLIMIT_NOFILE, %ld): %s", (long)soft, strerror(errno));
 }
 
 typedef struct emfile_case {
   const char *name;
   subproc_options o;
   const char *argv[6];
-  const char *input; /* for communicate, NULL = none */
+  const char *input;     /* for communicate, NULL = none */
   const char *out, *err; /* expected pipe contents, NULL = not a pipe */
   const char *file, *file_content;
 } emfile_case;
@@ -147,8 +146,8 @@ static int emfile_step_ok(const char *step) {
 }
 
 /* 1 if the spawn succeeded, 0 if it failed with EMFILE. */
-static int emfile_try(const emfile_case *c, int k, rlim_t soft,
-                      char *steps, size_t steps_size) {
+static int emfile_try(const emfile_case *c, int k, rlim_t soft, char *steps,
+                      size_t steps_size) {
   int before = test_count_fds();
   int fillers[4096];
   int n_fillers = fill_holes(fillers, 4096);
@@ -236,33 +235,68 @@ TEST(rel_emfile_each_step) {
   close(tmp);
 
   emfile_case cases[] = {
-      {"three pipes", {.in = SUBPROC_REDIRECT_PIPE,
-                       .out = SUBPROC_REDIRECT_PIPE,
-                       .err = SUBPROC_REDIRECT_PIPE},
-       {test_helper, "cat2", NULL}, "ping", "ping", "ping", NULL, NULL},
-      {"devnull+path+pipe", {.in = SUBPROC_REDIRECT_DEVNULL,
-                             .out = SUBPROC_REDIRECT_PATH(file),
-                             .err = SUBPROC_REDIRECT_PIPE},
-       {test_helper, "outerr", "O", "E", NULL}, NULL, NULL, "E", file, "O"},
-      {"path in, stderr=stdout", {.in = SUBPROC_REDIRECT_PATH(in_file),
-                                  .out = SUBPROC_REDIRECT_PIPE,
-                                  .err = SUBPROC_REDIRECT_STDOUT},
-       {test_helper, "cat2", NULL}, NULL, "from-filefrom-file", NULL, NULL,
+      {"three pipes",
+       {.in = SUBPROC_REDIRECT_PIPE,
+        .out = SUBPROC_REDIRECT_PIPE,
+        .err = SUBPROC_REDIRECT_PIPE},
+       {test_helper, "cat2", NULL},
+       "ping",
+       "ping",
+       "ping",
+       NULL,
        NULL},
-      {"pipes, fork", {.in = SUBPROC_REDIRECT_PIPE,
-                       .out = SUBPROC_REDIRECT_PIPE,
-                       .err = SUBPROC_REDIRECT_PIPE,
-                       .spawn_method = SUBPROC_SPAWN_FORK},
-       {test_helper, "cat2", NULL}, "ping", "ping", "ping", NULL, NULL},
-      {"pipes, posix_spawn", {.in = SUBPROC_REDIRECT_PIPE,
-                              .out = SUBPROC_REDIRECT_PIPE,
-                              .err = SUBPROC_REDIRECT_DEVNULL,
-                              .keep_fds = 1,
-                              .spawn_method = SUBPROC_SPAWN_POSIX_SPAWN},
-       {test_helper, "cat", NULL}, "ping", "ping", NULL, NULL, NULL},
-      {"pipes, pass_fds", {.out = SUBPROC_REDIRECT_PIPE,
-                           .pass_fds = (const int[]){2}, .n_pass_fds = 1},
-       {test_helper, "echo", "passed", NULL}, NULL, "passed\n", NULL, NULL,
+      {"devnull+path+pipe",
+       {.in = SUBPROC_REDIRECT_DEVNULL,
+        .out = SUBPROC_REDIRECT_PATH(file),
+        .err = SUBPROC_REDIRECT_PIPE},
+       {test_helper, "outerr", "O", "E", NULL},
+       NULL,
+       NULL,
+       "E",
+       file,
+       "O"},
+      {"path in, stderr=stdout",
+       {.in = SUBPROC_REDIRECT_PATH(in_file),
+        .out = SUBPROC_REDIRECT_PIPE,
+        .err = SUBPROC_REDIRECT_STDOUT},
+       {test_helper, "cat2", NULL},
+       NULL,
+       "from-filefrom-file",
+       NULL,
+       NULL,
+       NULL},
+      {"pipes, fork",
+       {.in = SUBPROC_REDIRECT_PIPE,
+        .out = SUBPROC_REDIRECT_PIPE,
+        .err = SUBPROC_REDIRECT_PIPE,
+        .spawn_method = SUBPROC_SPAWN_FORK},
+       {test_helper, "cat2", NULL},
+       "ping",
+       "ping",
+       "ping",
+       NULL,
+       NULL},
+      {"pipes, posix_spawn",
+       {.in = SUBPROC_REDIRECT_PIPE,
+        .out = SUBPROC_REDIRECT_PIPE,
+        .err = SUBPROC_REDIRECT_DEVNULL,
+        .keep_fds = 1,
+        .spawn_method = SUBPROC_SPAWN_POSIX_SPAWN},
+       {test_helper, "cat", NULL},
+       "ping",
+       "ping",
+       NULL,
+       NULL,
+       NULL},
+      {"pipes, pass_fds",
+       {.out = SUBPROC_REDIRECT_PIPE,
+        .pass_fds = (const int[]){2},
+        .n_pass_fds = 1},
+       {test_helper, "echo", "passed", NULL},
+       NULL,
+       "passed\n",
+       NULL,
+       NULL,
        NULL},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -291,8 +325,9 @@ static void nproc_child(void) {
   if (geteuid() == 0) {
     /* root bypasses RLIMIT_NPROC: become nobody first. */
     if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0) {
-      fprintf(stderr, "SKIP: root ignores RLIMIT_NPROC and switching to "
-                      "uid 65534 failed: %s\n",
+      fprintf(stderr,
+              "SKIP: root ignores RLIMIT_NPROC and switching to "
+              "uid 65534 failed: %s\n",
               strerror(errno));
       fflush(NULL);
       _exit(77);
@@ -324,8 +359,9 @@ static void nproc_child(void) {
                 e.step, e.message);
     fprintf(stderr, "%-12s -> %s\n", method_names[m], e.message);
     subproc_result *r = NULL;
-    ASSERT_EQ(subproc_run(argv, &(subproc_options){.spawn_method = methods[m],
-                                                   .capture_output = 1},
+    ASSERT_EQ(subproc_run(argv,
+                          &(subproc_options){.spawn_method = methods[m],
+                                             .capture_output = 1},
                           &r, &e),
               -EAGAIN);
     ASSERT(r == NULL);
@@ -403,8 +439,8 @@ TEST(rel_cwd_removed) {
   const char *echo[] = {test_helper, "echo", "still", NULL};
   for (int m = 0; m < N_METHODS; m++) {
     subproc_error e;
-    char *s = run_out(echo, (subproc_options){.spawn_method = methods[m]},
-                      NULL, &e);
+    char *s =
+        run_out(echo, (subproc_options){.spawn_method = methods[m]}, NULL, &e);
     if (!s)
       TEST_FAIL("%s in a removed cwd: %s", method_names[m], e.message);
     ASSERT_STREQ(s, "still\n");
@@ -456,7 +492,8 @@ TEST(rel_executable_replaced_by_directory) {
     ASSERT_EQ(unlink(prog), 0);
     ASSERT_EQ(mkdir(prog, 0755), 0);
     for (int m = 0; m < N_METHODS; m++) {
-      subproc_options o = {.spawn_method = methods[m], .env = env,
+      subproc_options o = {.spawn_method = methods[m],
+                           .env = env,
                            .in = SUBPROC_REDIRECT_PIPE,
                            .out = SUBPROC_REDIRECT_PIPE};
       subproc *p = NULL;
@@ -527,7 +564,8 @@ TEST(rel_killed_by_each_signal) {
     const char *raiser[] = {test_helper, "raise", num, NULL};
     subproc_result *r = NULL;
     ASSERT_OK(subproc_run(raiser,
-                          &(subproc_options){.spawn_method = m, .env = env,
+                          &(subproc_options){.spawn_method = m,
+                                             .env = env,
                                              .capture_output = 1},
                           &r, &e),
               &e);
@@ -535,10 +573,10 @@ TEST(rel_killed_by_each_signal) {
       TEST_FAIL("signal %d (%s) raised: returncode %d", sig, strsignal(sig),
                 r->returncode);
     subproc_result_free(r);
-    ASSERT_EQ(subproc_run(raiser,
-                          &(subproc_options){.spawn_method = m, .env = env,
-                                             .check = 1},
-                          &r, &e),
+    ASSERT_EQ(subproc_run(
+                  raiser,
+                  &(subproc_options){.spawn_method = m, .env = env, .check = 1},
+                  &r, &e),
               SUBPROC_ECALLED);
     ASSERT_EQ(e.returncode, -sig);
     ASSERT_CONTAINS(e.message, "died with signal");
@@ -589,7 +627,8 @@ TEST(rel_child_closes_stdout_early) {
   const char *head[] = {"head", "-c", "5", NULL};
   subproc_result *r = NULL;
   ASSERT_OK(subproc_run(head,
-                        &(subproc_options){.input = input, .input_len = big,
+                        &(subproc_options){.input = input,
+                                           .input_len = big,
                                            .capture_output = 1,
                                            .timeout = 60.0},
                         &r, &e),
@@ -640,8 +679,7 @@ TEST(rel_child_never_reads_stdin) {
             &e);
   double t0 = test_now();
   subproc_result *r = NULL;
-  ASSERT_EQ(subproc_communicate(p, input, big, 0.3, &r, &e),
-            SUBPROC_ETIMEDOUT);
+  ASSERT_EQ(subproc_communicate(p, input, big, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
   double dt = test_now() - t0;
   ASSERT(dt >= 0.29 && dt < 20.0);
   ASSERT(r && r->timed_out);
@@ -659,7 +697,8 @@ TEST(rel_child_never_reads_stdin) {
   /* run(): the timeout kills and reaps the child. */
   t0 = test_now();
   ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.input = input, .input_len = big,
+                        &(subproc_options){.input = input,
+                                           .input_len = big,
                                            .capture_output = 1,
                                            .timeout = 0.3},
                         &r, &e),
@@ -686,7 +725,7 @@ typedef struct stress_arg {
 
 #define STRESS_FAIL(a, ...)                                                    \
   do {                                                                         \
-    snprintf((a)->fail, sizeof (a)->fail, __VA_ARGS__);                        \
+    snprintf((a)->fail, sizeof(a)->fail, __VA_ARGS__);                         \
     return -1;                                                                 \
   } while (0)
 
@@ -753,8 +792,8 @@ static int stress_one(stress_arg *a, const char *token) {
       STRESS_FAIL(a, "run cat: %s", e.message);
     rc = stress_check(a, "run cat", r->out, token);
   } else if (mode == 2) { /* popen + communicate, stderr varies */
-    static const subproc_redirect_kind errs[] = {
-        SUBPROC_PIPE, SUBPROC_DEVNULL, SUBPROC_STDOUT};
+    static const subproc_redirect_kind errs[] = {SUBPROC_PIPE, SUBPROC_DEVNULL,
+                                                 SUBPROC_STDOUT};
     subproc_redirect_kind ek = errs[rand_r(&a->seed) % 3];
     o.in = SUBPROC_REDIRECT_PIPE;
     o.out = SUBPROC_REDIRECT_PIPE;
@@ -834,8 +873,8 @@ TEST(rel_stress_threads) {
   pthread_t t[4];
   double t0 = test_now();
   for (int i = 0; i < threads; i++) {
-    args[i] = (stress_arg){.id = i, .n = per, .seed = seed + (unsigned)i,
-                           .pass_fd = pass_fd};
+    args[i] = (stress_arg){
+        .id = i, .n = per, .seed = seed + (unsigned)i, .pass_fd = pass_fd};
     ASSERT_EQ(pthread_create(&t[i], NULL, stress_thread, &args[i]), 0);
   }
   int failed = 0;
@@ -1088,10 +1127,10 @@ static void signal_round(int i, const char *big) {
   /* a pipeline */
   const char *const *stages[] = {echo, cat};
   subproc_pipeline_result *pr = NULL;
-  ASSERT_OK(subproc_pipeline(stages, 2, NULL,
-                             &(subproc_options){.capture_output = 1,
-                                                .timeout = 120.0},
-                             &pr, &e),
+  ASSERT_OK(subproc_pipeline(
+                stages, 2, NULL,
+                &(subproc_options){.capture_output = 1, .timeout = 120.0}, &pr,
+                &e),
             &e);
   ASSERT_EQ(pr->returncode, 0);
   ASSERT_STREQ(pr->last->out, line);
@@ -1164,7 +1203,8 @@ TEST(rel_signals_eintr_everywhere) {
 TEST(rel_posix_spawn_path) {
   const char *echo[] = {test_helper, "echo", "via posix_spawn", NULL};
   subproc_options o = {.spawn_method = SUBPROC_SPAWN_POSIX_SPAWN,
-                       .keep_fds = 1, .in = SUBPROC_REDIRECT_DEVNULL,
+                       .keep_fds = 1,
+                       .in = SUBPROC_REDIRECT_DEVNULL,
                        .out = SUBPROC_REDIRECT_PIPE,
                        .err = SUBPROC_REDIRECT_STDOUT};
   subproc *p = NULL;
@@ -1236,13 +1276,13 @@ TEST(rel_no_shell_metacharacters_verbatim) {
     strcat(want, a[i]);
     strcat(want, "\n");
   }
-  const char *argv[] = {test_helper, "echo", a[0], a[1], a[2], a[3],
-                        a[4],        a[5],   a[6], NULL};
+  const char *argv[] = {test_helper, "echo", a[0], a[1], a[2],
+                        a[3],        a[4],   a[5], a[6], NULL};
   int before = test_count_fds();
   for (int m = 0; m < N_METHODS; m++) {
     subproc_error e;
-    char *s = run_out(argv, (subproc_options){.spawn_method = methods[m]},
-                      NULL, &e);
+    char *s =
+        run_out(argv, (subproc_options){.spawn_method = methods[m]}, NULL, &e);
     if (!s)
       TEST_FAIL("%s: %s", method_names[m], e.message);
     ASSERT_STREQ(s, want);
@@ -1250,9 +1290,8 @@ TEST(rel_no_shell_metacharacters_verbatim) {
     /* A program name full of metacharacters is just a missing file. */
     const char *prog[] = {a[2], NULL};
     subproc *p = NULL;
-    ASSERT_EQ(subproc_popen(prog, &(subproc_options){.spawn_method =
-                                                         methods[m]},
-                            &p, &e),
+    ASSERT_EQ(subproc_popen(
+                  prog, &(subproc_options){.spawn_method = methods[m]}, &p, &e),
               -ENOENT);
     ASSERT_STREQ(e.path, a[2]);
     ASSERT_EQ(subproc_popen_cmd(a[0], NULL, &p, &e), -ENOENT);
@@ -1261,8 +1300,7 @@ TEST(rel_no_shell_metacharacters_verbatim) {
     snprintf(var, sizeof var, "X=%s", a[0]);
     const char *env[] = {var, NULL};
     const char *show[] = {test_helper, "env", "X", NULL};
-    s = run_out(show,
-                (subproc_options){.spawn_method = methods[m], .env = env},
+    s = run_out(show, (subproc_options){.spawn_method = methods[m], .env = env},
                 NULL, &e);
     ASSERT(s);
     ASSERT(strncmp(s, a[0], strlen(a[0])) == 0);
@@ -1354,8 +1392,8 @@ TEST(rel_user_group_switch_order) {
   const char *extra[] = {"65534", "4", NULL};
   int before = test_count_fds();
   for (int m = 0; m <= N_METHODS; m++) {
-    subproc_options o = {.user = "65534", .group = "65534",
-                         .extra_groups = extra};
+    subproc_options o = {
+        .user = "65534", .group = "65534", .extra_groups = extra};
     const char *name = "preexec";
     if (m < N_METHODS) {
       o.spawn_method = methods[m];
@@ -1415,8 +1453,8 @@ static void check_keep_fds(const char *method, const char *got,
     char padded[4200];
     snprintf(padded, sizeof padded, " %.*s ", (int)strcspn(got, "\n"), got);
     if (!strstr(padded, key))
-      TEST_FAIL("%s, keep_fds: fd %ld is missing in the child (\"%s\")",
-                method, fd, got);
+      TEST_FAIL("%s, keep_fds: fd %ld is missing in the child (\"%s\")", method,
+                fd, got);
   }
   for (const char *g = got; *g && *g != '\n'; g = end) {
     long fd = strtol(g, &end, 10);
@@ -1455,8 +1493,8 @@ TEST(rel_close_fds_secret) {
     s = run_out(fds, o, NULL, &e);
     ASSERT(s);
     if (strcmp(s, "0 1 2 200\n") != 0)
-      TEST_FAIL("%s, pass_fds 200: the child sees fds \"%s\"",
-                method_names[m], s);
+      TEST_FAIL("%s, pass_fds 200: the child sees fds \"%s\"", method_names[m],
+                s);
     free(s);
     /* close_fds=False: inherited, as Python does */
     o.pass_fds = NULL;
@@ -1474,9 +1512,9 @@ TEST(rel_close_fds_secret) {
     subproc *c = NULL;
     int q[2];
     ASSERT_EQ(pipe(q), 0);
-    ASSERT_OK(subproc_popen(sleeper, &(subproc_options){.spawn_method =
-                                                           methods[m]},
-                            &c, &e),
+    ASSERT_OK(subproc_popen(sleeper,
+                            &(subproc_options){.spawn_method = methods[m]}, &c,
+                            &e),
               &e);
     close(q[1]);
     struct pollfd pfd = {.fd = q[0], .events = POLLIN};

@@ -56,11 +56,11 @@ TEST(stream_text_universal_newlines_lines) {
   const char *argv[] = {test_helper, "hex", "610d0a620d630a", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
-                                             .text = 1},
-                          &p, &e),
-            &e);
+  ASSERT_OK(
+      subproc_popen(argv,
+                    &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .text = 1},
+                    &p, &e),
+      &e);
   FILE *out = subproc_stream(p, 1);
   char line[16];
   const char *want[] = {"a\n", "b\n", "c\n"};
@@ -77,11 +77,11 @@ TEST(stream_text_strict_decode_error) {
   const char *argv[] = {test_helper, "hex", "61ff62", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
-                                             .text = 1},
-                          &p, &e),
-            &e);
+  ASSERT_OK(
+      subproc_popen(argv,
+                    &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .text = 1},
+                    &p, &e),
+      &e);
   char buf[16];
   errno = 0;
   size_t n = fread(buf, 1, sizeof buf, subproc_stream(p, 1));

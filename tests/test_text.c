@@ -20,8 +20,8 @@ static void print_escaped(const char *p, size_t n) {
   }
 }
 
-static void expect_mem(const char *file, int line, const char *got,
-                       size_t glen, const char *exp, size_t elen) {
+static void expect_mem(const char *file, int line, const char *got, size_t glen,
+                       const char *exp, size_t elen) {
   if (glen == elen && (elen == 0 || memcmp(got, exp, elen) == 0))
     return;
   fprintf(stderr, "%s:%d: output differs\n  got:      \"", file, line);
@@ -62,8 +62,8 @@ static int decode_cuts(cfg c, const void *in, size_t len, const size_t *cuts,
   size_t pos = 0;
   for (size_t k = 0; k <= ncuts && rc == 0; k++) {
     size_t end = k < ncuts ? cuts[k] : len;
-    rc = subproc__decoder_feed(d, (const char *)in + pos, end - pos,
-                               k == ncuts, out, e);
+    rc = subproc__decoder_feed(d, (const char *)in + pos, end - pos, k == ncuts,
+                               out, e);
     pos = end;
   }
   subproc__decoder_free(d);
@@ -76,8 +76,8 @@ static int decode(cfg c, const void *in, size_t len, subproc__buf *out,
 }
 
 /* One byte per feed, then an empty final feed. */
-static int decode_bytewise(cfg c, const void *in, size_t len,
-                           subproc__buf *out, subproc_error *e) {
+static int decode_bytewise(cfg c, const void *in, size_t len, subproc__buf *out,
+                           subproc_error *e) {
   subproc__decoder *d;
   int rc = subproc__decoder_new(c.enc, c.errors, c.universal, &d, e);
   for (size_t i = 0; rc == 0 && i < len; i++)
@@ -90,8 +90,8 @@ static int decode_bytewise(cfg c, const void *in, size_t len,
 
 /* Decodes in one piece, byte by byte and at every 2-way split: all must
  * give exp (or fail alike when exp is NULL). */
-static void check_all_splits(cfg c, const char *in, size_t len,
-                             const char *exp, size_t elen) {
+static void check_all_splits(cfg c, const char *in, size_t len, const char *exp,
+                             size_t elen) {
   subproc__buf out = {0};
   subproc_error e;
   int want = exp ? 0 : SUBPROC_EDECODE;
@@ -128,6 +128,7 @@ static const struct utf8_case {
   long long offset;
   const char *msg;
 } utf8_cases[] = {
+    // clang-format off
     {"a\xff" "b", 3, {"a\xef\xbf\xbd" "b", "ab", "a\\xffb", "a\xed\xb3\xbf" "b"}, 1, "'utf-8' codec can't decode byte 0xff in position 1: invalid start byte"},
     {"\xe2\x82", 2, {"\xef\xbf\xbd", "", "\\xe2\\x82", "\xed\xb3\xa2\xed\xb2\x82"}, 0, "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data"},
     {"\xe2\x82" "A", 3, {"\xef\xbf\xbd" "A", "A", "\\xe2\\x82A", "\xed\xb3\xa2\xed\xb2\x82" "A"}, 0, "'utf-8' codec can't decode bytes in position 0-1: invalid continuation byte"},
@@ -142,20 +143,23 @@ static const struct utf8_case {
     {"ab\xf0\x9f\x98\x80\xe0\x80", 8, {"ab\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd", "ab\xf0\x9f\x98\x80", "ab\xf0\x9f\x98\x80\\xe0\\x80", "ab\xf0\x9f\x98\x80\xed\xb3\xa0\xed\xb2\x80"}, 6, "'utf-8' codec can't decode byte 0xe0 in position 6: invalid continuation byte"},
     {"\xef\xbf\xbf\xf4\x8f\xbf\xbf\xc2", 8, {"\xef\xbf\xbf\xf4\x8f\xbf\xbf\xef\xbf\xbd", "\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\xef\xbf\xbf\xf4\x8f\xbf\xbf\\xc2", "\xef\xbf\xbf\xf4\x8f\xbf\xbf\xed\xb3\x82"}, 7, "'utf-8' codec can't decode byte 0xc2 in position 7: unexpected end of data"},
     {"x\xe0\xa0", 3, {"x\xef\xbf\xbd", "x", "x\\xe0\\xa0", "x\xed\xb3\xa0\xed\xb2\xa0"}, 1, "'utf-8' codec can't decode bytes in position 1-2: unexpected end of data"},
+    // clang-format on
 };
 
 static const char *const modes[4] = {"replace", "ignore", "backslashreplace",
                                      "surrogateescape"};
 
 /* Every character width, and every split inside each of them. */
-static const char mixed[] = "a\xc3\xa9" "b\xe2\x82\xac" "c\xf0\x9f\x98\x80"
-                            "d\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf" "e";
+static const char mixed[] = "a\xc3\xa9"
+                            "b\xe2\x82\xac"
+                            "c\xf0\x9f\x98\x80"
+                            "d\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf"
+                            "e";
 
 TEST(text_utf8_passthrough) {
   subproc__buf out = {0};
   subproc_error e;
-  OK(decode((cfg){"utf-8", NULL, 0}, mixed, sizeof mixed - 1, &out, &e),
-            e);
+  OK(decode((cfg){"utf-8", NULL, 0}, mixed, sizeof mixed - 1, &out, &e), e);
   EXPECT_LIT(out, mixed);
   subproc__buf_free(&out);
   /* No data at all still gives a valid (empty) result. */
@@ -167,8 +171,8 @@ TEST(text_utf8_passthrough) {
 TEST(text_utf8_every_split) {
   check_all_splits((cfg){"utf-8", NULL, 0}, mixed, sizeof mixed - 1, mixed,
                    sizeof mixed - 1);
-  check_all_splits((cfg){"utf-8", "strict", 1}, mixed, sizeof mixed - 1,
-                   mixed, sizeof mixed - 1);
+  check_all_splits((cfg){"utf-8", "strict", 1}, mixed, sizeof mixed - 1, mixed,
+                   sizeof mixed - 1);
 }
 
 TEST(text_utf8_every_split_three_ways) {
@@ -178,9 +182,7 @@ TEST(text_utf8_every_split_three_ways) {
       size_t cuts[2] = {a, b};
       subproc__buf out = {0};
       subproc_error e;
-      OK(decode_cuts((cfg){"utf-8", NULL, 0}, mixed, n, cuts, 2, &out,
-                            &e),
-                e);
+      OK(decode_cuts((cfg){"utf-8", NULL, 0}, mixed, n, cuts, 2, &out, &e), e);
       EXPECT_BUF(out, mixed, n);
       subproc__buf_free(&out);
     }
@@ -188,8 +190,8 @@ TEST(text_utf8_every_split_three_ways) {
 }
 
 TEST(text_utf8_name_spellings) {
-  const char *names[] = {"utf-8", "UTF-8", "utf8", "UTF8", "Utf_8", "u8",
-                         "cp65001"};
+  const char *names[] = {"utf-8", "UTF-8", "utf8",   "UTF8",
+                         "Utf_8", "u8",    "cp65001"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     subproc__buf out = {0};
     subproc_error e;
@@ -238,9 +240,9 @@ TEST(text_strict_error_matches_python) {
     ASSERT_EQ(e.offset, t->offset);
     subproc__buf_free(&out);
     /* Byte by byte, the same error at the same offset. */
-    ASSERT_EQ(decode_bytewise((cfg){"utf-8", "strict", 0}, t->in, t->len,
-                              &out, &e),
-              SUBPROC_EDECODE);
+    ASSERT_EQ(
+        decode_bytewise((cfg){"utf-8", "strict", 0}, t->in, t->len, &out, &e),
+        SUBPROC_EDECODE);
     ASSERT_STREQ(e.message, t->msg);
     ASSERT_EQ(e.offset, t->offset);
     subproc__buf_free(&out);
@@ -252,8 +254,8 @@ TEST(text_strict_offset_across_chunks) {
   memset(in, 'x', sizeof in);
   in[2500] = (char)0xE2; /* \xe2\x82 then 'x': a broken 3-byte sequence */
   in[2501] = (char)0x82;
-  const size_t cut_sets[][3] = {{1000, 2000, 2600}, {2500, 2501, 2502},
-                                {2501, 2502, 2999}, {1, 2, 2502}};
+  const size_t cut_sets[][3] = {
+      {1000, 2000, 2600}, {2500, 2501, 2502}, {2501, 2502, 2999}, {1, 2, 2502}};
   for (size_t k = 0; k < 4; k++) {
     subproc__buf out = {0};
     subproc_error e;
@@ -292,16 +294,12 @@ TEST(text_surrogateescape_round_trip) {
     all[i] = (char)i;
   subproc__buf text = {0}, back = {0};
   subproc_error e;
-  OK(decode((cfg){"utf-8", "surrogateescape", 0}, all, 256, &text, &e),
-            e);
+  OK(decode((cfg){"utf-8", "surrogateescape", 0}, all, 256, &text, &e), e);
   ASSERT_EQ(text.len, 128 + 128 * 3);
-  OK(encode("utf-8", "surrogateescape", text.data, text.len, &back, &e),
-            e);
+  OK(encode("utf-8", "surrogateescape", text.data, text.len, &back, &e), e);
   EXPECT_BUF(back, all, 256);
   subproc__buf_free(&back);
-  OK(encode("latin-1", "surrogateescape", text.data, text.len, &back,
-                   &e),
-            e);
+  OK(encode("latin-1", "surrogateescape", text.data, text.len, &back, &e), e);
   EXPECT_BUF(back, all, 256);
   subproc__buf_free(&text);
   subproc__buf_free(&back);
@@ -380,9 +378,7 @@ TEST(text_utf16_with_bom) {
   /* 'hé'.encode('utf-16'): a BOM, then little-endian. */
   subproc__buf out = {0};
   subproc_error e;
-  OK(decode((cfg){"utf-16", NULL, 0}, "\xff\xfeh\x00\xe9\x00", 6, &out,
-                   &e),
-            e);
+  OK(decode((cfg){"utf-16", NULL, 0}, "\xff\xfeh\x00\xe9\x00", 6, &out, &e), e);
   EXPECT_LIT(out, "h\xc3\xa9");
   subproc__buf_free(&out);
 }
@@ -395,18 +391,29 @@ TEST(text_utf16le_errors_match_python) {
     long long offset;
   } cases[] = {
       /* b'a\x00\x00\xd8b\x00': a high surrogate without its low half. */
-      {"a\x00\x00\xd8" "b\x00", 6, "a\xef\xbf\xbd" "b", "a\\x00\\xd8b", 2},
+      {"a\x00\x00\xd8"
+       "b\x00",
+       6,
+       "a\xef\xbf\xbd"
+       "b",
+       "a\\x00\\xd8b", 2},
       /* b'\x00\xdca\x00': a lone low surrogate. */
-      {"\x00\xdc" "a\x00", 4, "\xef\xbf\xbd" "a", "\\x00\\xdca", 0},
+      {"\x00\xdc"
+       "a\x00",
+       4,
+       "\xef\xbf\xbd"
+       "a",
+       "\\x00\\xdca", 0},
       /* b'a\x00b': an odd byte at the end. */
-      {"a\x00" "b", 3, "a\xef\xbf\xbd", "a\\x62", 2},
+      {"a\x00"
+       "b",
+       3, "a\xef\xbf\xbd", "a\\x62", 2},
       /* b'\x00\xd8\x00': a high surrogate and a byte at the end. */
       {"\x00\xd8\x00", 3, "\xef\xbf\xbd", "\\x00\\xd8\\x00", 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     check_all_splits((cfg){"utf-16-le", "replace", 0}, cases[i].in,
-                     cases[i].len, cases[i].replace,
-                     strlen(cases[i].replace));
+                     cases[i].len, cases[i].replace, strlen(cases[i].replace));
     check_all_splits((cfg){"utf-16-le", "backslashreplace", 0}, cases[i].in,
                      cases[i].len, cases[i].backslash,
                      strlen(cases[i].backslash));
@@ -427,8 +434,8 @@ TEST(text_utf16le_errors_match_python) {
 }
 
 TEST(text_latin1) {
-  const char *names[] = {"latin-1", "latin1", "ISO-8859-1", "iso8859_1",
-                         "L1", "iso-8859-1"};
+  const char *names[] = {"latin-1",   "latin1", "ISO-8859-1",
+                         "iso8859_1", "L1",     "iso-8859-1"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     check_all_splits((cfg){names[i], NULL, 0}, "h\xe9llo w\xf6rld", 11,
                      "h\xc3\xa9llo w\xc3\xb6rld", 13);
@@ -462,12 +469,24 @@ TEST(text_other_codepages) {
 
 TEST(text_ascii_errors) {
   /* b'a\xffb'.decode('ascii', 'replace') == 'a\ufffdb' */
-  check_all_splits((cfg){"ascii", "replace", 0}, "a\xff" "b", 3,
-                   "a\xef\xbf\xbd" "b", 5);
-  check_all_splits((cfg){"us-ascii", "backslashreplace", 0}, "a\xff" "b", 3,
-                   "a\\xffb", 6);
-  check_all_splits((cfg){"ascii", "surrogateescape", 0}, "a\xff" "b", 3,
-                   "a\xed\xb3\xbf" "b", 5);
+  check_all_splits((cfg){"ascii", "replace", 0},
+                   "a\xff"
+                   "b",
+                   3,
+                   "a\xef\xbf\xbd"
+                   "b",
+                   5);
+  check_all_splits((cfg){"us-ascii", "backslashreplace", 0},
+                   "a\xff"
+                   "b",
+                   3, "a\\xffb", 6);
+  check_all_splits((cfg){"ascii", "surrogateescape", 0},
+                   "a\xff"
+                   "b",
+                   3,
+                   "a\xed\xb3\xbf"
+                   "b",
+                   5);
   subproc__buf out = {0};
   subproc_error e;
   ASSERT_EQ(decode((cfg){"ascii", NULL, 0}, "ab\xff", 3, &out, &e),
@@ -500,13 +519,11 @@ TEST(text_unknown_encoding) {
 TEST(text_unknown_errors_mode) {
   subproc__decoder *d;
   subproc_error e;
-  ASSERT_EQ(subproc__decoder_new("utf-8", "bogus", 0, &d, &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(subproc__decoder_new("utf-8", "bogus", 0, &d, &e), SUBPROC_EINVAL);
   ASSERT_STREQ(e.step, "encoding");
   ASSERT_STREQ(e.message, "unknown error handler name 'bogus'");
   /* Names are case-sensitive, as in Python. */
-  ASSERT_EQ(subproc__decoder_new("utf-8", "Strict", 0, &d, &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(subproc__decoder_new("utf-8", "Strict", 0, &d, &e), SUBPROC_EINVAL);
   subproc__buf out = {0};
   ASSERT_EQ(encode("utf-8", "bogus", "x", 1, &out, &e), SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "'bogus'");
@@ -516,7 +533,8 @@ TEST(text_unknown_errors_mode) {
 /* ---- encoding ---- */
 
 /* 'aé€😀b' */
-static const char euro_text[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b";
+static const char euro_text[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+                                "b";
 
 TEST(text_encode_utf8) {
   subproc__buf out = {0};
@@ -536,7 +554,9 @@ TEST(text_encode_latin1_every_mode) {
     size_t len;
   } cases[] = {
       {"latin-1", "replace", S("a\xe9??b")},
-      {"latin-1", "ignore", S("a\xe9" "b")},
+      {"latin-1", "ignore",
+       S("a\xe9"
+         "b")},
       {"latin-1", "backslashreplace", S("a\xe9\\u20ac\\U0001f600b")},
       {"ascii", "replace", S("a???b")},
       {"ascii", "ignore", S("ab")},
@@ -545,9 +565,9 @@ TEST(text_encode_latin1_every_mode) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     subproc__buf out = {0};
     subproc_error e;
-    OK(encode(cases[i].enc, cases[i].mode, euro_text,
-                     sizeof euro_text - 1, &out, &e),
-              e);
+    OK(encode(cases[i].enc, cases[i].mode, euro_text, sizeof euro_text - 1,
+              &out, &e),
+       e);
     EXPECT_BUF(out, cases[i].exp, cases[i].len);
     subproc__buf_free(&out);
   }
@@ -575,21 +595,21 @@ TEST(text_encode_strict_errors) {
 TEST(text_encode_utf16le) {
   subproc__buf out = {0};
   subproc_error e;
-  OK(encode("utf-16-le", NULL, euro_text, sizeof euro_text - 1, &out,
-                   &e),
-            e);
+  OK(encode("utf-16-le", NULL, euro_text, sizeof euro_text - 1, &out, &e), e);
   /* 'aé€😀b'.encode('utf-16-le') */
-  EXPECT_LIT(out, "a\x00\xe9\x00\xac =\xd8\x00\xde" "b\x00");
+  EXPECT_LIT(out, "a\x00\xe9\x00\xac =\xd8\x00\xde"
+                  "b\x00");
   subproc__buf_free(&out);
-  OK(encode("utf-16-le", NULL, utf16_text_crlf,
-                   sizeof utf16_text_crlf - 1, &out, &e),
-            e);
+  OK(encode("utf-16-le", NULL, utf16_text_crlf, sizeof utf16_text_crlf - 1,
+            &out, &e),
+     e);
   EXPECT_BUF(out, utf16le, sizeof utf16le - 1);
   subproc__buf_free(&out);
 }
 
 /* 'a\udcffb' as lone-surrogate UTF-8. */
-static const char surrogate_text[] = "a\xed\xb3\xbf" "b";
+static const char surrogate_text[] = "a\xed\xb3\xbf"
+                                     "b";
 
 TEST(text_encode_surrogates_every_mode) {
   static const struct {
@@ -599,20 +619,31 @@ TEST(text_encode_surrogates_every_mode) {
       {"latin-1", "replace", S("a?b")},
       {"latin-1", "ignore", S("ab")},
       {"latin-1", "backslashreplace", S("a\\udcffb")},
-      {"latin-1", "surrogateescape", S("a\xff" "b")},
+      {"latin-1", "surrogateescape",
+       S("a\xff"
+         "b")},
       {"utf-8", "replace", S("a?b")},
       {"utf-8", "backslashreplace", S("a\\udcffb")},
-      {"utf-8", "surrogateescape", S("a\xff" "b")},
-      {"utf-16-le", "replace", S("a\x00?\x00" "b\x00")},
+      {"utf-8", "surrogateescape",
+       S("a\xff"
+         "b")},
+      {"utf-16-le", "replace",
+       S("a\x00?\x00"
+         "b\x00")},
       {"utf-16-le", "backslashreplace",
-       S("a\x00\\\x00u\x00" "d\x00" "c\x00" "f\x00" "f\x00" "b\x00")},
+       S("a\x00\\\x00u\x00"
+         "d\x00"
+         "c\x00"
+         "f\x00"
+         "f\x00"
+         "b\x00")},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     subproc__buf out = {0};
     subproc_error e;
     OK(encode(cases[i].enc, cases[i].mode, surrogate_text,
-                     sizeof surrogate_text - 1, &out, &e),
-              e);
+              sizeof surrogate_text - 1, &out, &e),
+       e);
     EXPECT_BUF(out, cases[i].exp, cases[i].len);
     subproc__buf_free(&out);
   }
@@ -624,8 +655,7 @@ TEST(text_encode_surrogates_every_mode) {
                           "position 1: surrogates not allowed");
   subproc__buf_free(&out);
   /* Python refuses surrogateescape for UTF-16 output. */
-  ASSERT_EQ(encode("utf-16-le", "surrogateescape", surrogate_text, 5, &out,
-                   &e),
+  ASSERT_EQ(encode("utf-16-le", "surrogateescape", surrogate_text, 5, &out, &e),
             SUBPROC_EDECODE);
   subproc__buf_free(&out);
 }
@@ -638,9 +668,11 @@ TEST(text_encode_invalid_utf8_input) {
       {"replace", S("a?b?")},
       {"ignore", S("ab")},
       {"backslashreplace", S("a\\xffb\\xe2\\x82")},
-      {"surrogateescape", S("a\xff" "b\xe2\x82")},
+      {"surrogateescape", S("a\xff"
+                            "b\xe2\x82")},
   };
-  static const char bad[] = "a\xff" "b\xe2\x82";
+  static const char bad[] = "a\xff"
+                            "b\xe2\x82";
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     subproc__buf out = {0};
     subproc_error e;
@@ -680,8 +712,7 @@ TEST(text_locale_lang_c) {
   /* And the decoder's default follows it. */
   subproc__buf out = {0};
   subproc_error e;
-  ASSERT_EQ(decode((cfg){NULL, NULL, 0}, "\xff", 1, &out, &e),
-            SUBPROC_EDECODE);
+  ASSERT_EQ(decode((cfg){NULL, NULL, 0}, "\xff", 1, &out, &e), SUBPROC_EDECODE);
   ASSERT_CONTAINS(e.message, "'utf-8' codec");
   subproc__buf_free(&out);
 }
@@ -788,8 +819,7 @@ static double decode_big(cfg c, const char *big, size_t n, subproc__buf *out) {
   double t0 = test_now();
   for (size_t pos = 0; pos < n; pos += 65536) {
     size_t len = n - pos < 65536 ? n - pos : 65536;
-    OK(subproc__decoder_feed(d, big + pos, len, pos + len == n, out, &e),
-              e);
+    OK(subproc__decoder_feed(d, big + pos, len, pos + len == n, out, &e), e);
   }
   double r = rate(n, t0);
   subproc__decoder_free(d);

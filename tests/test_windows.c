@@ -105,12 +105,30 @@ static int on_wine(void) {
 }
 
 /* Arguments that exercise every list2cmdline rule, and UTF-8. */
-static const char *const tricky[] = {
-    "plain", "", "a b", "a\tb", "a\"b", "\"", "\"\"", "a\\b", "a\\\\b",
-    "a\\\"b", "a\\", "a b\\", "a b\\\\", "\\\\server\\share\\", "\\\"",
-    "x\\\\\"y z", " lead", "trail ", "two  spaces", "a\"b c\"d",
-    "h\xc3\xa9llo w\xc3\xb6rld", "\xe6\x97\xa5\xe6\x9c\xac", "&|<>^%!()",
-    NULL};
+static const char *const tricky[] = {"plain",
+                                     "",
+                                     "a b",
+                                     "a\tb",
+                                     "a\"b",
+                                     "\"",
+                                     "\"\"",
+                                     "a\\b",
+                                     "a\\\\b",
+                                     "a\\\"b",
+                                     "a\\",
+                                     "a b\\",
+                                     "a b\\\\",
+                                     "\\\\server\\share\\",
+                                     "\\\"",
+                                     "x\\\\\"y z",
+                                     " lead",
+                                     "trail ",
+                                     "two  spaces",
+                                     "a\"b c\"d",
+                                     "h\xc3\xa9llo w\xc3\xb6rld",
+                                     "\xe6\x97\xa5\xe6\x9c\xac",
+                                     "&|<>^%!()",
+                                     NULL};
 
 /* ------------------------------------------------------------------ */
 /* Command lines                                                       */
@@ -169,9 +187,9 @@ TEST(popen_cmd_verbatim) {
   snprintf(cmd, sizeof cmd, "\"%s\"   cmdline  a\\\\\"b  \"c d\"", test_helper);
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run_cmd(cmd, &(subproc_options){.capture_output = 1}, &r,
-                            &e),
-            &e);
+  ASSERT_OK(
+      subproc_run_cmd(cmd, &(subproc_options){.capture_output = 1}, &r, &e),
+      &e);
   ASSERT_STREQ(r->out, cmd);
   subproc_result_free(r);
 }
@@ -255,9 +273,9 @@ TEST(unsupported_options) {
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.group = "0"}, &p, &e),
             SUBPROC_EINVAL);
   const char *none[] = {NULL};
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.extra_groups = none}, &p,
-                          &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_popen(argv, &(subproc_options){.extra_groups = none}, &p, &e),
+      SUBPROC_EINVAL);
   ASSERT(p == NULL);
 }
 
@@ -270,9 +288,9 @@ TEST(preexec_refused) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.preexec = preexec_never},
-                          &p, &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_popen(argv, &(subproc_options){.preexec = preexec_never}, &p, &e),
+      SUBPROC_EINVAL);
   ASSERT_STREQ(e.message, "preexec_fn is not supported on Windows platforms");
 }
 
@@ -282,8 +300,8 @@ TEST(preexec_refused) {
 
 TEST(env_block) {
   const char *argv[] = {test_helper, "environ", NULL};
-  const char *env[] = {"zeta=1", "Alpha=2", "beta=old", "BETA=new", "path=x",
-                       NULL};
+  const char *env[] = {"zeta=1",   "Alpha=2", "beta=old",
+                       "BETA=new", "path=x",  NULL};
   subproc_result *r = capture(argv, (subproc_options){.env = env});
   /* Sorted without regard to case; the last of a name wins. (Wine appends
    * variables of its own after the block.) */
@@ -320,8 +338,8 @@ TEST(devnull) {
   subproc_result_free(r);
   const char *print[] = {test_helper, "echo", "gone", NULL};
   ASSERT_OK(subproc_run(print,
-                        &(subproc_options){.out = SUBPROC_REDIRECT_DEVNULL},
-                        &r, &e),
+                        &(subproc_options){.out = SUBPROC_REDIRECT_DEVNULL}, &r,
+                        &e),
             &e);
   ASSERT(r->out == NULL);
   subproc_result_free(r);
@@ -331,15 +349,16 @@ TEST(devnull) {
                                            .out = SUBPROC_REDIRECT_PIPE},
                         &r, &e),
             &e);
-  ASSERT(strncmp(r->out, "char pipe ", 10) == 0); /* NUL is a character device */
+  ASSERT(strncmp(r->out, "char pipe ", 10) ==
+         0); /* NUL is a character device */
   subproc_result_free(r);
 }
 
 TEST(stderr_to_stdout) {
   const char *argv[] = {test_helper, "outerr", "out;", "err;", NULL};
-  subproc_result *r = capture(argv, (subproc_options){
-                                        .out = SUBPROC_REDIRECT_PIPE,
-                                        .err = SUBPROC_REDIRECT_STDOUT});
+  subproc_result *r =
+      capture(argv, (subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                      .err = SUBPROC_REDIRECT_STDOUT});
   ASSERT_STREQ(r->out, "out;err;");
   ASSERT(r->err == NULL);
   subproc_result_free(r);
@@ -366,8 +385,8 @@ TEST(input_to_exited_child) {
   size_t n = 4 * 1024 * 1024;
   char *in = calloc(1, n);
   const char *argv[] = {test_helper, "exit", "7", NULL};
-  subproc_result *r = capture(argv, (subproc_options){.input = in,
-                                                      .input_len = n});
+  subproc_result *r =
+      capture(argv, (subproc_options){.input = in, .input_len = n});
   ASSERT_EQ(r->returncode, 7);
   subproc_result_free(r);
   free(in);
@@ -376,8 +395,8 @@ TEST(input_to_exited_child) {
 TEST(text_mode_newlines) {
   /* "a\r\nb\rc\n" and a UTF-8 character */
   const char *argv[] = {test_helper, "hex", "610d0a620d630ac3a9", NULL};
-  subproc_result *r = capture(argv, (subproc_options){.text = 1,
-                                                      .encoding = "utf-8"});
+  subproc_result *r =
+      capture(argv, (subproc_options){.text = 1, .encoding = "utf-8"});
   ASSERT_STREQ(r->out, "a\nb\nc\n\xc3\xa9");
   subproc_result_free(r);
 }
@@ -403,9 +422,9 @@ TEST(text_mode_code_page) {
   DeleteFileA(path);
   free(path);
   const char *bad[] = {test_helper, "hex", "61ff62", NULL};
-  r = capture(bad, (subproc_options){.encoding = "utf-8",
-                                     .errors = "replace"});
-  ASSERT_STREQ(r->out, "a\xef\xbf\xbd" "b");
+  r = capture(bad, (subproc_options){.encoding = "utf-8", .errors = "replace"});
+  ASSERT_STREQ(r->out, "a\xef\xbf\xbd"
+                       "b");
   subproc_result_free(r);
 }
 
@@ -413,8 +432,8 @@ TEST(stream_reads) {
   const char *argv[] = {test_helper, "echo", "one", "two", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE},
-                          &p, &e),
+  ASSERT_OK(subproc_popen(
+                argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE}, &p, &e),
             &e);
   FILE *f = subproc_stream(p, 1);
   ASSERT(f != NULL);
@@ -476,9 +495,9 @@ TEST(redirect_path_fd_file) {
   fclose(f);
   ASSERT_STREQ(read_file(c), "before\nx\n");
   const char *cat[] = {test_helper, "cat", NULL};
-  subproc_result *r = capture(
-      cat, (subproc_options){.in = SUBPROC_REDIRECT_PATH(a),
-                             .out = SUBPROC_REDIRECT_PIPE});
+  subproc_result *r =
+      capture(cat, (subproc_options){.in = SUBPROC_REDIRECT_PATH(a),
+                                     .out = SUBPROC_REDIRECT_PIPE});
   ASSERT_STREQ(r->out, "x\n");
   subproc_result_free(r);
   ASSERT_EQ(subproc_call(argv,
@@ -501,8 +520,8 @@ TEST(redirect_handle) {
   const char *argv[] = {test_helper, "echo", "via handle", NULL};
   subproc_error e;
   ASSERT_OK(subproc_call(argv,
-                         &(subproc_options){.out = {.kind = SUBPROC_HANDLE,
-                                                    .handle = h}},
+                         &(subproc_options){
+                             .out = {.kind = SUBPROC_HANDLE, .handle = h}},
                          NULL, &e),
             &e);
   CloseHandle(h);
@@ -519,8 +538,8 @@ TEST(communicate_timeout_retry) {
   const char *argv[] = {test_helper, "print-sleep", "first", "1.5", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE},
-                          &p, &e),
+  ASSERT_OK(subproc_popen(
+                argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE}, &p, &e),
             &e);
   subproc_result *r = NULL;
   ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.7, &r, &e), SUBPROC_ETIMEDOUT);
@@ -572,8 +591,7 @@ TEST(run_timeout_kills) {
   subproc_error e;
   double t0 = test_now();
   ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.capture_output = 1,
-                                           .timeout = 0.5},
+                        &(subproc_options){.capture_output = 1, .timeout = 0.5},
                         &r, &e),
             SUBPROC_ETIMEDOUT);
   ASSERT(test_now() - t0 < 10);
@@ -619,11 +637,12 @@ TEST(ctrl_break_new_group) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
   subproc *p = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.creationflags =
-                                                 SUBPROC_CREATE_NEW_PROCESS_GROUP},
-                          &p, &e),
-            &e);
+  ASSERT_OK(
+      subproc_popen(
+          argv,
+          &(subproc_options){.creationflags = SUBPROC_CREATE_NEW_PROCESS_GROUP},
+          &p, &e),
+      &e);
   int rc = subproc_send_signal(p, SUBPROC_CTRL_BREAK_EVENT);
   if (rc < 0) {
     subproc_kill(p);
@@ -669,8 +688,8 @@ TEST(freed_child_is_an_orphan) {
 
 TEST(no_handle_leak) {
   const char *argv[] = {test_helper, "cat2", NULL};
-  subproc_result *r = capture(argv, (subproc_options){.input = "x",
-                                                      .input_len = 1});
+  subproc_result *r =
+      capture(argv, (subproc_options){.input = "x", .input_len = 1});
   subproc_result_free(r);
   int before = test_count_fds();
   for (int i = 0; i < 5; i++) {
@@ -697,10 +716,10 @@ TEST(max_output_truncates) {
 TEST(shell_cmd_exe) {
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run_cmd("echo hello& echo world",
-                            &(subproc_options){.shell = 1, .text = 1,
-                                               .capture_output = 1},
-                            &r, &e),
+  ASSERT_OK(subproc_run_cmd(
+                "echo hello& echo world",
+                &(subproc_options){.shell = 1, .text = 1, .capture_output = 1},
+                &r, &e),
             &e);
   ASSERT_STREQ(r->out, "hello\nworld\n");
   ASSERT_STREQ(r->args[1], "/c");
@@ -724,8 +743,8 @@ TEST(comspec) {
   subproc_error e;
   const char *argv[] = {"dir", "a b", NULL};
   ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.shell = 1, .capture_output = 1},
-                        &r, &e),
+                        &(subproc_options){.shell = 1, .capture_output = 1}, &r,
+                        &e),
             &e);
   ASSERT_STREQ(r->args[0], test_helper);
   unsigned long flags = 0;
@@ -735,8 +754,8 @@ TEST(comspec) {
   ASSERT_EQ(flags & SUBPROC_STARTF_USESHOWWINDOW, SUBPROC_STARTF_USESHOWWINDOW);
   ASSERT_EQ(show, SUBPROC_SW_HIDE);
   char expect[4096];
-  snprintf(expect, sizeof expect, "shell %s /c \"dir \"a b\"\" flags=",
-           test_helper);
+  snprintf(expect, sizeof expect,
+           "shell %s /c \"dir \"a b\"\" flags=", test_helper);
   ASSERT(strncmp(r->out, expect, strlen(expect)) == 0);
   subproc_result_free(r);
 }
@@ -745,10 +764,10 @@ TEST(comspec_unset_uses_system_root) {
   ASSERT(SetEnvironmentVariableA("ComSpec", NULL));
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run_cmd("echo from system32",
-                            &(subproc_options){.shell = 1, .text = 1,
-                                               .capture_output = 1},
-                            &r, &e),
+  ASSERT_OK(subproc_run_cmd(
+                "echo from system32",
+                &(subproc_options){.shell = 1, .text = 1, .capture_output = 1},
+                &r, &e),
             &e);
   ASSERT_STREQ(r->out, "from system32\n");
   ASSERT_CONTAINS(r->args[0], "\\System32\\cmd.exe");
@@ -765,10 +784,10 @@ TEST(comspec_unset_uses_system_root) {
 
 TEST(creationflags_priority) {
   const char *argv[] = {test_helper, "priority", NULL};
-  subproc_result *r = capture(
-      argv,
-      (subproc_options){.creationflags = SUBPROC_BELOW_NORMAL_PRIORITY_CLASS |
-                                         SUBPROC_CREATE_NO_WINDOW});
+  subproc_result *r =
+      capture(argv, (subproc_options){.creationflags =
+                                          SUBPROC_BELOW_NORMAL_PRIORITY_CLASS |
+                                          SUBPROC_CREATE_NO_WINDOW});
   if (strcmp(r->out, "0x20\n") == 0 && on_wine())
     SKIP("Wine runs every process at NORMAL_PRIORITY_CLASS");
   ASSERT_STREQ(r->out, "0x4000\n");
@@ -778,9 +797,10 @@ TEST(creationflags_priority) {
 /* No console for the child: redirected streams still work. */
 TEST(creationflags_detached_with_pipes) {
   const char *argv[] = {test_helper, "cat", NULL};
-  subproc_result *r = capture(
-      argv, (subproc_options){.creationflags = SUBPROC_DETACHED_PROCESS,
-                              .input = "detached", .input_len = 8});
+  subproc_result *r =
+      capture(argv, (subproc_options){.creationflags = SUBPROC_DETACHED_PROCESS,
+                                      .input = "detached",
+                                      .input_len = 8});
   ASSERT_STREQ(r->out, "detached");
   subproc_result_free(r);
 }
@@ -826,15 +846,14 @@ TEST(startupinfo_std_handles) {
                             .hStdOutput = h};
   const char *argv[] = {test_helper, "echo", "to the file", NULL};
   subproc_error e;
-  ASSERT_OK(subproc_call(argv, &(subproc_options){.startupinfo = &si}, NULL,
-                         &e),
-            &e);
+  ASSERT_OK(
+      subproc_call(argv, &(subproc_options){.startupinfo = &si}, NULL, &e), &e);
   CloseHandle(h);
   ASSERT_STREQ(read_file(path), "to the file\n");
   /* A redirection wins over startupinfo's handle for that stream. */
-  subproc_result *r = capture(argv, (subproc_options){
-                                        .startupinfo = &si,
-                                        .out = SUBPROC_REDIRECT_PIPE});
+  subproc_result *r =
+      capture(argv, (subproc_options){.startupinfo = &si,
+                                      .out = SUBPROC_REDIRECT_PIPE});
   ASSERT_STREQ(r->out, "to the file\n");
   subproc_result_free(r);
   DeleteFileA(path);
@@ -846,8 +865,9 @@ static HANDLE secret_handle(char *value, size_t size) {
   char *path = temp_path("secret.txt");
   write_file(path, "secret");
   SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-  HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE,
-                         &sa, OPEN_EXISTING, 0, NULL);
+  HANDLE h =
+      CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, &sa,
+                  OPEN_EXISTING, 0, NULL);
   ASSERT(h != INVALID_HANDLE_VALUE);
   snprintf(value, size, "%llu", (unsigned long long)(uintptr_t)h);
   free(path);
@@ -910,11 +930,11 @@ static DWORD WINAPI spawn_many(void *arg) {
   const char *cat[] = {test_helper, "cat", NULL};
   for (int i = 0; i < 8; i++) {
     subproc_result *r = NULL;
-    int rc = subproc_run(cat,
-                         &(subproc_options){.input = "abc", .input_len = 3,
-                                            .capture_output = 1,
-                                            .timeout = 20},
-                         &r, NULL);
+    int rc = subproc_run(
+        cat,
+        &(subproc_options){
+            .input = "abc", .input_len = 3, .capture_output = 1, .timeout = 20},
+        &r, NULL);
     if (rc < 0 || !r || strcmp(r->out, "abc") != 0)
       (*failures)++;
     subproc_result_free(r);
@@ -968,8 +988,8 @@ TEST(batch_args_quoted) {
 
 TEST(batch_refuses_unsafe_args) {
   char *bat = make_batch("refuse.cmd");
-  const char *bad[] = {"100%", "%PATH%", "a\"b", "\"&calc", "line\nbreak",
-                       NULL};
+  const char *bad[] = {"100%",    "%PATH%",      "a\"b",
+                       "\"&calc", "line\nbreak", NULL};
   for (size_t i = 0; bad[i]; i++) {
     const char *argv[] = {bat, "ok", bad[i], NULL};
     subproc *p = NULL;
@@ -994,8 +1014,7 @@ TEST(batch_detected_in_every_spelling) {
   subproc_error e;
   ASSERT_EQ(subproc_popen(argv, NULL, &p, &e), SUBPROC_EINVAL);
   const char *named[] = {"display", "100%", NULL};
-  ASSERT_EQ(subproc_popen(named, &(subproc_options){.executable = bat}, &p,
-                          &e),
+  ASSERT_EQ(subproc_popen(named, &(subproc_options){.executable = bat}, &p, &e),
             SUBPROC_EINVAL);
   const char *safe[] = {"display", "safe", NULL};
   subproc_result *r =
@@ -1007,8 +1026,7 @@ TEST(batch_detected_in_every_spelling) {
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "\"%s\" 100%%", bat);
   ASSERT_OK(subproc_run_cmd(cmd,
-                            &(subproc_options){.shell = 1,
-                                               .capture_output = 1},
+                            &(subproc_options){.shell = 1, .capture_output = 1},
                             &r, &e),
             &e);
   subproc_result_free(r);
@@ -1045,8 +1063,7 @@ TEST(no_kill_tree_leaves_grandchild) {
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.capture_output = 1,
-                                           .timeout = 1.5},
+                        &(subproc_options){.capture_output = 1, .timeout = 1.5},
                         &r, &e),
             SUBPROC_ETIMEDOUT);
   DWORD pid = (DWORD)strtoul(r->out, NULL, 10);
@@ -1104,10 +1121,9 @@ TEST(pipeline) {
   const char *const *argvs[] = {a, b, c};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
-                             &(subproc_options){.capture_output = 1,
-                                                .timeout = 30},
-                             &r, &e),
+  ASSERT_OK(subproc_pipeline(
+                argvs, 3, NULL,
+                &(subproc_options){.capture_output = 1, .timeout = 30}, &r, &e),
             &e);
   ASSERT_STREQ(r->last->out, "through\ntwo\n");
   ASSERT_EQ(r->returncode, 0);
@@ -1147,11 +1163,11 @@ TEST(chained_pipe_is_synchronous) {
                           &pc, &e),
             &e);
   const char *d[] = {test_helper, "echo", "into stdin", NULL};
-  ASSERT_OK(subproc_popen(d,
-                          &(subproc_options){.out = SUBPROC_REDIRECT_FD(
-                                                 subproc_fd(pc, 0))},
-                          &pd, &e),
-            &e);
+  ASSERT_OK(
+      subproc_popen(
+          d, &(subproc_options){.out = SUBPROC_REDIRECT_FD(subproc_fd(pc, 0))},
+          &pd, &e),
+      &e);
   subproc_close_stream(pc, 0);
   ASSERT_OK(subproc_communicate(pc, NULL, 0, 20, &r, &e), &e);
   ASSERT_STREQ(r->out, "in=sync out=sync\ninto stdin\n");

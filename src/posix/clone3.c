@@ -18,8 +18,8 @@
 
 /* struct clone_args, CLONE_ARGS_SIZE_VER0 (Linux 5.3). */
 typedef struct clone3_args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
-      stack_size, tls;
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+      tls;
 } clone3_args;
 
 #define CLONE3_XSTR(x) #x
@@ -32,6 +32,7 @@ long subproc__clone3_raw(clone3_args *args, size_t size, int (*fn)(void *),
  * only rax, rcx and r11, and the child starts with the parent's registers
  * on the new stack (16-byte aligned: the call below leaves fn the usual
  * entry alignment). */
+// clang-format off
 __asm__(".text\n"
         ".globl subproc__clone3_raw\n"
         ".hidden subproc__clone3_raw\n"
@@ -53,6 +54,7 @@ __asm__(".text\n"
         "  syscall\n"
         "  hlt\n"
         ".size subproc__clone3_raw, .-subproc__clone3_raw\n");
+// clang-format on
 
 pid_t subproc__clone3(uint64_t flags, void *stack, size_t stack_size,
                       int (*fn)(void *), void *arg) {

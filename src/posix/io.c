@@ -150,8 +150,8 @@ static int prepare_stdin(loop *l) {
 }
 
 int subproc__pump(subproc *p, double deadline, subproc_error *err) {
-  loop l = {.p = p, .c = p->cs.comm, .deadline = deadline,
-            .delay_deadline = -1.0};
+  loop l = {
+      .p = p, .c = p->cs.comm, .deadline = deadline, .delay_deadline = -1.0};
   subproc__sigpipe_guard g;
   subproc__sigpipe_begin(&g);
   int rc = prepare_stdin(&l);
@@ -293,8 +293,8 @@ static FILE *open_text_stream(int fd, const char *mode,
     free(t);
     return NULL;
   }
-  cookie_io_functions_t io = {.read = text_read, .write = text_write,
-                              .close = text_close};
+  cookie_io_functions_t io = {
+      .read = text_read, .write = text_write, .close = text_close};
   FILE *f = fopencookie(t, mode, io);
   if (!f) {
     subproc__decoder_free(t->dec);

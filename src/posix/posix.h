@@ -14,12 +14,12 @@ struct subproc {
   int returncode; /* SUBPROC_NO_RETURNCODE until reaped */
   int fds[3];     /* the parent's pipe ends, -1 if none */
   FILE *streams[3];
-  char **args;    /* argv after shell expansion, one allocation */
+  char **args; /* argv after shell expansion, one allocation */
   subproc_spawn_method method;
   int group_leader; /* the child leads its own process group */
   double start_time, end_time;
   struct rusage rusage;
-  subproc__comm_state cs;       /* communicate: options and state */
+  subproc__comm_state cs; /* communicate: options and state */
 };
 
 /* Test knobs (tests only; 0 in production): force the fallback paths
@@ -53,7 +53,6 @@ int subproc__spawn(subproc *p, const char *const *argv,
 /* Reap if exited: 1 reaped (or already), 0 still running, <0 error.
  * block = 1 waits. */
 int subproc__reap(subproc *p, int block);
-
 
 /* fdopen honouring bufsize and text settings. */
 FILE *subproc__open_stream(int fd, const char *mode,

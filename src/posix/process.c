@@ -240,7 +240,8 @@ int subproc__status(const subproc *p, subproc_result *r) {
     r->system_s = seconds(p->rusage.ru_stime);
     r->max_rss_kb = p->rusage.ru_maxrss; /* kilobytes on Linux */
   }
-  r->args = (const char *const *)subproc__argv_dup((const char *const *)p->args);
+  r->args =
+      (const char *const *)subproc__argv_dup((const char *const *)p->args);
   return r->args ? 0 : -ENOMEM;
 }
 

@@ -65,8 +65,8 @@ enum child_step {
 };
 
 static const char *const step_names[] = {
-    "", "dup2", "chdir", "setsid", "setpgid", "setgroups",
-    "setgid", "setuid", "preexec", "close_fds", "exec", "pipe"};
+    "",       "dup2",   "chdir",   "setsid",    "setpgid", "setgroups",
+    "setgid", "setuid", "preexec", "close_fds", "exec",    "pipe"};
 
 /* What the child reports; written once, before _exit. */
 typedef struct child_report {
@@ -80,13 +80,13 @@ typedef struct plan {
   char *const *envp;
   char **exec_list; /* candidate paths, NULL-terminated */
   const char *cwd;
-  int src[3];       /* fd to put at 0/1/2, -1 to leave as inherited */
+  int src[3]; /* fd to put at 0/1/2, -1 to leave as inherited */
   int close_fds;
-  int *keep;        /* sorted fds to keep (pass_fds, plus the error pipe) */
+  int *keep; /* sorted fds to keep (pass_fds, plus the error pipe) */
   size_t n_keep;
-  int errpipe;      /* fork path: write end; -1 on the vfork path */
-  int max_fd;       /* bound for the last-resort close loop */
-  int close_skip;   /* SUBPROC__NO_CLOSE_RANGE / _NO_PROC_FD (tests) */
+  int errpipe;    /* fork path: write end; -1 on the vfork path */
+  int max_fd;     /* bound for the last-resort close loop */
+  int close_skip; /* SUBPROC__NO_CLOSE_RANGE / _NO_PROC_FD (tests) */
   int restore_signals;
   int sighand_cleared; /* clone3 reset the handlers (CLONE_CLEAR_SIGHAND) */
   sigset_t child_mask;
@@ -145,8 +145,7 @@ CHILD_FN static void child_reset_signals(const plan *pl) {
     struct sigaction old;
     if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &old) < 0)
       continue;
-    int restore =
-        pl->restore_signals && (sig == SIGPIPE || sig == SIGXFSZ);
+    int restore = pl->restore_signals && (sig == SIGPIPE || sig == SIGXFSZ);
     if (old.sa_handler == SIG_DFL)
       continue;
     if (old.sa_handler == SIG_IGN && !restore)
@@ -326,10 +325,10 @@ CHILD_FN static int child_entry(void *arg) {
 /* Everything allocated for one spawn; released by prep_free. */
 typedef struct prep {
   plan pl;
-  char **argv;     /* final argv (shell applied) */
-  char **envp;     /* validated copy, or NULL for environ */
+  char **argv; /* final argv (shell applied) */
+  char **envp; /* validated copy, or NULL for environ */
   const char *executable;
-  int own[8];      /* fds opened here (pipes' child ends, files, devnull) */
+  int own[8]; /* fds opened here (pipes' child ends, files, devnull) */
   int n_own;
   int parent_end[3];
   int devnull;
@@ -493,8 +492,8 @@ static int prep_ids(prep *pr, const subproc_options *o, subproc_error *err) {
     if (!pl->groups)
       return subproc__fail_os(err, ENOMEM, "extra_groups", NULL, -1);
     for (size_t i = 0; i < n; i++)
-      if ((rc = resolve_gid(o->extra_groups[i], &pl->groups[i],
-                            "extra_groups", err)) < 0)
+      if ((rc = resolve_gid(o->extra_groups[i], &pl->groups[i], "extra_groups",
+                            err)) < 0)
         return rc;
     pl->n_groups = n;
     pl->set_groups = 1;
@@ -1010,7 +1009,6 @@ static int prep_plan(prep *pr, const char *const *argv,
   return prep_keep(pr, o, -1, err);
 }
 
-
 int subproc__spawn(subproc *p, const char *const *argv,
                    const subproc_options *o, subproc_error *err) {
   prep pr;
@@ -1084,4 +1082,3 @@ int subproc__spawn(subproc *p, const char *const *argv,
 static atomic_int test_flags;
 void subproc__set_test_flags(int flags) { atomic_store(&test_flags, flags); }
 int subproc__test_flags(void) { return atomic_load(&test_flags); }
-

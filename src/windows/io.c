@@ -30,9 +30,7 @@ typedef struct loop {
   op ops[3];
 } loop;
 
-static int is_open(const loop *l, int i) {
-  return subproc_fd(l->p, i) >= 0;
-}
+static int is_open(const loop *l, int i) { return subproc_fd(l->p, i) >= 0; }
 
 static int loop_init(loop *l, subproc_error *err) {
   for (int i = 0; i < 3; i++) {
@@ -152,7 +150,8 @@ static int settle(loop *l, int i, BOOL ok, DWORD n, DWORD e,
       subproc__comm_input_advance(l->c, n);
     if (ok || e == ERROR_OPERATION_ABORTED)
       return 0;
-    return broken(e) ? close_stdin(l) : subproc__fail_win(err, e, "write", NULL);
+    return broken(e) ? close_stdin(l)
+                     : subproc__fail_win(err, e, "write", NULL);
   }
   if (ok || n > 0)
     return deliver(l, i, l->ops[i].buf, n, err);
@@ -238,8 +237,8 @@ static int pump_loop(loop *l, subproc_error *err) {
     if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0)
       wait[n++] = l->p->process;
     int ms = subproc__ms_left2(l->deadline, l->delay_deadline);
-    DWORD r = WaitForMultipleObjects(n, wait, FALSE,
-                                     ms < 0 ? INFINITE : (DWORD)ms);
+    DWORD r =
+        WaitForMultipleObjects(n, wait, FALSE, ms < 0 ? INFINITE : (DWORD)ms);
     if (r == WAIT_FAILED)
       return subproc__fail_win(err, GetLastError(), "wait", NULL);
     if ((rc = reap_ops(l, err)) < 0)

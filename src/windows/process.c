@@ -107,8 +107,8 @@ int subproc__wait_until(subproc *p, double deadline) {
   for (;;) {
     if (p->returncode != SUBPROC_NO_RETURNCODE)
       return 1;
-    DWORD r = WaitForSingleObject(p->process,
-                                  wait_ms(subproc__ms_left(deadline)));
+    DWORD r =
+        WaitForSingleObject(p->process, wait_ms(subproc__ms_left(deadline)));
     if (r == WAIT_OBJECT_0)
       return subproc__reap(p, 0);
     if (r != WAIT_TIMEOUT)
@@ -212,7 +212,8 @@ int subproc__status(const subproc *p, subproc_result *r) {
     r->system_s = p->system_s;
     r->max_rss_kb = p->max_rss_kb;
   }
-  r->args = (const char *const *)subproc__argv_dup((const char *const *)p->args);
+  r->args =
+      (const char *const *)subproc__argv_dup((const char *const *)p->args);
   return r->args ? 0 : -ENOMEM;
 }
 
@@ -416,8 +417,8 @@ int subproc_wait_any(subproc *const *procs, size_t n, double timeout,
      * block on the first one for a short while. */
     for (size_t from = MAXIMUM_WAIT_OBJECTS; rc == 0 && from < n;
          from += MAXIMUM_WAIT_OBJECTS) {
-      size_t len = n - from < MAXIMUM_WAIT_OBJECTS ? n - from
-                                                    : MAXIMUM_WAIT_OBJECTS;
+      size_t len =
+          n - from < MAXIMUM_WAIT_OBJECTS ? n - from : MAXIMUM_WAIT_OBJECTS;
       rc = wait_some(procs, from, len, 0, index);
     }
     if (rc != 0)

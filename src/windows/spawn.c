@@ -26,15 +26,15 @@ typedef struct prep {
   char *cmdline8;     /* the command line in UTF-8, owned */
   wchar_t *app, *cmdline, *env, *cwd;
   DWORD flags;
-  HANDLE child[3];  /* what the child gets as its standard handles */
-  int use_std;      /* STARTF_USESTDHANDLES */
+  HANDLE child[3];     /* what the child gets as its standard handles */
+  int use_std;         /* STARTF_USESTDHANDLES */
   HANDLE own[MAX_OWN]; /* closed once the child has started */
   int n_own;
   int crt_own[3];   /* C runtime fds opened here for SUBPROC_PATH */
   int parent_fd[3]; /* the parent's pipe ends, handed to p on success */
   HANDLE devnull;
   subproc__relay relay[3]; /* started once the child runs */
-  HANDLE *list;     /* PROC_THREAD_ATTRIBUTE_HANDLE_LIST */
+  HANDLE *list;            /* PROC_THREAD_ATTRIBUTE_HANDLE_LIST */
   size_t n_list;
   BOOL inherit;
   LPPROC_THREAD_ATTRIBUTE_LIST attrs;
@@ -181,8 +181,8 @@ static char *shell_command(const char *const *argv, int verbatim) {
   if (verbatim || !argv[1])
     return concat((const char *const[]){argv[0], NULL});
   char *rest = subproc_list2cmdline(argv + 1);
-  char *cmd = rest ? concat((const char *const[]){argv[0], " ", rest, NULL})
-                   : NULL;
+  char *cmd =
+      rest ? concat((const char *const[]){argv[0], " ", rest, NULL}) : NULL;
   free(rest);
   return cmd;
 }
@@ -202,8 +202,8 @@ static int prep_shell(prep *pr, const char *const *argv, int verbatim,
     pr->cmdline8 = concat(
         (const char *const[]){q, pr->shell, q, " /c \"", cmd, "\"", NULL});
   if (cmd && pr->cmdline8)
-    pr->args = subproc__argv_dup(
-        (const char *const[]){pr->shell, "/c", cmd, NULL});
+    pr->args =
+        subproc__argv_dup((const char *const[]){pr->shell, "/c", cmd, NULL});
   free(cmd);
   if (!pr->args)
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
@@ -236,9 +236,7 @@ static int is_batch(const char *path) {
  * holds in every context; line breaks end the command. Such arguments are
  * refused (BatBadBut, CVE-2024-24576). Everything else is made literal by
  * quoting. */
-static const char *batch_bad(const char *s) {
-  return strpbrk(s, "\"%\r\n");
-}
+static const char *batch_bad(const char *s) { return strpbrk(s, "\"%\r\n"); }
 
 /* Quoted when cmd.exe would split at it or treat it as an operator. */
 static int batch_needs_quotes(const char *s) {
@@ -276,7 +274,8 @@ static int batch_cmdline(prep *pr, const char *const *argv, const char *script,
        subproc__buf_putc(&b, '"') == 0;
   for (size_t i = 1; ok && argv[i]; i++) {
     int q = batch_needs_quotes(argv[i]);
-    ok = subproc__buf_putc(&b, ' ') == 0 && (!q || subproc__buf_putc(&b, '"') == 0) &&
+    ok = subproc__buf_putc(&b, ' ') == 0 &&
+         (!q || subproc__buf_putc(&b, '"') == 0) &&
          subproc__buf_append(&b, argv[i], strlen(argv[i])) == 0 &&
          (!q || subproc__buf_putc(&b, '"') == 0);
   }
@@ -319,8 +318,7 @@ static int prep_cmdline(prep *pr, const char *const *argv, int verbatim,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->executable && !(pr->app = subproc__to_wide(o->executable)))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "executable", o->executable,
-                         -1, "executable '%s': not valid UTF-8",
-                         o->executable);
+                         -1, "executable '%s': not valid UTF-8", o->executable);
   return 0;
 }
 
@@ -336,8 +334,8 @@ typedef struct env_entry {
 
 static int env_cmp(const void *a, const void *b) {
   const env_entry *x = a, *y = b;
-  int c = CompareStringOrdinal(x->text, x->name_len, y->text, y->name_len,
-                               TRUE);
+  int c =
+      CompareStringOrdinal(x->text, x->name_len, y->text, y->name_len, TRUE);
   if (c != CSTR_EQUAL)
     return c == CSTR_LESS_THAN ? -1 : 1;
   return (x->order > y->order) - (x->order < y->order);
@@ -352,9 +350,9 @@ static wchar_t *env_block(env_entry *e, size_t n) {
     total += wcslen(e[i].text) + 1;
   wchar_t *block = malloc(total * sizeof *block), *o = block;
   for (size_t i = 0; block && i < n; i++) {
-    if (i + 1 < n && env_cmp(&(env_entry){e[i].text, e[i].name_len, 0},
-                             &(env_entry){e[i + 1].text, e[i + 1].name_len,
-                                          0}) == 0)
+    if (i + 1 < n &&
+        env_cmp(&(env_entry){e[i].text, e[i].name_len, 0},
+                &(env_entry){e[i + 1].text, e[i + 1].name_len, 0}) == 0)
       continue;
     size_t len = wcslen(e[i].text) + 1;
     memcpy(o, e[i].text, len * sizeof *o);
@@ -434,8 +432,7 @@ static int make_pipe(prep *pr, int i, DWORD size, subproc_error *err) {
     return subproc__fail_win(err, GetLastError(), "pipe", NULL);
   DWORD access = parent_reads ? GENERIC_WRITE | FILE_READ_ATTRIBUTES
                               : GENERIC_READ | FILE_WRITE_ATTRIBUTES;
-  HANDLE client =
-      CreateFileW(name, access, 0, NULL, OPEN_EXISTING, 0, NULL);
+  HANDLE client = CreateFileW(name, access, 0, NULL, OPEN_EXISTING, 0, NULL);
   if (client == INVALID_HANDLE_VALUE) {
     DWORD e = GetLastError();
     CloseHandle(server);
@@ -509,7 +506,8 @@ static int prep_redirect(prep *pr, int i, const subproc_options *o,
   case SUBPROC_DEVNULL:
     return get_devnull(pr, &pr->child[i], err);
   case SUBPROC_STDOUT:
-    pr->child[i] = pr->child[1] ? pr->child[1] : GetStdHandle(STD_OUTPUT_HANDLE);
+    pr->child[i] =
+        pr->child[1] ? pr->child[1] : GetStdHandle(STD_OUTPUT_HANDLE);
     return 0;
   case SUBPROC_FD:
     return handle_of_fd(r->fd, i, &pr->child[i], err);
@@ -589,7 +587,8 @@ static int prep_std_handles(prep *pr, const subproc_options *o,
       return rc;
     any |= redirected[i] = pr->child[i] != NULL;
   }
-  int own_console = (o->creationflags & (CREATE_NEW_CONSOLE | DETACHED_PROCESS));
+  int own_console =
+      (o->creationflags & (CREATE_NEW_CONSOLE | DETACHED_PROCESS));
   pr->use_std = any || user_std || !own_console;
   if (!pr->use_std)
     return 0;
@@ -610,9 +609,8 @@ static int prep_std_handles(prep *pr, const subproc_options *o,
     HANDLE dup;
     if (same >= 0) {
       dup = pr->child[same];
-    } else if (DuplicateHandle(GetCurrentProcess(), src[i],
-                               GetCurrentProcess(), &dup, 0, TRUE,
-                               DUPLICATE_SAME_ACCESS)) {
+    } else if (DuplicateHandle(GetCurrentProcess(), src[i], GetCurrentProcess(),
+                               &dup, 0, TRUE, DUPLICATE_SAME_ACCESS)) {
       track(pr, dup);
     } else if (redirected[i]) {
       return subproc__fail_win(err, GetLastError(), stream_names[i], NULL);
@@ -656,9 +654,9 @@ static int prep_inherit(prep *pr, const subproc_options *o,
     pr->attrs = NULL;
     return subproc__fail_win(err, e, "startupinfo", NULL);
   }
-  if (!UpdateProcThreadAttribute(pr->attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                 pr->list, pr->n_list * sizeof *pr->list, NULL,
-                                 NULL))
+  if (!UpdateProcThreadAttribute(pr->attrs, 0,
+                                 PROC_THREAD_ATTRIBUTE_HANDLE_LIST, pr->list,
+                                 pr->n_list * sizeof *pr->list, NULL, NULL))
     return subproc__fail_win(err, GetLastError(), "startupinfo", NULL);
   pr->flags |= EXTENDED_STARTUPINFO_PRESENT;
   return 0;
@@ -694,7 +692,6 @@ static int prep_job(prep *pr, subproc_error *err) {
   return 0;
 }
 
-
 /* ------------------------------------------------------------------ */
 /* The entry point                                                     */
 /* ------------------------------------------------------------------ */
@@ -729,8 +726,8 @@ static void fill_startupinfo(const prep *pr, const subproc_options *o,
                              STARTUPINFOEXW *six) {
   memset(six, 0, sizeof *six);
   STARTUPINFOW *si = &six->StartupInfo;
-  si->cb = (pr->flags & EXTENDED_STARTUPINFO_PRESENT) ? sizeof *six
-                                                      : sizeof *si;
+  si->cb =
+      (pr->flags & EXTENDED_STARTUPINFO_PRESENT) ? sizeof *six : sizeof *si;
   six->lpAttributeList = pr->attrs;
   if (o->startupinfo) {
     si->dwFlags = o->startupinfo->dwFlags;
@@ -763,8 +760,8 @@ static int create_failed(const prep *pr, const subproc_options *o,
 }
 
 /* Into the job while still suspended, so no grandchild escapes it. */
-static int start_in_job(prep *pr, const PROCESS_INFORMATION *pi,
-                        int resume, subproc_error *err) {
+static int start_in_job(prep *pr, const PROCESS_INFORMATION *pi, int resume,
+                        subproc_error *err) {
   if (!AssignProcessToJobObject(pr->job, pi->hProcess)) {
     DWORD e = GetLastError();
     TerminateProcess(pi->hProcess, 1);

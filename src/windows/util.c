@@ -9,7 +9,8 @@ wchar_t *subproc__to_wide(const char *s) {
   if (n <= 0)
     return NULL;
   wchar_t *w = malloc((size_t)n * sizeof *w);
-  if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+  if (w &&
+      MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
     free(w);
     return NULL;
   }
@@ -82,15 +83,15 @@ int subproc__errno_of(DWORD winerr) {
 /* The system's text for winerr in UTF-8, without the trailing newline. */
 static void win_message(DWORD winerr, char *out, size_t size) {
   wchar_t w[512];
-  DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM |
-                               FORMAT_MESSAGE_IGNORE_INSERTS,
-                           NULL, winerr, 0, w, sizeof w / sizeof *w, NULL);
+  DWORD n =
+      FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                     NULL, winerr, 0, w, sizeof w / sizeof *w, NULL);
   while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L'.'))
     n--;
   w[n] = L'\0';
   out[0] = '\0';
-  if (n == 0 || WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)size, NULL,
-                                    NULL) <= 0)
+  if (n == 0 ||
+      WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)size, NULL, NULL) <= 0)
     snprintf(out, size, "Windows error %lu", (unsigned long)winerr);
 }
 
@@ -102,8 +103,9 @@ int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
   char why[512];
   win_message(winerr, why, sizeof why);
   if (path)
-    return subproc__fail(err, -e, e, step, path, -1, "%s '%s': %s [WinError %lu]",
-                         step, path, why, (unsigned long)winerr);
+    return subproc__fail(err, -e, e, step, path, -1,
+                         "%s '%s': %s [WinError %lu]", step, path, why,
+                         (unsigned long)winerr);
   return subproc__fail(err, -e, e, step, NULL, -1, "%s: %s [WinError %lu]",
                        step, why, (unsigned long)winerr);
 }

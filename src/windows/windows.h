@@ -23,11 +23,11 @@ struct subproc {
   int returncode; /* SUBPROC_NO_RETURNCODE until the child has exited */
   int fds[3];     /* the parent's pipe ends as C runtime fds, -1 if none */
   FILE *streams[3];
-  char **args;    /* argv after shell expansion, one allocation */
+  char **args; /* argv after shell expansion, one allocation */
   double start_time, end_time;
   double user_s, system_s;
   long max_rss_kb;
-  subproc__comm_state cs;       /* communicate: options and state */
+  subproc__comm_state cs; /* communicate: options and state */
 };
 
 /* Start the child per opts; fills process, pid, job, new_group, fds, args.
