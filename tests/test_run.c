@@ -1263,7 +1263,7 @@ TEST(run_check_returncode) {
 /* Without pidfds (older kernels, other systems), through a test knob   */
 /* ------------------------------------------------------------------ */
 
-#include "posix/posix.h"
+#include "testing.h"
 
 TEST(run_no_pidfd_wait_delay_and_timeout) {
   become_subreaper();

@@ -8,7 +8,7 @@
 #include "subproc.h"
 #include "test.h"
 
-#include "posix/posix.h"
+#include "testing.h"
 
 static char *signals_seen(subproc_options o) {
   const char *argv[] = {test_helper, "signals", NULL};
@@ -56,17 +56,17 @@ TEST(spawn_pidfd_on_first_need) {
   subproc *p = NULL;
   subproc_error e;
   ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
-  ASSERT_EQ(p->pidfd, -1); /* no timed wait yet */
+  ASSERT_EQ(subproc__test_pidfd(p), -1); /* no timed wait yet */
   ASSERT_EQ(test_count_fds(), fds);
   ASSERT_EQ(subproc_wait(p, 0.05, NULL, &e), SUBPROC_ETIMEDOUT);
-  int pidfd = p->pidfd;
+  int pidfd = subproc__test_pidfd(p);
   if (pidfd >= 0)
     ASSERT(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
   ASSERT_OK(subproc_kill(p), &e);
   int rc = 0;
   ASSERT_OK(subproc_wait(p, 5, &rc, &e), &e);
   ASSERT_EQ(rc, -9);
-  ASSERT_EQ(p->pidfd, -1); /* closed once reaped */
+  ASSERT_EQ(subproc__test_pidfd(p), -1); /* closed once reaped */
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();

@@ -22,16 +22,7 @@ struct subproc {
   subproc__comm_state cs; /* communicate: options and state */
 };
 
-/* Test knobs (tests only; 0 in production): force the fallback paths
- * that a newer kernel would never take. */
-enum {
-  SUBPROC__NO_PIDFD = 1,       /* wait with the waitpid backoff loop */
-  SUBPROC__NO_CLOSE_RANGE = 2, /* close_fds through /proc/self/fd */
-  SUBPROC__NO_PROC_FD = 4,     /* close_fds through the bounded loop */
-  SUBPROC__NO_CLONE3 = 8       /* clone() and the child's signal reset loop */
-};
-void subproc__set_test_flags(int flags);
-int subproc__test_flags(void);
+#include "testing.h"
 
 /* clone3() (for CLONE_CLEAR_SIGHAND) needs a per-architecture trampoline,
  * src/posix/clone3.c; elsewhere spawns use clone(). Runs fn(arg) in the

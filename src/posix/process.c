@@ -488,3 +488,5 @@ int subproc_wait_any(subproc *const *procs, size_t n, double timeout,
     return subproc__fail_os(err, -rc, "wait", NULL, -1);
   return 0;
 }
+
+int subproc__test_pidfd(const subproc *p) { return p->pidfd; }

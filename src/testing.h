@@ -1,0 +1,21 @@
+/* Test knobs and probes: used by tests/ only, 0 in production. They force
+ * the fallback paths that a newer kernel would never take and expose state
+ * the public API does not show. */
+#ifndef SUBPROC_TESTING_H
+#define SUBPROC_TESTING_H
+
+#include "subproc.h"
+
+enum {
+  SUBPROC__NO_PIDFD = 1,       /* no pidfds: wait with the backoff loop */
+  SUBPROC__NO_CLOSE_RANGE = 2, /* close_fds through /proc/self/fd */
+  SUBPROC__NO_PROC_FD = 4,     /* close_fds through the bounded loop */
+  SUBPROC__NO_CLONE3 = 8       /* clone() and the child's signal reset loop */
+};
+void subproc__set_test_flags(int flags);
+int subproc__test_flags(void);
+
+/* p's pidfd (POSIX), -1 if it has none. */
+int subproc__test_pidfd(const subproc *p);
+
+#endif
