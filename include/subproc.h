@@ -425,13 +425,19 @@ SUBPROC_API int subproc_check_call(const char *const *argv,
 SUBPROC_API int subproc_check_output(const char *const *argv,
                                      const subproc_options *opts,
                                      subproc_result **res, subproc_error *err);
-/* getoutput(cmd) / getstatusoutput(cmd): shell, stderr folded into stdout,
- * text mode, one trailing newline stripped. *output is malloc'ed: release
- * it with subproc_buffer_free. The status is -N for signal N. */
-SUBPROC_API int subproc_getoutput(const char *cmd, char **output,
-                                  subproc_error *err);
-SUBPROC_API int subproc_getstatusoutput(const char *cmd, int *status,
-                                        char **output, subproc_error *err);
+/* getoutput(cmd) / getstatusoutput(cmd, encoding=, errors=): shell,
+ * stderr folded into stdout, text mode (encoding and errors as in
+ * subproc_options; NULL = the defaults), one trailing newline stripped.
+ * *output is malloc'ed and NUL-terminated, *output_len (may be NULL) its
+ * length, which counts any NUL the output holds: release it with
+ * subproc_buffer_free. The status is -N for signal N. */
+SUBPROC_API int subproc_getoutput(const char *cmd, const char *encoding,
+                                  const char *errors, char **output,
+                                  size_t *output_len, subproc_error *err);
+SUBPROC_API int subproc_getstatusoutput(const char *cmd, const char *encoding,
+                                        const char *errors, int *status,
+                                        char **output, size_t *output_len,
+                                        subproc_error *err);
 SUBPROC_API void subproc_buffer_free(void *buf);
 
 /* ---------------------------------------------------------------------- */

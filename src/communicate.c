@@ -1,298 +1,219 @@
-/* What communicate does with the bytes, independent of how they are read:
- * input bookkeeping across timeouts, the per-stream byte limit, text
- * decoding, streaming to a callback, and the captured buffers. */
+/* communicate(): write the input, read stdout and stderr to EOF, wait. One
+ * loop over subproc__os_io for every platform; what happens to the bytes
+ * is src/capture.c's business. State is kept across timeouts, so a call
+ * that times out loses nothing and a later call continues. */
 #include <errno.h>
-#include <signal.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "process.h"
 
-/* Reads go straight into the capture buffer in this size at least. */
-#define READ_CHUNK (64 * 1024)
-#define SCRATCH_SIZE (128 * 1024)
+/* After a kill, output still in the pipes is collected for this long at
+ * most, even when grandchildren keep the pipes open. */
+#define KILL_DRAIN_S 0.2
 
-struct subproc__comm {
-  const subproc__comm_opts *co;
-  int input_set;
-  const char *in;
-  size_t in_len, in_off;
-  subproc__buf in_owned;
-  subproc__buf out[2];
-  subproc__decoder *dec[2];
-  size_t seen[2];
-  int truncated[2];
-  int direct[2]; /* the last space handed out was in out[] */
-  char *scratch;
-  subproc__buf decoded; /* text + callback: one decoded chunk */
-  /* A decoding error (errors=strict) stops the decoding of its stream, not
-   * the child: the rest is drained and dropped, and the error is returned
-   * at the stream's end (Python decodes after the child has exited). */
-  int bad[2];
-  subproc_error bad_err[2];
-};
+typedef struct loop {
+  subproc *p;
+  subproc__comm *c;
+  double deadline;       /* the call's timeout, -1 = none */
+  double delay_deadline; /* wait_delay after the child exited, -1 = none */
+  int got_epipe;
+} loop;
 
-static char *dup_str(const char *s) {
-  if (!s)
-    return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  return d ? memcpy(d, s, n) : NULL;
+static int fd_of(const loop *l, int i) { return l->p->streams[i].fd; }
+
+/* All input written, or the child stopped reading: EOF for the child. A
+ * child that stopped reading is not an error (Python ignores it here). */
+static int close_stdin(loop *l) {
+  int rc = subproc__stream_close(&l->p->streams[0], 0);
+  if (rc == -EPIPE)
+    l->got_epipe = 1;
+  return rc == -EPIPE ? 0 : rc;
 }
 
-int subproc__comm_opts_init(subproc__comm_opts *co, const subproc_options *o,
-                            subproc_error *err) {
-  memset(co, 0, sizeof *co);
-  co->text = o->text || o->encoding || o->errors;
-  co->bufsize = o->bufsize;
-  co->wait_delay = o->wait_delay > 0 ? o->wait_delay : 0;
-  co->max_output = o->max_output;
-  co->max_output_policy = o->max_output_policy;
-  co->on_output = o->on_output;
-  co->on_output_arg = o->on_output_arg;
-  if (!co->text)
-    return 0;
-  /* Check the encoding now: an unknown one fails the Popen call itself. */
-  subproc__decoder *d = NULL;
-  int rc = subproc__decoder_new(o->encoding, o->errors, 1, &d, err);
-  subproc__decoder_free(d);
-  if (rc < 0)
-    return rc;
-  if ((o->encoding && !(co->encoding = dup_str(o->encoding))) ||
-      (o->errors && !(co->errors = dup_str(o->errors)))) {
-    subproc__comm_opts_free(co);
-    return subproc__fail_os(err, ENOMEM, "encoding", NULL, -1);
-  }
-  return 0;
+static int finish_stream(loop *l, int i, subproc_error *err) {
+  int rc = subproc__comm_eof(l->c, i, err);
+  subproc__stream_close(&l->p->streams[i], 0);
+  return rc;
 }
 
-void subproc__comm_opts_free(subproc__comm_opts *co) {
-  free(co->encoding);
-  free(co->errors);
-  co->encoding = co->errors = NULL;
+/* Once the child has exited, the wait_delay clock starts. */
+static void note_exit(loop *l) {
+  double wd = l->p->cs.opts.wait_delay;
+  if (wd > 0 && l->delay_deadline < 0 && subproc__observe_exit(l->p, 0) == 1)
+    l->delay_deadline = subproc__now() + wd;
 }
 
-int subproc__comm_new(subproc__comm **out, const subproc__comm_opts *co,
-                      subproc_error *err) {
-  subproc__comm *c = calloc(1, sizeof *c);
-  if (!c)
-    return subproc__fail_os(err, ENOMEM, "communicate", NULL, -1);
-  c->co = co;
-  for (int i = 0; i < 2 && co->text; i++) {
-    int rc = subproc__decoder_new(co->encoding, co->errors, 1, &c->dec[i], err);
-    if (rc < 0) {
-      subproc__comm_free(c);
-      return rc;
-    }
-  }
-  *out = c;
-  return 0;
-}
-
-void subproc__comm_free(subproc__comm *c) {
-  if (!c)
-    return;
-  for (int i = 0; i < 2; i++) {
-    subproc__buf_free(&c->out[i]);
-    subproc__decoder_free(c->dec[i]);
-  }
-  subproc__buf_free(&c->in_owned);
-  subproc__buf_free(&c->decoded);
-  free(c->scratch);
-  free(c);
-}
-
-int subproc__comm_set_input(subproc__comm *c, const void *in, size_t len,
-                            subproc_error *err) {
-  if (c->input_set) {
-    if (in)
-      return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
-                           "Cannot send input after starting communication");
-    return 1;
-  }
-  c->input_set = 1;
-  if (!in)
-    return 0;
-  if (c->co->text) {
-    int rc = subproc__encode(c->co->encoding, c->co->errors, in, len,
-                             &c->in_owned, err);
-    if (rc < 0)
-      return rc;
-    c->in = c->in_owned.data ? c->in_owned.data : "";
-    c->in_len = c->in_owned.len;
-    return 0;
-  }
-  c->in = in;
-  c->in_len = len;
-  return 0;
-}
-
-const char *subproc__comm_input(subproc__comm *c, size_t *len) {
-  *len = c->in ? c->in_len - c->in_off : 0;
-  return c->in ? c->in + c->in_off : NULL;
-}
-
-void subproc__comm_input_advance(subproc__comm *c, size_t n) { c->in_off += n; }
-
-int subproc__comm_input_own(subproc__comm *c) {
-  if (!c->in || c->in == c->in_owned.data)
-    return 0;
-  subproc__buf b = {0};
-  int rc = subproc__buf_append(&b, c->in + c->in_off, c->in_len - c->in_off);
-  if (rc < 0)
-    return rc;
-  c->in_owned = b;
-  c->in = b.data;
-  c->in_len = b.len;
-  c->in_off = 0;
-  return 0;
-}
-
-/* Bytes of stream s that may still be kept; (size_t)-1 = no limit. */
-static size_t quota(const subproc__comm *c, int s) {
-  if (!c->co->max_output)
-    return (size_t)-1;
-  return c->seen[s] < c->co->max_output ? c->co->max_output - c->seen[s] : 0;
-}
-
-int subproc__comm_space(subproc__comm *c, int stream, char **dst,
-                        size_t *room) {
-  int s = stream - 1;
-  size_t q = quota(c, s);
-  c->direct[s] = !c->co->text && !c->co->on_output && q > 0;
-  if (c->direct[s]) {
-    subproc__buf *b = &c->out[s];
-    size_t want =
-        b->cap - b->len > READ_CHUNK + 1 ? b->cap - b->len - 1 : READ_CHUNK;
-    if (want > q)
-      want = q;
-    if (subproc__buf_reserve(b, want) < 0)
-      return -ENOMEM;
-    *dst = b->data + b->len;
-    *room = want;
-    return 0;
-  }
-  if (!c->scratch && !(c->scratch = malloc(SCRATCH_SIZE)))
-    return -ENOMEM;
-  *dst = c->scratch;
-  *room = SCRATCH_SIZE;
-  return 0;
-}
-
-/* Decoded or raw bytes that are to be kept: to the callback or memory. */
-static int deliver(subproc__comm *c, int s, const char *data, size_t n,
-                   int final, subproc_error *err) {
-  const subproc__comm_opts *co = c->co;
-  subproc__buf *dst = co->on_output ? &c->decoded : &c->out[s];
-  int rc;
-  if (c->dec[s]) {
-    dst->len = co->on_output ? 0 : dst->len;
-    subproc_error e;
-    rc = subproc__decoder_feed(c->dec[s], data, n, final, dst, &e);
-    if (rc == SUBPROC_EDECODE) {
-      c->bad[s] = 1;
-      c->bad_err[s] = e;
-      return 0;
-    }
-    if (rc < 0) {
-      if (err)
-        *err = e;
-      return rc;
-    }
-    if (!co->on_output)
-      return 0;
-    data = dst->data;
-    n = dst->len;
-  } else if (!co->on_output) {
-    return subproc__buf_append(dst, data, n);
-  }
-  if (n == 0)
-    return 0;
-  rc = co->on_output(co->on_output_arg, s + 1, data, n);
-  if (rc < 0)
-    return subproc__fail(err, rc, 0, "on_output", NULL, -1,
-                         "on_output: the callback stopped the output (%d)", rc);
-  return 0;
-}
-
-int subproc__comm_commit(subproc__comm *c, int stream, size_t n,
-                         subproc_error *err) {
-  int s = stream - 1;
-  if (c->bad[s]) {
-    c->seen[s] += n;
-    return 0;
-  }
-  if (c->direct[s]) {
-    c->out[s].len += n;
-    c->out[s].data[c->out[s].len] = '\0';
-    c->seen[s] += n;
-    return 0;
-  }
-  size_t keep = quota(c, s);
-  keep = keep < n ? keep : n;
-  c->seen[s] += n;
-  if (keep < n) {
-    c->truncated[s] = 1;
-    if (c->co->max_output_policy == SUBPROC_LIMIT_KILL) {
-      int rc = keep ? deliver(c, s, c->scratch, keep, 0, err) : 0;
+/* Grandchildren hold the pipes after wait_delay: stop reading (Go). */
+static int give_up_reading(loop *l, subproc_error *err) {
+  for (int i = 1; i <= 2; i++)
+    if (fd_of(l, i) >= 0) {
+      int rc = finish_stream(l, i, err);
       if (rc < 0)
         return rc;
-      return subproc__fail(err, SUBPROC_ELIMIT, 0, "max_output", NULL, -1,
-                           "%s exceeded max_output (%zu bytes)",
-                           s ? "stderr" : "stdout", c->co->max_output);
     }
-  }
-  return keep ? deliver(c, s, c->scratch, keep, 0, err) : 0;
-}
-
-int subproc__comm_eof(subproc__comm *c, int stream, subproc_error *err) {
-  int s = stream - 1;
-  if (!c->dec[s])
-    return 0;
-  /* A stream cut by max_output may end inside a character: drop it. */
-  int rc = c->bad[s] ? 0 : deliver(c, s, NULL, 0, !c->truncated[s], err);
-  if (rc == 0 && c->bad[s]) {
-    if (err)
-      *err = c->bad_err[s];
-    return SUBPROC_EDECODE;
-  }
-  return rc;
-}
-
-static int hand_over(subproc__buf *b, char **out, size_t *len, int snapshot) {
-  if (!snapshot) {
-    *out = subproc__buf_take(b, len);
-    return *out ? 0 : -ENOMEM;
-  }
-  subproc__buf copy = {0};
-  if (subproc__buf_append(&copy, b->data ? b->data : "", b->len) < 0)
-    return -ENOMEM;
-  *out = subproc__buf_take(&copy, len);
   return 0;
 }
 
-int subproc__comm_output(subproc__comm *c, subproc_result *r,
-                         const int captured[2], int snapshot) {
-  int rc = 0;
-  r->out_truncated = c->truncated[0];
-  r->err_truncated = c->truncated[1];
-  if (captured[0] && !c->co->on_output)
-    rc = hand_over(&c->out[0], &r->out, &r->out_len, snapshot);
-  if (rc == 0 && captured[1] && !c->co->on_output)
-    rc = hand_over(&c->out[1], &r->err, &r->err_len, snapshot);
+/* The entries of one round: stdin while input is left, the open outputs
+ * reading into the space capture.c hands out. */
+static int build(loop *l, subproc__io *io, int *which, size_t *n,
+                 subproc_error *err) {
+  *n = 0;
+  size_t len;
+  const char *in = subproc__comm_input(l->c, &len);
+  if (fd_of(l, 0) >= 0 && len == 0) {
+    int rc = close_stdin(l);
+    if (rc < 0)
+      return subproc__fail_os(err, -rc, "write", NULL, -1);
+  }
+  if (fd_of(l, 0) >= 0) {
+    io[*n] = (subproc__io){
+        .fd = fd_of(l, 0), .writing = 1, .buf = (char *)in, .len = len};
+    which[(*n)++] = 0;
+  }
+  for (int i = 1; i <= 2; i++) {
+    if (fd_of(l, i) < 0)
+      continue;
+    char *dst;
+    size_t room;
+    if (subproc__comm_space(l->c, i, &dst, &room) < 0)
+      return subproc__fail_os(err, ENOMEM, "read", NULL, fd_of(l, i));
+    io[*n] = (subproc__io){.fd = fd_of(l, i), .buf = dst, .len = room};
+    which[(*n)++] = i;
+  }
+  return 0;
+}
+
+/* Account for what one entry moved. */
+static int settle(loop *l, const subproc__io *io, int i, subproc_error *err) {
+  if (io->os_errno && !(i == 0 && io->os_errno == EPIPE))
+    return subproc__fail_os(err, io->os_errno, i ? "read" : "write", NULL,
+                            io->fd);
+  if (i == 0) {
+    subproc__comm_input_advance(l->c, io->done);
+    if (io->eof || io->os_errno == EPIPE) {
+      l->got_epipe = 1;
+      return close_stdin(l);
+    }
+    return 0;
+  }
+  int rc = io->done ? subproc__comm_commit(l->c, i, io->done, err) : 0;
+  if (rc == 0 && io->eof)
+    rc = finish_stream(l, i, err);
   return rc;
 }
 
+/* 0 when every pipe is done, SUBPROC_ETIMEDOUT, or an error. */
+static int pump(loop *l, subproc_error *err) {
+  for (;;) {
+    subproc__io io[3];
+    int which[3];
+    size_t n;
+    int rc = build(l, io, which, &n, err);
+    if (rc < 0 || n == 0)
+      return rc;
+    note_exit(l);
+    if (l->delay_deadline >= 0 && subproc__ms_left(l->delay_deadline) == 0)
+      return give_up_reading(l, err);
+    subproc__os *watch = l->p->cs.opts.wait_delay > 0 && l->delay_deadline < 0
+                             ? &l->p->os
+                             : NULL;
+    double dl = l->deadline < 0 ? l->delay_deadline
+                : l->delay_deadline < 0 || l->deadline < l->delay_deadline
+                    ? l->deadline
+                    : l->delay_deadline;
+    int r = subproc__os_io(io, n, watch, dl);
+    if (r < 0)
+      return subproc__fail_os(err, -r, "poll", NULL, -1);
+    for (size_t k = 0; k < n && r > 0; k++)
+      if ((rc = settle(l, &io[k], which[k], err)) < 0)
+        return rc;
+    /* Checked whatever the wait returned (as Python checks before each
+     * select): a pipe that is never empty must not defeat the timeout. */
+    if (l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
+      return SUBPROC_ETIMEDOUT;
+  }
+}
+
+/* stdin: what a FILE holds is flushed first; without input it is closed
+ * at once (the child sees EOF, as in Python); writes must not block. */
+static int prepare_stdin(loop *l) {
+  subproc__stream *s = &l->p->streams[0];
+  if (s->fd < 0)
+    return 0;
+  if (s->file && fflush(s->file) != 0 && errno == EPIPE)
+    l->got_epipe = 1;
+  size_t pending;
+  if (!subproc__comm_input(l->c, &pending) || pending == 0)
+    return close_stdin(l);
+  subproc__os_set_nonblocking(s->fd, 1);
+  return 0;
+}
+
+static int run_pump(subproc *p, double deadline, subproc_error *err) {
+  loop l = {
+      .p = p, .c = p->cs.comm, .deadline = deadline, .delay_deadline = -1.0};
+  subproc__sigpipe g;
+  subproc__os_sigpipe_begin(&g);
+  int rc = prepare_stdin(&l);
+  if (rc == 0)
+    rc = pump(&l, err);
+  subproc__os_sigpipe_end(&g, l.got_epipe);
+  return rc;
+}
+
+int subproc__drain_after_kill(subproc *p, subproc_error *err) {
+  if (!p->cs.comm)
+    return 0;
+  loop l = {.p = p,
+            .c = p->cs.comm,
+            .delay_deadline = -1.0,
+            .deadline = subproc__now() + KILL_DRAIN_S};
+  subproc__stream_close(&p->streams[0], 1);
+  int rc = pump(&l, err);
+  for (int i = 1; i <= 2; i++)
+    if (fd_of(&l, i) >= 0)
+      finish_stream(&l, i, NULL);
+  return rc == SUBPROC_ETIMEDOUT ? 0 : rc;
+}
+
+void subproc__move_stdin(subproc *from, subproc *to) {
+  to->streams[0] = from->streams[0];
+  from->streams[0] = (subproc__stream){.fd = -1};
+}
+
 /* ------------------------------------------------------------------ */
-/* communicate(): the same on every backend around its I/O loop         */
+/* The result                                                          */
 /* ------------------------------------------------------------------ */
+
+static double duration(const subproc *p) {
+  int done = atomic_load(&((subproc *)p)->state) != SUBPROC__RUNNING;
+  return (done ? p->end_time : subproc__now()) - p->start_time;
+}
+
+/* The status part of a result: args (a copy), pid, returncode, times. */
+static int status_into(const subproc *p, subproc_result *r) {
+  r->returncode = subproc_returncode(p);
+  r->pid = p->os.pid;
+  r->duration_s = duration(p);
+  if (r->returncode != SUBPROC_NO_RETURNCODE) {
+    r->user_s = p->exit.user_s;
+    r->system_s = p->exit.system_s;
+    r->max_rss_kb = p->exit.max_rss_kb;
+  }
+  r->args =
+      (const char *const *)subproc__argv_dup((const char *const *)p->args);
+  return r->args ? 0 : -ENOMEM;
+}
 
 int subproc__make_result(subproc *p, int snapshot, subproc_result **res) {
   subproc_result *r = calloc(1, sizeof *r);
   if (!r)
     return -ENOMEM;
-  subproc__comm_state *cs = subproc__comm_state_of(p);
-  int rc = subproc__status(p, r);
+  subproc__comm_state *cs = &p->cs;
+  int rc = status_into(p, r);
   if (rc == 0 && cs->comm)
     rc = subproc__comm_output(cs->comm, r, cs->captured, snapshot);
   if (rc < 0) {
@@ -303,14 +224,27 @@ int subproc__make_result(subproc *p, int snapshot, subproc_result **res) {
   return 0;
 }
 
+void subproc_result_free(subproc_result *r) {
+  if (!r)
+    return;
+  free(r->out);
+  free(r->err);
+  free((void *)r->args);
+  free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* communicate()                                                       */
+/* ------------------------------------------------------------------ */
+
 /* TimeoutExpired: the child keeps running, nothing read is lost, and the
  * result carries a copy of the output so far. */
 static int timed_out(subproc *p, double timeout, subproc_result **res,
                      subproc_error *err) {
-  subproc__comm_input_own(subproc__comm_state_of(p)->comm);
+  subproc__comm_input_own(p->cs.comm);
   if (res && subproc__make_result(p, 1, res) == 0)
     (*res)->timed_out = 1;
-  const char *cmd = subproc_args(p)[0];
+  const char *cmd = p->args[0];
   subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", cmd, -1,
                 "Command '%s' timed out after %g seconds", cmd, timeout);
   if (err)
@@ -318,52 +252,86 @@ static int timed_out(subproc *p, double timeout, subproc_result **res,
   return SUBPROC_ETIMEDOUT;
 }
 
-/* Stop a child whose output broke a limit or a callback (its group too,
- * when it leads one: not a leader is SUBPROC_EINVAL, ignored). */
+/* Stop a child whose output broke a limit or a callback (its tree too,
+ * when kill_tree is on). */
 static void abandon(subproc *p) {
-  subproc_send_signal_group(p, SIGKILL);
-  subproc_kill(p);
+  subproc__kill_all(p);
   for (int i = 0; i <= 2; i++)
-    subproc_close_stream(p, i);
+    subproc__stream_close(&p->streams[i], 1);
   subproc__wait_until(p, -1.0);
+}
+
+/* What a FILE already read of stdout or stderr comes first. */
+static int take_read_ahead(subproc *p, subproc_error *err) {
+  for (int i = 1; i <= 2; i++) {
+    int rc = subproc__stream_drain(&p->streams[i], p->cs.comm, i, err);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
 }
 
 /* Input errors (encoding) come before any I/O: the child keeps running,
  * as Python raises before writing. */
 static int comm_start(subproc *p, const void *input, size_t input_len,
                       subproc_error *err) {
-  subproc__comm_state *cs = subproc__comm_state_of(p);
+  subproc__comm_state *cs = &p->cs;
   /* Python: once communication has started, even if it completed. */
   if (input && cs->started)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
                          "Cannot send input after starting communication");
   cs->started = 1;
   if (!cs->comm) {
-    cs->captured[0] = subproc_fd(p, 1) >= 0;
-    cs->captured[1] = subproc_fd(p, 2) >= 0;
+    cs->captured[0] = p->streams[1].fd >= 0;
+    cs->captured[1] = p->streams[2].fd >= 0;
     int rc = subproc__comm_new(&cs->comm, &cs->opts, err);
+    if (rc == 0)
+      rc = take_read_ahead(p, err);
     if (rc < 0)
       return rc;
   }
   /* Without a stdin pipe the input goes nowhere (Python ignores it). */
-  const void *in = subproc_fd(p, 0) >= 0 ? input : NULL;
+  const void *in = p->streams[0].fd >= 0 ? input : NULL;
   int rc = subproc__comm_set_input(cs->comm, in, input_len, err);
   return rc < 0 ? rc : 0;
 }
 
-int subproc_communicate(subproc *p, const void *input, size_t input_len,
-                        double timeout, subproc_result **res,
-                        subproc_error *err) {
+/* After the pipes: wait, then the result and any decoding error. keep:
+ * the object keeps the output for a later call and *res gets a copy. */
+static int finish(subproc *p, double timeout, double deadline, int keep,
+                  subproc_result **res, subproc_error *err) {
+  int w = subproc__wait_until(p, deadline);
+  if (w == 0)
+    return timed_out(p, timeout, res, err);
+  if (w < 0 && w != -ECHILD)
+    return subproc__fail_os(err, -w, "wait", NULL, -1);
+  p->cs.completed = 1;
+  int rc = res ? subproc__make_result(p, keep, res) : 0;
+  if (rc < 0)
+    return subproc__fail_os(err, -rc, "communicate", NULL, -1);
+  if (w == -ECHILD)
+    return subproc__lost_error(p, err, "wait");
+  return subproc__comm_decode_error(p->cs.comm, err);
+}
+
+static int communicate(subproc *p, const void *input, size_t input_len,
+                       double timeout, int keep, subproc_result **res,
+                       subproc_error *err) {
   if (res)
     *res = NULL;
   if (!p)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: NULL process");
+  if (isnan(timeout))
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
+                         "communicate: timeout is not a number");
   int rc = comm_start(p, input, input_len, err);
   if (rc < 0)
     return rc;
-  double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
-  rc = subproc__pump(p, deadline, err);
+  if (p->cs.completed)
+    return res ? subproc__make_result(p, 1, res) : 0;
+  double deadline = subproc__deadline(timeout);
+  rc = run_pump(p, deadline, err);
   if (rc == SUBPROC_ETIMEDOUT)
     return timed_out(p, timeout, res, err);
   if (rc < 0) {
@@ -372,23 +340,19 @@ int subproc_communicate(subproc *p, const void *input, size_t input_len,
       subproc__make_result(p, 0, res);
     return rc;
   }
-  int w = subproc__wait_until(p, deadline);
-  if (w == 0)
-    return timed_out(p, timeout, res, err);
-  if (w < 0)
-    return subproc__fail_os(err, -w, "wait", NULL, -1);
-  rc = res ? subproc__make_result(p, 0, res) : 0;
-  subproc__comm_state *cs = subproc__comm_state_of(p);
-  subproc__comm_free(cs->comm);
-  cs->comm = NULL;
-  return rc < 0 ? subproc__fail_os(err, -rc, "communicate", NULL, -1) : 0;
+  return finish(p, timeout, deadline, keep, res, err);
 }
 
-void subproc_result_free(subproc_result *r) {
-  if (!r)
-    return;
-  free(r->out);
-  free(r->err);
-  free((void *)r->args);
-  free(r);
+/* Python returns the same output from a later call: the object keeps it
+ * and each result is a copy. */
+int subproc_communicate(subproc *p, const void *input, size_t input_len,
+                        double timeout, subproc_result **res,
+                        subproc_error *err) {
+  return communicate(p, input, input_len, timeout, 1, res, err);
+}
+
+int subproc__communicate_final(subproc *p, const void *input, size_t input_len,
+                               double timeout, subproc_result **res,
+                               subproc_error *err) {
+  return communicate(p, input, input_len, timeout, 0, res, err);
 }

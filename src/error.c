@@ -2,12 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-#if defined(_WIN32)
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
-#endif
 
 #include "internal.h"
 
@@ -16,12 +10,13 @@ const char *subproc_version(void) { return SUBPROC_VERSION_STRING; }
 /* errno names for subproc_errname (strerrorname_np is glibc-only). */
 #define SUBPROC__OS_ERRNO_MAP(X)                                               \
   X(EPERM)                                                                     \
-  X(ENOENT) X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF)     \
-      X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST)     \
-          X(EXDEV) X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE)          \
-              X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC) X(ESPIPE) X(EROFS)       \
-                  X(EMLINK) X(EPIPE) X(ERANGE) X(ENAMETOOLONG) X(ENOSYS)       \
-                      X(ELOOP) X(ETIMEDOUT) X(ENOTSUP) X(EILSEQ) X(EOVERFLOW)
+  X(ENOENT)                                                                    \
+  X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD)     \
+      X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST) X(EXDEV)      \
+          X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE) X(EMFILE)         \
+              X(ETXTBSY) X(EFBIG) X(ENOSPC) X(ESPIPE) X(EROFS) X(EMLINK)       \
+                  X(EPIPE) X(ERANGE) X(ENAMETOOLONG) X(ENOSYS) X(ELOOP)        \
+                      X(ETIMEDOUT) X(ENOTSUP) X(EILSEQ) X(EOVERFLOW)
 
 const char *subproc_strerror(int code) {
   switch (code) {
@@ -109,21 +104,9 @@ int subproc__fail_os(subproc_error *err, int os_errno, const char *step,
   return subproc__fail(err, -os_errno, os_errno, step, path, fd, NULL);
 }
 
-#if defined(_WIN32)
-/* No clock_gettime in the Windows C runtimes (mingw's needs winpthread). */
-double subproc__now(void) {
-  LARGE_INTEGER count, freq;
-  QueryPerformanceCounter(&count);
-  QueryPerformanceFrequency(&freq);
-  return (double)count.QuadPart / (double)freq.QuadPart;
+double subproc__deadline(double timeout) {
+  return timeout < 0 ? -1.0 : subproc__now() + timeout;
 }
-#else
-double subproc__now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-#endif
 
 int subproc__ms_left(double deadline) {
   if (deadline < 0)

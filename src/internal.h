@@ -51,7 +51,10 @@ int subproc__fail_os(subproc_error *err, int os_errno, const char *step,
 void subproc__error_clear(subproc_error *err);
 
 /* ---- monotonic clock and deadlines ---- */
+/* Seconds on a monotonic clock (implemented by the backend). */
 double subproc__now(void);
+/* now + timeout; -1 for a negative (endless) timeout. */
+double subproc__deadline(double timeout);
 /* Milliseconds left until deadline for poll(); -1 when deadline < 0. */
 int subproc__ms_left(double deadline);
 /* The same for whichever of two deadlines comes first. */
@@ -136,36 +139,41 @@ int subproc__comm_commit(subproc__comm *c, int stream, size_t n,
                          subproc_error *err);
 /* The stream reached EOF (flushes the decoder). */
 int subproc__comm_eof(subproc__comm *c, int stream, subproc_error *err);
+/* SUBPROC_EDECODE (err filled) if a stream failed to decode (errors =
+ * strict), else 0: reported once the child has been waited for. */
+int subproc__comm_decode_error(const subproc__comm *c, subproc_error *err);
 /* Move (snapshot = 0) or copy (snapshot = 1) the output into r. captured[i]
  * says whether stream i+1 was a pipe (else r->out/err stay NULL). */
 int subproc__comm_output(subproc__comm *c, subproc_result *r,
                          const int captured[2], int snapshot);
 
-/* What every backend's struct subproc embeds for communicate (the portable
- * code reaches it through subproc__comm_state_of). */
+/* What the Popen object keeps for communicate. */
 typedef struct subproc__comm_state {
   subproc__comm_opts opts; /* what communicate needs from the options */
   subproc__comm *comm;     /* created on first use, kept across timeouts */
   int captured[2];         /* stdout/stderr were pipes at the first call */
   int started;             /* communicate was called: input is refused */
+  int completed;           /* it returned the whole output: a later call
+                              returns the same again (Python) */
 } subproc__comm_state;
 
-/* ---- backend hooks used by the portable core ---- */
-subproc__comm_state *subproc__comm_state_of(subproc *p);
-/* The status part of a result: args (a copy), pid, returncode,
- * duration_s, CPU times and max RSS. 0 or -ENOMEM. */
-int subproc__status(const subproc *p, subproc_result *r);
-/* Write the input held by the communicate state and read the pipes until
- * every pipe is done (0), the deadline passes (SUBPROC_ETIMEDOUT; -1 =
- * none) or an error. */
-int subproc__pump(subproc *p, double deadline, subproc_error *err);
-/* Wait until deadline (-1 = forever): 1 reaped, 0 timed out, <0 error. */
-int subproc__wait_until(subproc *p, double deadline);
-/* After a kill: collect what the pipes still hold, for a bounded time. */
-int subproc__drain_after_kill(subproc *p, subproc_error *err);
+/* Text streams hand their state over to communicate (src/stream.c). */
+/* Decoded text that a FILE already holds: kept as it is. */
+int subproc__comm_deliver_decoded(subproc__comm *c, int stream,
+                                  const char *data, size_t n,
+                                  subproc_error *err);
+/* The stream's decoder from now on (its partial character and pending \r
+ * carry over); c takes ownership. */
+void subproc__comm_adopt_decoder(subproc__comm *c, int stream,
+                                 subproc__decoder *d);
+
 /* The CompletedProcess of p as it stands (snapshot = 1 copies output). */
 int subproc__make_result(subproc *p, int snapshot, subproc_result **res);
+/* After a kill: collect what the pipes still hold, for a bounded time. */
+int subproc__drain_after_kill(subproc *p, subproc_error *err);
 /* Pipelines: `to` writes its communicate input to `from`'s stdin pipe. */
 void subproc__move_stdin(subproc *from, subproc *to);
+/* kill_tree as the options ask: AUTO is on with a new session or group. */
+int subproc__kill_tree_on(const subproc_options *o);
 
 #endif

@@ -1,7 +1,36 @@
 /* Option checks shared by every backend. */
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
+
+static int not_a_number(subproc_error *err, const char *name) {
+  return subproc__fail(err, SUBPROC_EINVAL, 0, name, NULL, -1,
+                       "%s: not a number", name);
+}
+
+/* Values no platform accepts: NaN times, sizes beyond what the OS takes,
+ * negative fds (Python's ValueError). */
+static int check_values(const subproc_options *o, subproc_error *err) {
+  if (isnan(o->timeout))
+    return not_a_number(err, "timeout");
+  if (isnan(o->wait_delay))
+    return not_a_number(err, "wait_delay");
+  if (o->pipesize < 0 || o->pipesize > INT_MAX)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pipesize", NULL, -1,
+                         "pipesize: %ld is out of range [0, %d]", o->pipesize,
+                         INT_MAX);
+  if (o->n_pass_fds && !o->pass_fds)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
+                         "pass_fds: NULL array with %zu entries",
+                         o->n_pass_fds);
+  for (size_t i = 0; i < o->n_pass_fds; i++)
+    if (o->pass_fds[i] < 0)
+      return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
+                           "pass_fds: bad value %d", o->pass_fds[i]);
+  return 0;
+}
 
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err) {
@@ -9,11 +38,9 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,
                          "args: empty argument list");
   if (o->in.kind == SUBPROC_STDOUT || o->out.kind == SUBPROC_STDOUT)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "stdin", NULL, -1,
-                         "STDOUT is only valid for stderr");
-  if (o->pipesize < 0)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "pipesize", NULL, -1,
-                         "pipesize: %ld is negative", o->pipesize);
+    return subproc__fail(err, SUBPROC_EINVAL, 0,
+                         o->in.kind == SUBPROC_STDOUT ? "stdin" : "stdout",
+                         NULL, -1, "STDOUT is only valid for stderr");
   if (o->bufsize < SUBPROC_BUFSIZE_UNBUFFERED)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "bufsize", NULL, -1,
                          "bufsize: %ld is not valid", o->bufsize);
@@ -25,7 +52,8 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "capture_output", NULL, -1,
                          "stdout and stderr arguments may not be used with "
                          "capture_output");
-  return subproc__env_validate(o->env, err);
+  int rc = check_values(o, err);
+  return rc < 0 ? rc : subproc__env_validate(o->env, err);
 }
 
 int subproc__env_validate(const char *const *env, subproc_error *err) {

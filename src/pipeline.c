@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "process.h"
 
 static const subproc_options no_options;
 
@@ -63,6 +63,13 @@ static int validate(const char *const *const *argvs, size_t n,
     if (!argvs[i] || !argvs[i][0])
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
                            "pipeline: stage %zu has an empty argument list", i);
+  /* Nothing would read it: the pipeline would hang once it filled. */
+  for (size_t i = 0; stage_opts && i + 1 < n; i++)
+    if (stage_opts[i].err.kind == SUBPROC_PIPE)
+      return subproc__fail(err, SUBPROC_EINVAL, 0, "stderr", NULL, -1,
+                           "pipeline: stage %zu's stderr is a PIPE that "
+                           "nothing reads (only the last stage's is read)",
+                           i);
   /* As in run (Python's ValueError), not a silent override. */
   if (stage_opts && o->input && stage_opts[0].in.kind != SUBPROC_INHERIT)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
@@ -97,28 +104,12 @@ static int start_stages(const char *const *const *argvs, size_t n,
   return 0;
 }
 
-/* Stage i's kill_tree as run() reads it: its own, else the pipeline's;
- * AUTO is on when the stage starts a new session or process group. */
-static int stage_kill_tree(const subproc_options *stage_opts,
-                           const subproc_options *o, size_t i) {
-  const subproc_options *s = stage_opts ? &stage_opts[i] : &no_options;
-  subproc_kill_tree k =
-      s->kill_tree != SUBPROC_KILL_TREE_AUTO ? s->kill_tree : o->kill_tree;
-  if (k == SUBPROC_KILL_TREE_AUTO)
-    return s->start_new_session || s->set_process_group;
-  return k == SUBPROC_KILL_TREE_ON;
-}
-
-static void kill_all(subproc **procs, size_t n,
-                     const subproc_options *stage_opts,
-                     const subproc_options *o) {
-  for (size_t i = 0; i < n; i++) {
-    if (!procs[i])
-      continue;
-    if (stage_kill_tree(stage_opts, o, i))
-      subproc_send_signal_group(procs[i], SIGKILL);
-    subproc_kill(procs[i]);
-  }
+/* Each stage with kill_tree on loses its whole group (decided once, at
+ * its spawn); a stage already reaped is left alone. */
+static void kill_all(subproc **procs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (procs[i])
+      subproc__kill_all(procs[i]);
 }
 
 /* The rightmost non-zero status, as bash's pipefail. */
@@ -130,25 +121,27 @@ static int pipefail(const int *codes, size_t n) {
   return rc;
 }
 
-static int collect(subproc **procs, size_t n, const subproc_options *stage_opts,
-                   const subproc_options *o, subproc_pipeline_result *r,
-                   subproc_error *err) {
+/* The earlier stages are only seen to exit, not reaped, until every
+ * stage is done or killed: a zombie leader keeps its group id from being
+ * reused, so a kill after a timeout still reaches the group. */
+static int collect(subproc **procs, size_t n, const subproc_options *o,
+                   subproc_pipeline_result *r, subproc_error *err) {
   double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
-  double deadline = timeout < 0 ? -1.0 : subproc__now() + timeout;
-  int rc = subproc_communicate(procs[n - 1], o->input, o->input_len, timeout,
-                               &r->last, err);
-  for (size_t i = 0; i + 1 < n && rc == 0; i++) {
-    double left = deadline < 0 ? SUBPROC_FOREVER : deadline - subproc__now();
-    rc =
-        subproc_wait(procs[i], left < 0 && deadline >= 0 ? 0 : left, NULL, err);
-  }
+  double deadline = subproc__deadline(timeout);
+  int rc = subproc__communicate_final(procs[n - 1], o->input, o->input_len,
+                                      timeout, &r->last, err);
+  for (size_t i = 0; i + 1 < n && rc == 0; i++)
+    if (subproc__observe_exit(procs[i], deadline) == 0)
+      rc = subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "wait", NULL, -1,
+                         "pipeline timed out after %g seconds", timeout);
   if (rc < 0) {
-    kill_all(procs, n, stage_opts, o);
+    kill_all(procs, n);
     subproc__drain_after_kill(procs[n - 1], NULL);
     r->timed_out = rc == SUBPROC_ETIMEDOUT;
   }
   for (size_t i = 0; i < n; i++) {
-    subproc_wait(procs[i], SUBPROC_FOREVER, &r->returncodes[i], NULL);
+    subproc__wait_until(procs[i], -1.0);
+    r->returncodes[i] = subproc_returncode(procs[i]);
   }
   if (r->timed_out) {
     subproc_result_free(r->last);
@@ -190,12 +183,14 @@ int subproc_pipeline(const char *const *const *argvs, size_t n,
     r->returncodes[i] = SUBPROC_NO_RETURNCODE;
   rc = start_stages(argvs, n, stage_opts, o, procs, err);
   if (rc < 0) {
-    kill_all(procs, n, stage_opts, o);
+    kill_all(procs, n);
     for (size_t i = 0; i < n; i++)
-      if (procs[i])
-        subproc_wait(procs[i], SUBPROC_FOREVER, &r->returncodes[i], NULL);
+      if (procs[i]) {
+        subproc__wait_until(procs[i], -1.0);
+        r->returncodes[i] = subproc_returncode(procs[i]);
+      }
   } else {
-    rc = collect(procs, n, stage_opts, o, r, err);
+    rc = collect(procs, n, o, r, err);
   }
   for (size_t i = 0; i < n; i++)
     subproc_free(procs[i]);

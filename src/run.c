@@ -5,15 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "process.h"
 
 static const subproc_options no_options;
-
-static int kill_tree_enabled(const subproc_options *o) {
-  if (o->kill_tree == SUBPROC_KILL_TREE_AUTO)
-    return o->start_new_session || o->set_process_group;
-  return o->kill_tree == SUBPROC_KILL_TREE_ON;
-}
 
 /* "Command 'ls -l' returned non-zero exit status 2." as Python says it.
  * args as the caller gave them (before the shell is added): one item is
@@ -21,22 +15,10 @@ static int kill_tree_enabled(const subproc_options *o) {
 static int called_error(const char *const *args, int returncode,
                         subproc_error *err) {
   char *cmd = args[1] ? subproc_join(args) : NULL;
-  const char *shown = cmd ? cmd : args[0];
-#if defined(_WIN32)
-  /* No signals: the status is a DWORD (0xC0000005 reads as negative). */
+  char how[128];
+  subproc__os_status_text(returncode, how, sizeof how);
   subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
-                "Command '%s' returned non-zero exit status %u.", shown,
-                (unsigned)returncode);
-#else
-  if (returncode < 0)
-    subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
-                  "Command '%s' died with signal %d (%s).", shown, -returncode,
-                  strsignal(-returncode));
-  else
-    subproc__fail(err, SUBPROC_ECALLED, 0, "check", args[0], -1,
-                  "Command '%s' returned non-zero exit status %d.", shown,
-                  returncode);
-#endif
+                "Command '%s' %s.", cmd ? cmd : args[0], how);
   if (err)
     err->returncode = returncode;
   free(cmd);
@@ -52,20 +34,24 @@ int subproc_check_returncode(const subproc_result *r, subproc_error *err) {
   return called_error(r->args, r->returncode, err);
 }
 
-/* Timeout: end the work (the tree too when asked), keep what was read. */
-/* err keeps communicate's TimeoutExpired detail: nothing here writes it. */
-static int finish_timeout(subproc *p, const subproc_options *o,
-                          subproc_result **res) {
-  if (kill_tree_enabled(o))
-    subproc_send_signal_group(p, SIGKILL);
-  subproc_kill(p);
-  subproc__drain_after_kill(p, NULL);
-  subproc_wait(p, SUBPROC_FOREVER, NULL, NULL);
+/* Timeout: end the work (the tree too when asked), keep what was read.
+ * A kill that fails is reported at once: the child may run for long. */
+static int finish_timeout(subproc *p, subproc_result **res,
+                          subproc_error *err) {
+  int rc = subproc__kill_all(p);
+  if (rc == 0) {
+    subproc__drain_after_kill(p, NULL);
+    subproc__wait_until(p, -1.0);
+  }
   subproc_result_free(*res);
   *res = NULL;
   if (subproc__make_result(p, 0, res) == 0)
     (*res)->timed_out = 1;
-  return SUBPROC_ETIMEDOUT;
+  if (rc < 0)
+    return subproc__fail(err, rc, -rc, "kill", p->args[0], -1,
+                         "kill '%s' after its timeout: %s", p->args[0],
+                         subproc_strerror(rc));
+  return SUBPROC_ETIMEDOUT; /* err keeps communicate's TimeoutExpired */
 }
 
 /* cmd: the string form (Popen("...")), which the Windows backend passes
@@ -83,16 +69,16 @@ static int run_impl(const char *const *argv, const char *cmd,
   if (rc < 0)
     return rc;
   double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
-  rc = subproc_communicate(p, o->input, o->input_len, timeout, out, err);
+  rc = subproc__communicate_final(p, o->input, o->input_len, timeout, out, err);
   if (rc == SUBPROC_ETIMEDOUT) {
-    rc = finish_timeout(p, o, out);
-  } else if (rc < 0) {
+    rc = finish_timeout(p, out, err);
+  } else if (rc < 0 && (!*out || (*out)->returncode == SUBPROC_NO_RETURNCODE)) {
     /* Python's run kills the child on any exception. */
-    subproc_kill(p);
-    subproc_wait(p, SUBPROC_FOREVER, NULL, NULL);
+    subproc__kill_all(p);
+    subproc__wait_until(p, -1.0);
     if (!*out) /* the child was started: a result all the same */
       subproc__make_result(p, 0, out);
-  } else if (o->check && (*out)->returncode != 0) {
+  } else if (rc == 0 && o->check && (*out)->returncode != 0) {
     const char *const cmd_argv[] = {cmd, NULL};
     rc = called_error(argv ? argv : cmd_argv, (*out)->returncode, err);
   }
@@ -131,10 +117,7 @@ int subproc_check_call(const char *const *argv, const subproc_options *opts,
     return rc;
   if (status == 0)
     return 0;
-  char **args = subproc__argv_dup(argv);
-  rc = called_error(args ? (const char *const *)args : argv, status, err);
-  free(args);
-  return rc;
+  return called_error(argv, status, err);
 }
 
 int subproc_check_output(const char *const *argv, const subproc_options *opts,
@@ -148,14 +131,18 @@ int subproc_check_output(const char *const *argv, const subproc_options *opts,
   return subproc_run(argv, &o, res, err);
 }
 
-int subproc_getstatusoutput(const char *cmd, int *status, char **output,
-                            subproc_error *err) {
+int subproc_getstatusoutput(const char *cmd, const char *encoding,
+                            const char *errors, int *status, char **output,
+                            size_t *output_len, subproc_error *err) {
   if (output)
     *output = NULL;
+  if (output_len)
+    *output_len = 0;
   if (!cmd)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,
                          "getstatusoutput: NULL command");
-  subproc_options o = {.shell = 1, .text = 1};
+  subproc_options o = {
+      .shell = 1, .text = 1, .encoding = encoding, .errors = errors};
   o.out.kind = SUBPROC_PIPE;
   o.err.kind = SUBPROC_STDOUT;
   subproc_result *r = NULL;
@@ -168,6 +155,8 @@ int subproc_getstatusoutput(const char *cmd, int *status, char **output,
     r->out[--r->out_len] = '\0';
   if (status)
     *status = r->returncode;
+  if (output_len)
+    *output_len = r->out_len;
   if (output) {
     *output = r->out;
     r->out = NULL;
@@ -176,6 +165,8 @@ int subproc_getstatusoutput(const char *cmd, int *status, char **output,
   return 0;
 }
 
-int subproc_getoutput(const char *cmd, char **output, subproc_error *err) {
-  return subproc_getstatusoutput(cmd, NULL, output, err);
+int subproc_getoutput(const char *cmd, const char *encoding, const char *errors,
+                      char **output, size_t *output_len, subproc_error *err) {
+  return subproc_getstatusoutput(cmd, encoding, errors, NULL, output,
+                                 output_len, err);
 }

@@ -12,6 +12,7 @@
 #include "subproc.h"
 #include "subproc_config.h"
 #include "test.h"
+#include "testing.h"
 
 /* Runs the helper with args, stdout captured; returns its stdout. */
 static char *helper_out(const char *const *args, subproc_options o, int *rc_out,
@@ -987,17 +988,45 @@ TEST(popen_free_running_child_no_zombie) {
   test_assert_no_zombies();
 }
 
-TEST(popen_sigchld_ignored) {
-  /* The kernel reaps for us; Python then reports returncode 0. */
+/* With SIGCHLD ignored the kernel reaps the child. Holding its pidfd we
+ * still learn its status (Linux 6.15: PIDFD_GET_INFO), or are told that it
+ * is lost; only without pidfds is it Python's returncode 0. */
+static int wait_sigchld_ignored(int test_flags, int *rc, subproc_error *e) {
+  subproc__set_test_flags(test_flags);
   signal(SIGCHLD, SIG_IGN);
   const char *argv[] = {test_helper, "exit", "5", NULL};
   subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
-  int rc = -1;
-  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
-  ASSERT_EQ(rc, 0);
+  ASSERT_OK(subproc_popen(argv, NULL, &p, e), e);
+  *rc = -1;
+  int w = subproc_wait(p, SUBPROC_FOREVER, rc, e);
+  ASSERT_EQ(subproc_poll(p, NULL), w == 0 ? 1 : w); /* the same again */
   subproc_free(p);
+  return w;
+}
+
+TEST(popen_sigchld_ignored) {
+  int rc;
+  subproc_error e;
+  int w = wait_sigchld_ignored(0, &rc, &e);
+  if (w == -ECHILD)
+    SKIP("no PIDFD_GET_INFO (Linux < 6.15): covered by the next test");
+  ASSERT_OK(w, &e);
+  ASSERT_EQ(rc, 5);
+}
+
+TEST(popen_sigchld_ignored_status_lost) {
+  int rc;
+  subproc_error e;
+  ASSERT_EQ(wait_sigchld_ignored(SUBPROC__NO_PIDFD_INFO, &rc, &e), -ECHILD);
+  ASSERT_EQ(e.os_errno, ECHILD);
+  ASSERT_CONTAINS(e.message, "reaped by someone else");
+}
+
+TEST(popen_sigchld_ignored_no_pidfd) {
+  int rc;
+  subproc_error e;
+  ASSERT_OK(wait_sigchld_ignored(SUBPROC__NO_PIDFD, &rc, &e), &e);
+  ASSERT_EQ(rc, 0); /* Python's answer */
 }
 
 TEST(popen_wait_any) {
@@ -1036,7 +1065,6 @@ TEST(popen_strerror) {
 }
 
 /* ---- the fallback paths of older kernels, forced through test knobs ---- */
-#include "testing.h"
 
 TEST(popen_fallback_no_pidfd) {
   subproc__set_test_flags(SUBPROC__NO_PIDFD);

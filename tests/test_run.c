@@ -288,7 +288,7 @@ TEST(run_check_zero_and_signal) {
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, -SIGKILL);
   ASSERT_EQ(r->returncode, -SIGKILL);
-  ASSERT_CONTAINS(e.message, "signal 9");
+  ASSERT_CONTAINS(e.message, "died with <Signals.SIGKILL: 9>.");
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
@@ -859,7 +859,7 @@ TEST(run_check_call) {
   ASSERT_EQ(subproc_check_call(k, &(subproc_options){.shell = 1}, &e),
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, -9);
-  ASSERT_CONTAINS(e.message, "Command 'kill -9 $$' died with signal 9");
+  ASSERT_STREQ(e.message, "Command 'kill -9 $$' died with <Signals.SIGKILL: 9>.");
   ASSERT_EQ(subproc_check_call(bad, NULL, NULL), SUBPROC_ECALLED);
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
@@ -922,36 +922,50 @@ TEST(run_getstatusoutput_spec_examples) {
   int status = -1;
   char *out = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_getstatusoutput("ls /bin/ls", &status, &out, &e), &e);
+  ASSERT_OK(subproc_getstatusoutput("ls /bin/ls", NULL, NULL, &status, &out,
+                                    NULL, &e),
+            &e);
   ASSERT_EQ(status, 0);
   ASSERT_STREQ(out, "/bin/ls");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getstatusoutput("cat /bin/junk", &status, &out, &e), &e);
+  ASSERT_OK(subproc_getstatusoutput("cat /bin/junk", NULL, NULL, &status, &out,
+                                    NULL, &e),
+            &e);
   ASSERT_EQ(status, 1);
   ASSERT_STREQ(out, "cat: /bin/junk: No such file or directory");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getstatusoutput("/bin/junk", &status, &out, &e), &e);
+  ASSERT_OK(
+      subproc_getstatusoutput("/bin/junk", NULL, NULL, &status, &out, NULL, &e),
+      &e);
   ASSERT_EQ(status, 127);
   ASSERT_CONTAINS(out, "/bin/junk: not found");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getstatusoutput("kill $$", &status, &out, &e), &e);
+  ASSERT_OK(
+      subproc_getstatusoutput("kill $$", NULL, NULL, &status, &out, NULL, &e),
+      &e);
   ASSERT_EQ(status, -15);
   ASSERT_STREQ(out, "");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getstatusoutput("echo bye; kill -9 $$", &status, &out, &e),
+  ASSERT_OK(subproc_getstatusoutput("echo bye; kill -9 $$", NULL, NULL, &status,
+                                    &out, NULL, &e),
             &e);
   ASSERT_EQ(status, -9);
   ASSERT_STREQ(out, "bye");
   subproc_buffer_free(out);
   /* One trailing newline stripped, only one. */
-  ASSERT_OK(subproc_getstatusoutput("printf 'a\\n\\n'", &status, &out, &e), &e);
+  ASSERT_OK(subproc_getstatusoutput("printf 'a\\n\\n'", NULL, NULL, &status,
+                                    &out, NULL, &e),
+            &e);
   ASSERT_STREQ(out, "a\n");
   subproc_buffer_free(out);
   /* NULL status / output are allowed. */
-  ASSERT_OK(subproc_getstatusoutput("exit 3", NULL, &out, &e), &e);
+  ASSERT_OK(subproc_getstatusoutput("exit 3", NULL, NULL, NULL, &out, NULL, &e),
+            &e);
   ASSERT_STREQ(out, "");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getstatusoutput("exit 3", &status, NULL, &e), &e);
+  ASSERT_OK(
+      subproc_getstatusoutput("exit 3", NULL, NULL, &status, NULL, NULL, &e),
+      &e);
   ASSERT_EQ(status, 3);
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
@@ -961,17 +975,20 @@ TEST(run_getoutput) {
   int fds = test_count_fds();
   char *out = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_getoutput("ls /bin/ls", &out, &e), &e);
+  ASSERT_OK(subproc_getoutput("ls /bin/ls", NULL, NULL, &out, NULL, &e), &e);
   ASSERT_STREQ(out, "/bin/ls");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getoutput("echo a; echo b >&2; echo c; exit 9", &out, &e),
+  ASSERT_OK(subproc_getoutput("echo a; echo b >&2; echo c; exit 9", NULL, NULL,
+                              &out, NULL, &e),
             &e);
   ASSERT_STREQ(out, "a\nb\nc");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getoutput("printf 'x\\r\\ny\\r'", &out, &e), &e);
+  ASSERT_OK(
+      subproc_getoutput("printf 'x\\r\\ny\\r'", NULL, NULL, &out, NULL, &e),
+      &e);
   ASSERT_STREQ(out, "x\ny");
   subproc_buffer_free(out);
-  ASSERT_OK(subproc_getoutput("echo ignored", NULL, &e), &e);
+  ASSERT_OK(subproc_getoutput("echo ignored", NULL, NULL, NULL, NULL, &e), &e);
   ASSERT_EQ(test_count_fds(), fds);
   test_assert_no_zombies();
 }
@@ -1084,8 +1101,10 @@ TEST(run_differential_getstatusoutput) {
     int status = -1;
     char *out = NULL, *out2 = NULL;
     subproc_error e;
-    ASSERT_OK(subproc_getstatusoutput(diff_cmds[i], &status, &out, &e), &e);
-    ASSERT_OK(subproc_getoutput(diff_cmds[i], &out2, &e), &e);
+    ASSERT_OK(subproc_getstatusoutput(diff_cmds[i], NULL, NULL, &status, &out,
+                                      NULL, &e),
+              &e);
+    ASSERT_OK(subproc_getoutput(diff_cmds[i], NULL, NULL, &out2, NULL, &e), &e);
     char ours[4096], h1[1024], h2[1024];
     hex_into(h1, out, strlen(out));
     hex_into(h2, out2, strlen(out2));
@@ -1222,12 +1241,15 @@ TEST(run_bad_input) {
   ASSERT_EQ(subproc_check_output(empty, NULL, NULL, &e), SUBPROC_EINVAL);
 
   char *out = (char *)&e;
-  ASSERT_EQ(subproc_getoutput(NULL, &out, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_getoutput(NULL, NULL, NULL, &out, NULL, &e),
+            SUBPROC_EINVAL);
   ASSERT(out == NULL);
   out = (char *)&e;
-  ASSERT_EQ(subproc_getstatusoutput(NULL, &status, &out, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_getstatusoutput(NULL, NULL, NULL, &status, &out, NULL, &e),
+            SUBPROC_EINVAL);
   ASSERT(out == NULL);
-  ASSERT_EQ(subproc_getstatusoutput(NULL, NULL, NULL, NULL), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_getstatusoutput(NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+            SUBPROC_EINVAL);
 
   ASSERT_EQ(subproc_check_returncode(NULL, &e), SUBPROC_EINVAL);
   ASSERT_EQ(subproc_check_returncode(NULL, NULL), SUBPROC_EINVAL);

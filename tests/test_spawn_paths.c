@@ -1,6 +1,6 @@
-/* The paths issue 5's optimisations added to the spawn engine: clone3 with
- * CLONE_CLEAR_SIGHAND and its clone() fallback, the pidfd taken on first
- * need, and wait_any over many live children. */
+/* The fast paths of the spawn engine: clone3 with CLONE_CLEAR_SIGHAND and
+ * its clone() fallback, the pidfd taken at birth, and wait_any over many
+ * live children. */
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -50,25 +50,47 @@ TEST(spawn_signals_clone3) { check_signals(0); }
 
 TEST(spawn_signals_clone_fallback) { check_signals(SUBPROC__NO_CLONE3); }
 
-TEST(spawn_pidfd_on_first_need) {
-  const char *argv[] = {test_helper, "sleep", "10", NULL};
-  int fds = test_count_fds();
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
-  ASSERT_EQ(subproc__test_pidfd(p), -1); /* no timed wait yet */
-  ASSERT_EQ(test_count_fds(), fds);
-  ASSERT_EQ(subproc_wait(p, 0.05, NULL, &e), SUBPROC_ETIMEDOUT);
-  int pidfd = subproc__test_pidfd(p);
-  if (pidfd >= 0)
+/* The pid a pidfd names, from /proc/self/fdinfo ("Pid:" line). */
+static long pidfd_pid(int pidfd) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+  FILE *f = fopen(path, "r");
+  ASSERT(f);
+  long pid = -2;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "Pid:", 4) == 0)
+      pid = strtol(line + 4, NULL, 10);
+  fclose(f);
+  return pid;
+}
+
+/* Every method gives the child a pidfd at birth (CLONE_PIDFD, or
+ * pidfd_open right after fork and posix_spawn): close-on-exec, above 2,
+ * naming the child, kept until free. */
+TEST(spawn_pidfd_at_birth) {
+  const subproc_spawn_method methods[] = {
+      SUBPROC_SPAWN_AUTO, SUBPROC_SPAWN_VFORK, SUBPROC_SPAWN_FORK,
+      SUBPROC_SPAWN_POSIX_SPAWN};
+  for (size_t m = 0; m < 4; m++) {
+    const char *argv[] = {test_helper, "sleep", "10", NULL};
+    int fds = test_count_fds();
+    subproc *p = NULL;
+    subproc_error e;
+    ASSERT_OK(subproc_popen(argv, &(subproc_options){.spawn_method = methods[m]},
+                            &p, &e),
+              &e);
+    int pidfd = subproc__test_pidfd(p);
+    ASSERT(pidfd > 2);
     ASSERT(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
-  ASSERT_OK(subproc_kill(p), &e);
-  int rc = 0;
-  ASSERT_OK(subproc_wait(p, 5, &rc, &e), &e);
-  ASSERT_EQ(rc, -9);
-  ASSERT_EQ(subproc__test_pidfd(p), -1); /* closed once reaped */
-  subproc_free(p);
-  ASSERT_EQ(test_count_fds(), fds);
+    ASSERT_EQ(pidfd_pid(pidfd), subproc_pid(p));
+    ASSERT_EQ(test_count_fds(), fds + 1);
+    ASSERT_OK(subproc_kill(p), &e);
+    int rc = 0;
+    ASSERT_OK(subproc_wait(p, 5, &rc, &e), &e);
+    ASSERT_EQ(rc, -9);
+    subproc_free(p);
+    ASSERT_EQ(test_count_fds(), fds);
+  }
   test_assert_no_zombies();
 }
 

@@ -726,11 +726,13 @@ TEST(shell_cmd_exe) {
   ASSERT_STREQ(r->args[2], "echo hello& echo world");
   subproc_result_free(r);
   char *out = NULL;
-  ASSERT_OK(subproc_getoutput("echo got it", &out, &e), &e);
+  ASSERT_OK(subproc_getoutput("echo got it", NULL, NULL, &out, NULL, &e), &e);
   ASSERT_STREQ(out, "got it");
   subproc_buffer_free(out);
   int status = -1;
-  ASSERT_OK(subproc_getstatusoutput("exit 5", &status, &out, &e), &e);
+  ASSERT_OK(
+      subproc_getstatusoutput("exit 5", NULL, NULL, &status, &out, NULL, &e),
+      &e);
   ASSERT_EQ(status, 5);
   subproc_buffer_free(out);
 }

@@ -2,8 +2,9 @@
  * glibc's clone() does for clone(2). After the system call the child is on
  * the new stack and must never return into the caller's frame, so the
  * switch is a few instructions of assembly. spawn.c wants clone3 for
- * CLONE_CLEAR_SIGHAND: the kernel resets every handled signal in the child,
- * where the clone() path needs a sigaction call per signal. */
+ * CLONE_CLEAR_SIGHAND (the kernel resets every handled signal in the child,
+ * where the clone() path needs a sigaction call per signal) and for
+ * CLONE_PIDFD with its own field. */
 #include "subproc_config.h"
 
 #include <errno.h>
@@ -56,11 +57,12 @@ __asm__(".text\n"
         ".size subproc__clone3_raw, .-subproc__clone3_raw\n");
 // clang-format on
 
-pid_t subproc__clone3(uint64_t flags, void *stack, size_t stack_size,
-                      int (*fn)(void *), void *arg) {
+pid_t subproc__clone3(uint64_t flags, int *pidfd, void *stack,
+                      size_t stack_size, int (*fn)(void *), void *arg) {
   clone3_args a;
   memset(&a, 0, sizeof a);
   a.flags = flags;
+  a.pidfd = (uint64_t)(uintptr_t)pidfd;
   a.exit_signal = SIGCHLD;
   a.stack = (uint64_t)(uintptr_t)stack;
   a.stack_size = stack_size;

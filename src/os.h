@@ -1,0 +1,155 @@
+/* The platform interface: what the portable core (the files of src/) asks of a
+ * backend (src/posix/ or src/windows/). A backend works on OS handles only
+ * and never calls into the core's process or communicate logic; it may use
+ * the leaf helpers of internal.h (buffers, errors, text codecs, the clock).
+ * Nothing here needs a platform header. */
+#ifndef SUBPROC_OS_H
+#define SUBPROC_OS_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+/* ---- a child ---- */
+
+/* The OS part of a child, embedded in the portable object. */
+typedef struct subproc__os {
+  long pid;
+  intptr_t handle; /* POSIX: the pidfd, -1 without; Windows: process HANDLE */
+  intptr_t job;    /* Windows: the kill-on-close job of kill_tree, or 0 */
+  long group;      /* POSIX: the process group the child leads or joined
+                      (what kill_tree and send_signal_group signal), 0 if
+                      none; Windows: 1 if it leads a console process group */
+  int flags;       /* backend-private state */
+} subproc__os;
+
+/* What a spawn hands back besides the OS part. */
+typedef struct subproc__spawned {
+  int fds[3];  /* the parent's pipe ends (C runtime fds), -1 if none */
+  char **args; /* argv after shell expansion, one allocation (free()) */
+  subproc_spawn_method method;
+} subproc__spawned;
+
+/* A spawn in two steps: everything is prepared (and every error an option
+ * can cause is found) before the audit hook sees the command, then the
+ * child is started from the plan. */
+typedef struct subproc__plan subproc__plan; /* defined by the backend */
+typedef struct subproc__plan_info {
+  const char *executable;  /* the program to run, as the audit event names */
+  const char *const *argv; /* the argv after the shell is applied */
+} subproc__plan_info;
+
+/* Prepare a child per o, which subproc__options_validate has accepted.
+ * verbatim: argv[0] is a whole command line (subproc_popen_cmd; Windows
+ * passes it on unchanged). tree: kill_tree is on, so the child gets a
+ * process group (POSIX) or a job (Windows) that can be killed as a whole.
+ * 0 with *plan and *info set (valid until plan_free), or a negative code
+ * with err filled. */
+int subproc__os_prepare(const char *const *argv, int verbatim,
+                        const subproc_options *o, int tree,
+                        subproc__plan **plan, subproc__plan_info *info,
+                        subproc_error *err);
+/* Start the child: 0 with *os and *out filled, or a negative code with err
+ * filled (nothing is left behind: no fd, no child). Every internal fd the
+ * spawn creates sits above 2. */
+int subproc__os_launch(subproc__plan *plan, subproc__os *os,
+                       subproc__spawned *out, subproc_error *err);
+/* Release a plan (NULL is fine), closing whatever launch did not use. */
+void subproc__os_plan_free(subproc__plan *plan);
+
+/* How a child ended. */
+typedef struct subproc__exit {
+  int returncode;  /* Python's: the exit status, -N for signal N (a stopped
+                      child: -WSTOPSIG, as Python); Windows: the exit code */
+  int raw_status;  /* the wait status (POSIX) or the exit code (Windows) */
+  int core_dumped; /* the child dumped core */
+  double user_s, system_s;
+  long max_rss_kb;
+} subproc__exit;
+
+/* Wait for the child's exit until deadline (subproc__now() seconds; < 0 =
+ * forever; a past deadline only checks). reap = 0 only observes the exit:
+ * the child stays a zombie, so neither its pid nor its group id can be
+ * reused. reap = 1 collects *ex and releases the pid. Returns 1 when it
+ * has exited (and was reaped if asked), 0 if not yet, or a negative code:
+ * -ECHILD when someone else reaped it and its status is lost. The core
+ * makes every reap = 1 call of one child under its lock. */
+int subproc__os_wait(subproc__os *os, double deadline, int reap,
+                     subproc__exit *ex);
+/* The first of n children (NULL entries skipped) seen to exit before
+ * deadline, observed only (not reaped): 1 with *index set, 0 on timeout,
+ * or a negative code. */
+int subproc__os_wait_any(subproc__os *const *os, size_t n, double deadline,
+                         size_t *index);
+/* Signal the child / its group (os->group). Called only while the child
+ * has not been reaped, so neither can name another process. */
+int subproc__os_signal(subproc__os *os, int sig);
+int subproc__os_signal_group(subproc__os *os, int sig);
+/* Close the OS handles (after the reap, or for an abandoned child). */
+void subproc__os_release(subproc__os *os);
+/* "returned non-zero exit status 3" or "died with <Signals.SIGKILL: 9>":
+ * the end of CalledProcessError's text, as Python words it here. */
+void subproc__os_status_text(int returncode, char *buf, size_t size);
+
+/* ---- pipes ---- */
+
+/* One pipe end in a subproc__os_io call. */
+typedef struct subproc__io {
+  int fd;       /* the parent's end (a C runtime fd); -1: not watched */
+  int writing;  /* 1: write buf[0..len) to fd; 0: read up to len into buf */
+  char *buf;    /* where read bytes go / the bytes to write */
+  size_t len;   /* room / bytes to write; >= 1 */
+  size_t done;  /* out: bytes moved */
+  int eof;      /* out: end of file (read) or no reader left (write) */
+  int os_errno; /* out: errno of a failure, else 0 */
+} subproc__io;
+
+/* Wait until at least one entry can make progress (or exit_watch, if not
+ * NULL, has exited, or deadline: as for subproc__os_wait), then move what
+ * can be moved without blocking, at most one read or write per entry.
+ * Nothing is left pending when it returns. Returns the number of entries
+ * with done, eof or os_errno set (0 on timeout or a wake-up for the exit)
+ * or a negative code for a failure of the wait itself. */
+int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
+                   double deadline);
+/* Writes to fd must not block (communicate's stdin). */
+int subproc__os_set_nonblocking(int fd, int on);
+int subproc__os_close_fd(int fd);
+/* Blocking I/O on a pipe end, EINTR retried: read returns the bytes read
+ * (0 at EOF) or -1 with errno; write_all writes everything or returns -1
+ * with errno (EPIPE when the reader is gone: SIGPIPE is contained). */
+long subproc__os_read(int fd, char *buf, size_t n);
+int subproc__os_write_all(int fd, const char *buf, size_t n);
+
+/* SIGPIPE contained in this thread around the library's writes (POSIX; a
+ * no-op elsewhere): end() consumes the SIGPIPE the writes raised. */
+typedef struct subproc__sigpipe {
+  int was_pending, was_blocked;
+} subproc__sigpipe;
+void subproc__os_sigpipe_begin(subproc__sigpipe *g);
+void subproc__os_sigpipe_end(subproc__sigpipe *g, int got_epipe);
+
+/* ---- FILE streams ---- */
+
+/* A FILE whose I/O goes through functions of the core. The cookie's first
+ * member points at its functions; read/write return bytes moved or -1
+ * with errno set. */
+typedef struct subproc__cookie_fns {
+  long (*read)(void *cookie, char *buf, size_t n);
+  long (*write)(void *cookie, const char *buf, size_t n);
+  int (*close)(void *cookie);
+} subproc__cookie_fns;
+/* NULL with errno = ENOSYS where the C library cannot (then the core
+ * uses subproc__os_fdopen). */
+FILE *subproc__os_fopencookie(const subproc__cookie_fns *const *cookie,
+                              const char *mode);
+FILE *subproc__os_fdopen(int fd, const char *mode);
+/* The C library's fd of a FILE. */
+int subproc__os_fileno(FILE *f);
+
+/* ---- misc ---- */
+
+/* Give the CPU to another thread (a spin lock waiting). */
+void subproc__os_yield(void);
+
+#endif
