@@ -23,8 +23,8 @@ struct subproc__comm {
   subproc__decoder *dec[2];
   size_t seen[2];
   int truncated[2];
-  int direct[2]; /* the last space handed out was in out[] */
-  char *scratch[2]; /* per stream: both may be read in one round */
+  int direct[2];        /* the last space handed out was in out[] */
+  char *scratch[2];     /* per stream: both may be read in one round */
   subproc__buf decoded; /* text + callback: one decoded chunk */
   /* A decoding error (errors=strict) stops the decoding of its stream, not
    * the child: the rest is read and dropped, and the error is returned once

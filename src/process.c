@@ -246,15 +246,25 @@ int subproc_send_signal(subproc *p, int sig) {
 int subproc_terminate(subproc *p) { return subproc_send_signal(p, SIGTERM); }
 int subproc_kill(subproc *p) { return subproc_send_signal(p, SIGKILL); }
 
+/* The child is ours and not reaped (alive or a zombie): its pid, and the
+ * id of a group it leads, cannot name anything else. Asked of the kernel,
+ * since someone else may have reaped it. Under the lock. */
+static int still_ours(subproc *p) {
+  if (state_of(p) != SUBPROC__RUNNING)
+    return 0;
+  if (subproc__os_wait(&p->os, 0.0, 0, NULL) != -ECHILD)
+    return 1;
+  reap_locked(p); /* records the foreign reap */
+  return 0;
+}
+
 /* The group is signalled while its leader is not reaped (a zombie leader
  * keeps the id from being reused), never after. */
 int subproc_send_signal_group(subproc *p, int sig) {
   if (!p || !p->os.group)
     return SUBPROC_EINVAL;
   spin_lock(&p->lock);
-  int rc = state_of(p) == SUBPROC__RUNNING
-               ? subproc__os_signal_group(&p->os, sig)
-               : -ESRCH;
+  int rc = still_ours(p) ? subproc__os_signal_group(&p->os, sig) : -ESRCH;
   spin_unlock(&p->lock);
   return rc;
 }
@@ -262,14 +272,14 @@ int subproc_send_signal_group(subproc *p, int sig) {
 int subproc__kill_all(subproc *p) {
   spin_lock(&p->lock);
   int rc = 0;
-  if (state_of(p) == SUBPROC__RUNNING) {
+  if (still_ours(p)) {
     if (p->tree && p->os.group)
       rc = subproc__os_signal_group(&p->os, SIGKILL);
     int r = subproc__os_signal(&p->os, SIGKILL);
-    rc = rc < 0 && rc != -ESRCH ? rc : r;
+    rc = rc < 0 ? rc : r;
   }
   spin_unlock(&p->lock);
-  return rc == -ESRCH ? 0 : rc;
+  return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,4 +1,5 @@
 /* `subproc run` and `subproc pipe`. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,12 +141,15 @@ typedef struct pipeline {
   subproc_options *stage_opts; /* n */
   subproc_options opts;        /* the whole pipeline's */
   size_t n;
+  FILE *err_file; /* --stderr FILE, opened once for all */
 } pipeline;
 
 static void pipeline_free(pipeline *p) {
   free(p->words);
   free(p->argvs);
   free(p->stage_opts);
+  if (p->err_file)
+    fclose(p->err_file);
 }
 
 static int is_bar(const char *s) { return strcmp(s, "|") == 0; }
@@ -207,6 +211,17 @@ static int split_options(const subproc_tool_config *c, pipeline *p) {
       s->in = (subproc_redirect){.kind = SUBPROC_INHERIT};
     if (i + 1 < p->n)
       s->out = (subproc_redirect){.kind = SUBPROC_INHERIT};
+  }
+  /* Every stage writes its stderr to the one file, opened (and truncated)
+   * once, as a shell's 2> does for the whole pipeline. */
+  if (base->err.kind == SUBPROC_PATH) {
+    if (!(p->err_file = fopen(base->err.path, "wb"))) {
+      fprintf(stderr, "subproc: %s: cannot open '%s': %s\n", c->cmd,
+              base->err.path, strerror(errno));
+      return SUBPROC_TOOL_EXIT_FAILURE;
+    }
+    for (i = 0; i < p->n; i++)
+      p->stage_opts[i].err = SUBPROC_REDIRECT_FILE(p->err_file);
   }
   last = &p->stage_opts[p->n - 1];
   if (c->capture && !c->stdout_spec)

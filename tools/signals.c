@@ -2,6 +2,7 @@
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to every child the
  * library starts, or to its process group when it leads one. */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
@@ -14,12 +15,15 @@ void subproc_tool_forward_signals(subproc_options *o, int group_leader) {
 }
 #else
 
-#define MAX_CHILDREN 256
-
-static volatile sig_atomic_t pids[MAX_CHILDREN];
+/* Every child started so far (a pipe of any length); grown with signals
+ * blocked, so the handler never sees it half-updated. */
+static pid_t *volatile pids;
 static volatile sig_atomic_t n_pids;
+static size_t cap_pids;
 static volatile sig_atomic_t to_group;
-static volatile sig_atomic_t pending; /* arrived before any child ran */
+/* The last signal forwarded: a child recorded after it (started just
+ * before the signal came, or after) gets it too. */
+static volatile sig_atomic_t pending;
 
 static void send_all(int sig) {
   for (sig_atomic_t i = 0; i < n_pids; i++)
@@ -27,8 +31,7 @@ static void send_all(int sig) {
 }
 
 static void forward(int sig) {
-  if (n_pids == 0)
-    pending = sig;
+  pending = sig;
   send_all(sig);
 }
 
@@ -37,8 +40,16 @@ static void record(void *arg, long pid) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
-  if (n_pids < MAX_CHILDREN)
-    pids[n_pids++] = (sig_atomic_t)pid;
+  if ((size_t)n_pids == cap_pids) {
+    size_t cap = cap_pids ? cap_pids * 2 : 16;
+    pid_t *grown = realloc(pids, cap * sizeof *grown);
+    if (grown) {
+      pids = grown;
+      cap_pids = cap;
+    }
+  }
+  if ((size_t)n_pids < cap_pids)
+    pids[n_pids++] = (pid_t)pid;
   if (pending)
     kill(to_group ? -(pid_t)pid : (pid_t)pid, pending);
   sigprocmask(SIG_SETMASK, &old, NULL);

@@ -66,7 +66,7 @@ static int not_found(int rc) {
 
 static int lookup(lookup_fn fn, const char *name, void *entry, const char *what,
                   const char *kind, subproc_error *err) {
-  size_t size = 4096;
+  size_t size = subproc__test_flags() & SUBPROC__TINY_DB_BUFFER ? 16 : 4096;
   for (;;) {
     char *buf = malloc(size);
     if (!buf)

@@ -1141,6 +1141,52 @@ def test_words_option_handling():
     expect_usage_error("cmdline", "--bogus")
 
 
+# ---- hardening (issue 10) -----------------------------------------------------
+
+def test_run_user_out_of_range():
+    """An id that would wrap (to root, or to "unchanged") is refused."""
+    for opt in ("--user", "--group", "--extra-groups"):
+        for bad in ("4294967295", "4294967296", "-1"):
+            p = expect(sp("run", opt, bad, "--", "true"), 125, out=b"")
+            if bad.encode() not in p.stderr:
+                raise AssertionError("the id is not named" + describe(p))
+
+
+def test_pipe_stderr_file_shared():
+    """--stderr FILE is opened once: no stage truncates another's lines."""
+    with temp_dir() as t:
+        path = os.path.join(t, "err")
+        expect(sp("pipe", "--stderr", path, "--", "sh", "-c",
+                  "echo one >&2; echo x", "|", "sh", "-c",
+                  "sleep 0.2; cat >/dev/null; echo two >&2", "|", "sh", "-c",
+                  "sleep 0.4; cat >/dev/null; echo three >&2"), 0)
+        eq(sorted(open(path).read().split()), ["one", "three", "two"],
+           "every stage's stderr")
+
+
+def test_pipe_forwards_signals_to_every_stage():
+    """A 300-stage pipe: SIGTERM reaches every stage (no fixed cap)."""
+    linux_only()
+    n = 300
+    args = ["pipe", "--"]
+    for i in range(n):
+        if i:
+            args.append("|")
+        args += ["sh", "-c", "echo $$ >&2; exec sleep 60"]
+    p = subprocess.Popen([BINARY, *args], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pids = [int(p.stderr.readline()) for _ in range(n)]
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    for _ in range(100):
+        alive = [c for c in pids if pid_alive(c)]
+        if not alive:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"{len(alive)} stages still alive")
+
+
 # ---- runner -------------------------------------------------------------------
 
 def cases():
