@@ -147,6 +147,41 @@ TEST(hard_ids_database_buffer_grows) {
   ASSERT_CONTAINS(e.message, "no such user");
 }
 
+/* A group entry larger than the 8 KiB the lookup used to have (large
+ * LDAP groups): added to /etc/group for the test, then removed. */
+static char group_backup[] = "/etc/group.subproc-test";
+
+static void restore_group_file(void) { rename(group_backup, "/etc/group"); }
+
+TEST(hard_ids_large_group_entry) {
+  if (geteuid() != 0)
+    SKIP("needs root to add a group to /etc/group");
+  FILE *in = fopen("/etc/group", "r"), *out = fopen("/etc/group.new", "w");
+  ASSERT(in && out);
+  char line[65536];
+  while (fgets(line, sizeof line, in))
+    fputs(line, out);
+  fclose(in);
+  fputs("subproc-big:x:4242:", out);
+  for (int i = 0; i < 2000; i++)
+    fprintf(out, "%smember-with-a-long-name-%04d", i ? "," : "", i);
+  fputs("\n", out);
+  fclose(out);
+  ASSERT_EQ(link("/etc/group", group_backup), 0);
+  atexit(restore_group_file);
+  ASSERT_EQ(rename("/etc/group.new", "/etc/group"), 0);
+  const char *groups[] = {"subproc-big", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(
+      sh("id -G",
+         (subproc_options){.group = "subproc-big", .extra_groups = groups}, &r,
+         &e),
+      &e);
+  ASSERT_STREQ(r->out, "4242\n");
+  subproc_result_free(r);
+}
+
 /* ------------------------------------------------------------------ */
 /* 2. Internal fds above 2; error reports checked                      */
 /* ------------------------------------------------------------------ */
@@ -517,11 +552,13 @@ TEST(hard_free_never_blocks) {
   const char *argv[] = {"/bin/sh", "-c", "head -c 10000000 /dev/zero", NULL};
   subproc *p = start(argv, (subproc_options){.in = SUBPROC_REDIRECT_PIPE,
                                              .out = SUBPROC_REDIRECT_PIPE,
-                                             .bufsize = 65536});
-  FILE *f = subproc_stream(p, 0);
-  fputs("never read", f);
-  usleep(100000);            /* the child fills the stdout pipe and blocks */
+                                             .bufsize = 1 << 20});
   alarm((unsigned)slow(30)); /* the old free hung: fail, do not hang */
+  FILE *f = subproc_stream(p, 0);
+  static char block[300000]; /* more than the stdin pipe holds */
+  memset(block, 'n', sizeof block);
+  fwrite(block, 1, sizeof block, f); /* stays in the FILE buffer */
+  usleep(100000); /* the child fills the stdout pipe and blocks */
   subproc_free(p);
   alarm(0);
   for (int i = 0; i < 1000 && subproc_reap_orphans() > 0; i++)
@@ -534,7 +571,9 @@ TEST(hard_free_never_blocks) {
 /* ------------------------------------------------------------------ */
 
 TEST(hard_decode_error_keeps_status_and_other_stream) {
-  const char *script = "printf 'ok\\377'; sleep 0.2; printf late >&2; exit 3";
+  /* stdout ends (and fails to decode) while the child still runs */
+  const char *script =
+      "printf 'ok\\377'; exec 1>&-; sleep 0.3; printf late >&2; exit 3";
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_EQ(
