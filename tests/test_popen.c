@@ -938,7 +938,7 @@ TEST(popen_wait_timeout) {
   ASSERT_EQ(subproc_wait(p, 0.2, NULL, &e), SUBPROC_ETIMEDOUT);
   double dt = test_now() - t0;
   ASSERT(dt >= 0.19 && dt < 2.0);
-  ASSERT(e.timeout == 0.2);
+  ASSERT(e.timeout == (double)0.2); /* x87: the literal is long double */
   ASSERT_STREQ(e.step, "wait");
   ASSERT_EQ(subproc_poll(p, NULL), 0);
   ASSERT_EQ(subproc_wait(p, 0, NULL, &e), SUBPROC_ETIMEDOUT);

@@ -128,7 +128,7 @@ TEST(run_timeout) {
   ASSERT(took >= 0.45);
   ASSERT(took < 0.5 + 0.5);
   ASSERT_EQ(e.code, SUBPROC_ETIMEDOUT);
-  ASSERT(e.timeout == 0.5);
+  ASSERT(e.timeout == (double)0.5);
   ASSERT_CONTAINS(e.message, "timed out after 0.5 seconds");
   /* The error carries the partial output; the child was killed. */
   ASSERT(r != NULL);

@@ -112,7 +112,9 @@ static int reaped_elsewhere(subproc__os *os, subproc__exit *ex) {
   memset(&info, 0, sizeof info);
   info.mask = PIDFD_INFO_EXIT_;
   if (ex && !(subproc__test_flags() & SUBPROC__NO_PIDFD_INFO) &&
-      ioctl((int)os->handle, PIDFD_GET_INFO_, &info) == 0 &&
+      /* syscall(): the libcs declare ioctl's request int or unsigned long */
+      syscall(SYS_ioctl, (int)os->handle, (unsigned long)PIDFD_GET_INFO_,
+              &info) == 0 &&
       (info.mask & PIDFD_INFO_EXIT_)) {
     status_of_raw(info.exit_code, ex);
     return 1;
