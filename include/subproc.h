@@ -23,8 +23,10 @@
  *
  * Strings are bytes (UTF-8 recommended). Arrays of strings (argv, env,
  * extra_groups) are NULL-terminated. The library is thread-safe: any number
- * of threads may spawn at once; a single subproc object must not be used by
- * two threads at the same time.
+ * of threads may spawn at once. On one subproc object, subproc_wait,
+ * subproc_poll, the signal calls, subproc_returncode and subproc_pid may be
+ * called from several threads at once (exactly one reaps; all see the same
+ * returncode); the other calls on one object are for one thread at a time.
  *
  * Licence: MIT. See docs/python-mapping.md for the name-by-name mapping
  * from Python's subprocess module.
@@ -234,15 +236,18 @@ typedef struct subproc_options {
   int start_new_session; /* setsid() in the child */
   int set_process_group; /* with process_group: Python's process_group=N */
   int process_group;     /* 0 = a new group led by the child */
-  const char *user;      /* name or numeric uid (setreuid) */
-  const char *group;     /* name or numeric gid (setregid) */
+  const char *user;      /* name or numeric uid (setreuid); a number is a plain
+                          decimal in [0, 4294967294], anything else numeric
+                          is SUBPROC_EINVAL */
+  const char *group;     /* name or numeric gid (setregid), the same */
   const char *const *extra_groups; /* names or numeric gids (setgroups);
                                       NULL = unchanged, {NULL} = none */
   int set_umask;                   /* with umask: Python's umask=N */
   unsigned umask;
   long pipesize; /* F_SETPIPE_SZ for each pipe; 0 = system default;
-                    negative is SUBPROC_EINVAL */
-  long bufsize;  /* for the FILE * streams: SUBPROC_BUFSIZE_* or N */
+                  outside [0, INT_MAX] is SUBPROC_EINVAL */
+  long bufsize;  /* for the FILE * streams: SUBPROC_BUFSIZE_* or N (a
+                  buffer of N bytes is allocated) */
   subproc_preexec_fn preexec; /* preexec_fn (forces fork; avoid with threads) */
   void *preexec_arg;
   subproc_spawn_method spawn_method;
@@ -309,9 +314,19 @@ SUBPROC_API int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
 #define SUBPROC_NO_RETURNCODE (-2147483647 - 1)
 
 /* poll(): 1 if the child has exited (*returncode set; may be NULL),
- * 0 if it is still running, negative on error. */
+ * 0 if it is still running, negative on error.
+ *
+ * Every child is held through a pidfd from birth where the kernel has them
+ * (Linux 5.3), so no wait or signal can ever name another process, even
+ * after someone else reaped the child (SIGCHLD ignored, an event loop's
+ * waitpid(-1)) and its pid was reused. Such a foreign reap is reported:
+ * with the child's real status where the kernel keeps it (Linux 6.15,
+ * PIDFD_GET_INFO), else as -ECHILD ("reaped by someone else") from poll,
+ * wait, communicate and run. Without pidfds the status is 0, as in Python.
+ * A child stopped under ptrace reads as -WSTOPSIG, as in Python. */
 SUBPROC_API int subproc_poll(subproc *p, int *returncode);
-/* wait(timeout): 0 with *returncode set, SUBPROC_ETIMEDOUT, or an error. */
+/* wait(timeout): 0 with *returncode set, SUBPROC_ETIMEDOUT, or an error.
+ * A NaN timeout is SUBPROC_EINVAL. */
 SUBPROC_API int subproc_wait(subproc *p, double timeout, int *returncode,
                              subproc_error *err);
 /* send_signal/terminate/kill: no-op once the child is reaped (Python).
@@ -320,7 +335,12 @@ SUBPROC_API int subproc_wait(subproc *p, double timeout, int *returncode,
 SUBPROC_API int subproc_send_signal(subproc *p, int sig);
 SUBPROC_API int subproc_terminate(subproc *p);
 SUBPROC_API int subproc_kill(subproc *p);
-/* Signal the child's process group (beyond Python; what kill_tree uses). */
+/* Signal the child's process group (beyond Python; what kill_tree uses):
+ * the group it leads (start_new_session, process_group = 0, kill_tree) or
+ * the group N it joined (process_group = N). SUBPROC_EINVAL if it has
+ * none. Only while the child is not reaped (a zombie leader keeps the id
+ * from being reused): afterwards -ESRCH, and nothing is signalled. Signal
+ * 0 only checks. */
 SUBPROC_API int subproc_send_signal_group(subproc *p, int sig);
 
 SUBPROC_API long subproc_pid(const subproc *p);
@@ -338,10 +358,14 @@ SUBPROC_API int subproc_fd(const subproc *p, int stream);
 /* The same as a FILE * honouring bufsize (and the text settings where the
  * C library has fopencookie, as glibc and musl do: decoded UTF-8 with
  * universal newlines; elsewhere, and on Windows, a binary stream), created
- * on first call;
- * NULL if not a pipe. Owned by p: close it with subproc_close_stream. */
+ * on first call; NULL if not a pipe. Owned by p: close it with
+ * subproc_close_stream. Writing to a child that is gone fails with EPIPE,
+ * never SIGPIPE (where fopencookie exists). What a stdout/stderr FILE has
+ * read ahead is not lost: subproc_communicate returns it first (and then
+ * owns the pipe: do not read the FILE after that). */
 SUBPROC_API FILE *subproc_stream(subproc *p, int stream);
-/* Close the parent's end of one pipe (stdin: flushes, sends EOF). */
+/* Close the parent's end of one pipe (stdin: flushes, sends EOF). -EPIPE
+ * when the flush found the child gone (Python's BrokenPipeError). */
 SUBPROC_API int subproc_close_stream(subproc *p, int stream);
 
 /* Captured output of communicate/run. Buffers are NUL-terminated for
@@ -368,13 +392,20 @@ SUBPROC_API void subproc_result_free(subproc_result *r);
  * stderr to EOF, wait. On SUBPROC_ETIMEDOUT the child is left running and
  * nothing is lost: *res (if res is not NULL) receives a copy of the output
  * so far and a later call continues (input may only be given on the first
- * call, as in Python). On success *res receives the whole output.
+ * call, as in Python). On success *res receives the whole output; a later
+ * call returns the same output again (the object keeps it, and each *res
+ * is a copy: for large outputs prefer subproc_run, which does not copy).
+ * A strict decoding error (SUBPROC_EDECODE) is returned after both streams
+ * reached EOF and the child was waited for: *res then has the status, the
+ * other stream, and the bad stream's text up to the error (err->offset).
  */
 SUBPROC_API int subproc_communicate(subproc *p, const void *input,
                                     size_t input_len, double timeout,
                                     subproc_result **res, subproc_error *err);
 
-/* Context-manager exit: close the parent's pipe ends, then wait. */
+/* Context-manager exit: close stdout and stderr, then stdin (flushing it),
+ * then wait. A flush error (-EPIPE: the child did not read) is returned
+ * after the wait, with *returncode set. */
 SUBPROC_API int subproc_close(subproc *p, int *returncode);
 
 /*
@@ -382,7 +413,9 @@ SUBPROC_API int subproc_close(subproc *p, int *returncode);
  * is still running is NOT killed or waited for (as with a discarded Popen
  * object in Python): it is reaped without blocking when it has exited, by
  * a later spawn, free or subproc_reap_orphans() call, so it never stays a
- * zombie longer than that.
+ * zombie longer than that (a spawn or free checks a few freed children,
+ * round-robin; subproc_reap_orphans all of them). Never blocks: input still
+ * buffered in a stdin FILE that the child does not read is dropped.
  */
 SUBPROC_API void subproc_free(subproc *p);
 /* Reap every freed child that has exited; returns how many remain. */
@@ -391,7 +424,8 @@ SUBPROC_API int subproc_reap_orphans(void);
 /*
  * Wait for the first of n children to exit (beyond Python). Returns 0 with
  * *index set, SUBPROC_ETIMEDOUT, or an error. Children already reaped count
- * as exited. Uses one poll() over pidfds where available.
+ * as exited; NULL entries are skipped, but at least one must be given
+ * (else SUBPROC_EINVAL). Uses one poll() over pidfds where available.
  */
 SUBPROC_API int subproc_wait_any(subproc *const *procs, size_t n,
                                  double timeout, size_t *index,
@@ -403,13 +437,18 @@ SUBPROC_API int subproc_wait_any(subproc *const *procs, size_t n,
 
 /* run(): *res receives the CompletedProcess, also when the call fails with
  * SUBPROC_ETIMEDOUT or SUBPROC_ECALLED (then it carries the output) and
- * whenever the child was started; free it with subproc_result_free. */
+ * whenever the child was started; free it with subproc_result_free. On a
+ * timeout the child (and with kill_tree its group) is killed; if that kill
+ * fails the error is returned at once (step "kill", *res->timed_out set)
+ * rather than waiting for the child to end by itself. */
 SUBPROC_API int subproc_run(const char *const *argv,
                             const subproc_options *opts, subproc_result **res,
                             subproc_error *err);
 SUBPROC_API int subproc_run_cmd(const char *cmd, const subproc_options *opts,
                                 subproc_result **res, subproc_error *err);
-/* CompletedProcess.check_returncode(): SUBPROC_ECALLED if non-zero. */
+/* CompletedProcess.check_returncode(): SUBPROC_ECALLED if non-zero, with
+ * Python's text: "Command 'x' returned non-zero exit status 2." or "Command
+ * 'x' died with <Signals.SIGKILL: 9>." */
 SUBPROC_API int subproc_check_returncode(const subproc_result *r,
                                          subproc_error *err);
 
@@ -461,8 +500,11 @@ typedef struct subproc_pipeline_result {
  * on_spawn, and kill_tree (each stage that sets none inherits it, so a
  * timeout kills every stage's process group). input together with a
  * first-stage stdin, or capture_output together with a last-stage
- * stdout/stderr, is SUBPROC_EINVAL as in run(). Every stage is waited for;
- * *res receives each one's status.
+ * stdout/stderr, is SUBPROC_EINVAL as in run(), and so is stderr = PIPE on
+ * any stage but the last (nothing would read it). Every stage is waited
+ * for; *res receives each one's status. Stages that end early are not
+ * reaped before the others are done or killed, so a kill after a timeout
+ * still reaches the process group of a stage whose leader has exited.
  */
 SUBPROC_API int subproc_pipeline(const char *const *const *argvs, size_t n,
                                  const subproc_options *stage_opts,
