@@ -432,6 +432,104 @@ SUBPROC_API int subproc_wait_any(subproc *const *procs, size_t n,
                                  subproc_error *err);
 
 /* ---------------------------------------------------------------------- */
+/* Event loops (asyncio's subprocess for C)                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The handle a loop of one's own (epoll, poll, kqueue, libuv, GLib, IOCP)
+ * watches for the child's exit: readable (signalled) once it has exited.
+ * POSIX: the child's pidfd (Linux 5.3; -1 without pidfds: then call
+ * subproc_poll now and then). Windows: the process HANDLE (NULL on POSIX).
+ * Owned by p and valid until subproc_free(p): do not close it. Once it is
+ * readable, subproc_poll (or a communicate step) reaps the child.
+ */
+SUBPROC_API int subproc_exit_fd(const subproc *p);
+SUBPROC_API void *subproc_exit_handle(const subproc *p);
+
+/*
+ * communicate() without blocking, for a loop that watches the pipe ends
+ * itself (subproc_fd(p, 0) for writing while input remains, 1 and 2 for
+ * reading) and subproc_exit_fd(p): each call does whatever reading,
+ * writing and reaping is possible now and returns 0 with *done = 0 (call
+ * again when an fd is ready; pipe ends that were closed read -1 from
+ * subproc_fd) or *done = 1 with *res (if not NULL) the CompletedProcess,
+ * exactly as subproc_communicate would return it: input written, outputs
+ * captured or streamed to on_output, max_output, text decoding across
+ * chunks, nothing lost. input is taken on the first call only. Errors as
+ * for subproc_communicate (the child is then killed and reaped).
+ */
+SUBPROC_API int subproc_communicate_step(subproc *p, const void *input,
+                                         size_t input_len, int *done,
+                                         subproc_result **res,
+                                         subproc_error *err);
+
+/*
+ * A group: many children driven from one loop, which nests in any other.
+ * Add children started with subproc_popen (pipes as they need: output is
+ * captured into the result, or streamed through the .on_output they were
+ * started with); subproc_group_run_once waits for what any of them has to
+ * say and handles it: communicate's semantics for each child, then its
+ * on_exit. The waiting costs O(1) system calls per event (epoll on Linux),
+ * not a poll over every child.
+ *
+ * Threads and callbacks: a group is used by one thread at a time;
+ * subproc_group_wake may be called from any thread or signal handler.
+ * Callbacks run inside run_once; they may add children, and on_exit may
+ * free its child (p), but must not call run_once/run or free the group.
+ * Ownership: the children stay the caller's; the group holds each from
+ * add until its on_exit (or subproc_group_remove).
+ */
+typedef struct subproc_group subproc_group;
+
+/* What the group does with one child. */
+typedef struct subproc_watch {
+  const void *input; /* written to its stdin (a PIPE), then closed */
+  size_t input_len;
+  double timeout; /* seconds; 0 = none. On expiry the child (and with
+                     kill_tree its group) is killed, what the pipes hold is
+                     collected for at most 0.2 s, and on_exit gets
+                     SUBPROC_ETIMEDOUT with a result (timed_out = 1) */
+  /* The child has exited and every pipe reached EOF, or it failed (rc < 0,
+   * err says why; the child was killed and reaped). r is its
+   * CompletedProcess, owned by the callee (subproc_result_free). NULL
+   * on_exit: the result is freed. */
+  void (*on_exit)(void *arg, subproc *p, int rc, subproc_result *r,
+                  const subproc_error *err);
+  void *arg;
+} subproc_watch;
+
+SUBPROC_API int subproc_group_new(subproc_group **out, subproc_error *err);
+/* Stops watching every child (none is killed or waited for). NULL is
+ * fine. */
+SUBPROC_API void subproc_group_free(subproc_group *g);
+/* Watch p (started with subproc_popen; not already in a group, and not
+ * communicated with yet). */
+SUBPROC_API int subproc_group_add(subproc_group *g, subproc *p,
+                                  const subproc_watch *w, subproc_error *err);
+/* Stop watching p before its end (it is not killed; its pipes stay). */
+SUBPROC_API int subproc_group_remove(subproc_group *g, subproc *p);
+/* Wait up to timeout seconds (SUBPROC_FOREVER: no limit, 0: only look)
+ * and handle everything that happened: the number of children that
+ * finished (their on_exit ran), 0 if none, or a negative code. */
+SUBPROC_API int subproc_group_run_once(subproc_group *g, double timeout,
+                                       subproc_error *err);
+/* run_once until no child is left: 0, SUBPROC_ETIMEDOUT, or an error. */
+SUBPROC_API int subproc_group_run(subproc_group *g, double timeout,
+                                  subproc_error *err);
+/* Children being watched. */
+SUBPROC_API size_t subproc_group_count(const subproc_group *g);
+/* For a host loop: the fd (POSIX: an epoll fd) or HANDLE (Windows) that
+ * becomes readable when run_once has work, and the seconds until a timer
+ * of the group (a timeout, wait_delay) falls due (-1: none): poll the fd
+ * with at most that timeout, then call run_once(g, 0). Owned by g. */
+SUBPROC_API int subproc_group_fd(const subproc_group *g);
+SUBPROC_API void *subproc_group_handle(const subproc_group *g);
+SUBPROC_API double subproc_group_next_timeout(const subproc_group *g);
+/* Make a run_once that waits (in another thread, or the next one) return
+ * now. Async-signal-safe. */
+SUBPROC_API void subproc_group_wake(subproc_group *g);
+
+/* ---------------------------------------------------------------------- */
 /* The run family                                                          */
 /* ---------------------------------------------------------------------- */
 

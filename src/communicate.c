@@ -16,17 +16,23 @@
 typedef struct loop {
   subproc *p;
   subproc__comm *c;
-  double deadline;       /* the call's timeout, -1 = none */
-  double delay_deadline; /* wait_delay after the child exited, -1 = none */
+  double deadline; /* the call's timeout, -1 = none */
   int got_epipe;
+  const subproc__closing *closing; /* told before a pipe end is closed */
 } loop;
 
 static int fd_of(const loop *l, int i) { return l->p->streams[i].fd; }
 
+static int close_pipe(loop *l, int i, int nonblocking) {
+  if (l->closing && fd_of(l, i) >= 0)
+    l->closing->fn(l->closing->arg, l->p, i, fd_of(l, i));
+  return subproc__stream_close(&l->p->streams[i], nonblocking);
+}
+
 /* All input written, or the child stopped reading: EOF for the child. A
  * child that stopped reading is not an error (Python ignores it here). */
 static int close_stdin(loop *l) {
-  int rc = subproc__stream_close(&l->p->streams[0], 0);
+  int rc = close_pipe(l, 0, 0);
   if (rc == -EPIPE)
     l->got_epipe = 1;
   return rc == -EPIPE ? 0 : rc;
@@ -34,15 +40,17 @@ static int close_stdin(loop *l) {
 
 static int finish_stream(loop *l, int i, subproc_error *err) {
   int rc = subproc__comm_eof(l->c, i, err);
-  subproc__stream_close(&l->p->streams[i], 0);
+  close_pipe(l, i, 0);
   return rc;
 }
 
-/* Once the child has exited, the wait_delay clock starts. */
+/* Once the child has exited, the wait_delay clock starts (kept across
+ * calls: a timeout does not restart it). */
 static void note_exit(loop *l) {
-  double wd = l->p->cs.opts.wait_delay;
-  if (wd > 0 && l->delay_deadline < 0 && subproc__observe_exit(l->p, 0) == 1)
-    l->delay_deadline = subproc__now() + wd;
+  subproc__comm_state *cs = &l->p->cs;
+  if (cs->opts.wait_delay > 0 && cs->delay_deadline < 0 &&
+      subproc__observe_exit(l->p, 0) == 1)
+    cs->delay_deadline = subproc__now() + cs->opts.wait_delay;
 }
 
 /* Grandchildren hold the pipes after wait_delay: stop reading (Go). */
@@ -105,31 +113,41 @@ static int settle(loop *l, const subproc__io *io, int i, subproc_error *err) {
   return rc;
 }
 
+/* The earlier of two deadlines (-1 = none). */
+static double earlier(double a, double b) {
+  return a < 0 ? b : b < 0 || a < b ? a : b;
+}
+
+/* One wait (until deadline) and what it made possible: 1 when every pipe
+ * is done, 0 if some remain, or an error. */
+static int one_round(loop *l, double deadline, subproc_error *err) {
+  subproc__io io[3];
+  int which[3];
+  size_t n;
+  int rc = build(l, io, which, &n, err);
+  if (rc < 0 || n == 0)
+    return rc < 0 ? rc : 1;
+  note_exit(l);
+  subproc__comm_state *cs = &l->p->cs;
+  if (cs->delay_deadline >= 0 && subproc__ms_left(cs->delay_deadline) == 0)
+    return (rc = give_up_reading(l, err)) < 0 ? rc : 1;
+  subproc__os *watch =
+      cs->opts.wait_delay > 0 && cs->delay_deadline < 0 ? &l->p->os : NULL;
+  int r = subproc__os_io(io, n, watch, earlier(deadline, cs->delay_deadline));
+  if (r < 0)
+    return subproc__fail_os(err, -r, "poll", NULL, -1);
+  for (size_t k = 0; k < n && r > 0; k++)
+    if ((rc = settle(l, &io[k], which[k], err)) < 0)
+      return rc;
+  return fd_of(l, 0) < 0 && fd_of(l, 1) < 0 && fd_of(l, 2) < 0;
+}
+
 /* 0 when every pipe is done, SUBPROC_ETIMEDOUT, or an error. */
 static int pump(loop *l, subproc_error *err) {
   for (;;) {
-    subproc__io io[3];
-    int which[3];
-    size_t n;
-    int rc = build(l, io, which, &n, err);
-    if (rc < 0 || n == 0)
-      return rc;
-    note_exit(l);
-    if (l->delay_deadline >= 0 && subproc__ms_left(l->delay_deadline) == 0)
-      return give_up_reading(l, err);
-    subproc__os *watch = l->p->cs.opts.wait_delay > 0 && l->delay_deadline < 0
-                             ? &l->p->os
-                             : NULL;
-    double dl = l->deadline < 0 ? l->delay_deadline
-                : l->delay_deadline < 0 || l->deadline < l->delay_deadline
-                    ? l->deadline
-                    : l->delay_deadline;
-    int r = subproc__os_io(io, n, watch, dl);
-    if (r < 0)
-      return subproc__fail_os(err, -r, "poll", NULL, -1);
-    for (size_t k = 0; k < n && r > 0; k++)
-      if ((rc = settle(l, &io[k], which[k], err)) < 0)
-        return rc;
+    int rc = one_round(l, l->deadline, err);
+    if (rc != 0)
+      return rc < 0 ? rc : 0;
     /* Checked whatever the wait returned (as Python checks before each
      * select): a pipe that is never empty must not defeat the timeout. */
     if (l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
@@ -153,8 +171,7 @@ static int prepare_stdin(loop *l) {
 }
 
 static int run_pump(subproc *p, double deadline, subproc_error *err) {
-  loop l = {
-      .p = p, .c = p->cs.comm, .deadline = deadline, .delay_deadline = -1.0};
+  loop l = {.p = p, .c = p->cs.comm, .deadline = deadline};
   subproc__sigpipe g;
   subproc__os_sigpipe_begin(&g);
   int rc = prepare_stdin(&l);
@@ -167,10 +184,7 @@ static int run_pump(subproc *p, double deadline, subproc_error *err) {
 int subproc__drain_after_kill(subproc *p, subproc_error *err) {
   if (!p->cs.comm)
     return 0;
-  loop l = {.p = p,
-            .c = p->cs.comm,
-            .delay_deadline = -1.0,
-            .deadline = subproc__now() + KILL_DRAIN_S};
+  loop l = {.p = p, .c = p->cs.comm, .deadline = subproc__now() + KILL_DRAIN_S};
   subproc__stream_close(&p->streams[0], 1);
   int rc = pump(&l, err);
   for (int i = 1; i <= 2; i++)
@@ -296,13 +310,11 @@ static int comm_start(subproc *p, const void *input, size_t input_len,
   return rc < 0 ? rc : 0;
 }
 
-/* After the pipes: wait, then the result and any decoding error. keep:
- * the object keeps the output for a later call and *res gets a copy. */
-static int finish(subproc *p, double timeout, double deadline, int keep,
-                  subproc_result **res, subproc_error *err) {
-  int w = subproc__wait_until(p, deadline);
-  if (w == 0)
-    return timed_out(p, timeout, res, err);
+/* The child is waited for (w from subproc__wait_until: 1 or an error):
+ * the result and any decoding error. keep: the object keeps the output for
+ * a later call and *res gets a copy. */
+static int completed(subproc *p, int w, int keep, subproc_result **res,
+                     subproc_error *err) {
   if (w < 0 && w != -ECHILD)
     return subproc__fail_os(err, -w, "wait", NULL, -1);
   p->cs.completed = 1;
@@ -340,7 +352,10 @@ static int communicate(subproc *p, const void *input, size_t input_len,
       subproc__make_result(p, 0, res);
     return rc;
   }
-  return finish(p, timeout, deadline, keep, res, err);
+  int w = subproc__wait_until(p, deadline);
+  if (w == 0)
+    return timed_out(p, timeout, res, err);
+  return completed(p, w, keep, res, err);
 }
 
 /* Python returns the same output from a later call: the object keeps it
@@ -355,4 +370,85 @@ int subproc__communicate_final(subproc *p, const void *input, size_t input_len,
                                double timeout, subproc_result **res,
                                subproc_error *err) {
   return communicate(p, input, input_len, timeout, 0, res, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* communicate, one step at a time (for event loops)                   */
+/* ------------------------------------------------------------------ */
+
+int subproc__communicate_round(subproc *p, const subproc__closing *closing,
+                               int *done, subproc_error *err) {
+  *done = 0;
+  subproc__comm_state *cs = &p->cs;
+  if (cs->completed) {
+    *done = 1;
+    return 0;
+  }
+  loop l = {.p = p, .c = cs->comm, .deadline = 0.0, .closing = closing};
+  subproc__sigpipe g;
+  subproc__os_sigpipe_begin(&g);
+  int rc = 0;
+  if (!cs->prepared) {
+    cs->prepared = 1;
+    rc = prepare_stdin(&l);
+  }
+  if (rc == 0)
+    rc = one_round(&l, 0.0, err); /* 1: every pipe is done */
+  subproc__os_sigpipe_end(&g, l.got_epipe);
+  if (rc < 0)
+    return rc;
+  if (rc == 1) {
+    int w = subproc__wait_until(p, 0.0);
+    *done = w != 0;
+    if (w < 0 && w != -ECHILD)
+      return subproc__fail_os(err, -w, "wait", NULL, -1);
+  }
+  return 0;
+}
+
+int subproc__communicate_begin(subproc *p, const void *input, size_t input_len,
+                               subproc_error *err) {
+  return comm_start(p, input, input_len, err);
+}
+
+int subproc__communicate_end(subproc *p, subproc_result **res,
+                             subproc_error *err) {
+  int w = subproc__wait_until(p, 0.0);
+  return completed(p, w == 0 ? -EAGAIN : w, 0, res, err);
+}
+
+void subproc__communicate_abandon(subproc *p, const subproc__closing *closing,
+                                  subproc_result **res) {
+  loop l = {.p = p, .c = p->cs.comm, .closing = closing};
+  subproc__kill_all(p);
+  for (int i = 0; i <= 2; i++)
+    close_pipe(&l, i, 1);
+  subproc__wait_until(p, -1.0);
+  if (res)
+    subproc__make_result(p, 0, res);
+}
+
+int subproc_communicate_step(subproc *p, const void *input, size_t input_len,
+                             int *done, subproc_result **res,
+                             subproc_error *err) {
+  if (res)
+    *res = NULL;
+  if (!p || !done)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
+                         "communicate_step: NULL process or done");
+  *done = 0;
+  if (p->cs.completed) {
+    *done = 1;
+    return res ? subproc__make_result(p, 1, res) : 0;
+  }
+  int rc = comm_start(p, input, input_len, err);
+  if (rc == 0)
+    rc = subproc__communicate_round(p, NULL, done, err);
+  if (rc < 0) {
+    subproc__communicate_abandon(p, NULL, res);
+    return rc;
+  }
+  if (*done)
+    return completed(p, subproc__wait_until(p, 0.0), 1, res, err);
+  return 0;
 }

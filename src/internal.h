@@ -154,7 +154,9 @@ typedef struct subproc__comm_state {
   int captured[2];         /* stdout/stderr were pipes at the first call */
   int started;             /* communicate was called: input is refused */
   int completed;           /* it returned the whole output: a later call
-                              returns the same again (Python) */
+                            returns the same again (Python) */
+  double delay_deadline;   /* wait_delay since the child's exit, -1 none */
+  int prepared;            /* stdin set up for a stepped communicate */
 } subproc__comm_state;
 
 /* Text streams hand their state over to communicate (src/stream.c). */

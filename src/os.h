@@ -85,6 +85,10 @@ int subproc__os_wait_any(subproc__os *const *os, size_t n, double deadline,
  * has not been reaped, so neither can name another process. */
 int subproc__os_signal(subproc__os *os, int sig);
 int subproc__os_signal_group(subproc__os *os, int sig);
+/* What an event loop watches for the exit: the pidfd (POSIX; -1 without
+ * pidfds) or the process HANDLE (Windows; NULL elsewhere). */
+int subproc__os_exit_fd(const subproc__os *os);
+void *subproc__os_exit_handle(const subproc__os *os);
 /* Close the OS handles (after the reap, or for an abandoned child). */
 void subproc__os_release(subproc__os *os);
 /* "returned non-zero exit status 3" or "died with <Signals.SIGKILL: 9>":
@@ -146,6 +150,44 @@ FILE *subproc__os_fopencookie(const subproc__cookie_fns *const *cookie,
 FILE *subproc__os_fdopen(int fd, const char *mode);
 /* The C library's fd of a FILE. */
 int subproc__os_fileno(FILE *f);
+
+/* ---- a readiness poller for many children (src/group.c) ---- */
+
+/* epoll on Linux: one registration per pipe end and per pidfd, O(1) system
+ * calls per event. */
+typedef struct subproc__poller subproc__poller;
+enum {
+  SUBPROC__POLL_IN = 1,   /* readable (a pipe, or a child that exited) */
+  SUBPROC__POLL_OUT = 2,  /* writable */
+  SUBPROC__POLL_ONCE = 4, /* report once, then stay quiet until rearmed */
+  SUBPROC__POLL_EXIT = 8  /* h is a child (subproc__os), not a pipe */
+};
+typedef struct subproc__poll_event {
+  void *data;
+  int events; /* SUBPROC__POLL_IN / _OUT */
+} subproc__poll_event;
+
+int subproc__os_poller_new(subproc__poller **out);
+void subproc__os_poller_free(subproc__poller *pl);
+/* What a host loop polls for readability: the epoll fd (-1 elsewhere) or
+ * a HANDLE (NULL elsewhere). */
+int subproc__os_poller_fd(const subproc__poller *pl);
+void *subproc__os_poller_handle(const subproc__poller *pl);
+/* Watch a pipe end (fd) or, with SUBPROC__POLL_EXIT, a child's exit (os);
+ * data comes back with its events. mod changes the events. */
+int subproc__os_poller_add(subproc__poller *pl, int fd, subproc__os *os,
+                           int events, void *data);
+int subproc__os_poller_mod(subproc__poller *pl, int fd, subproc__os *os,
+                           int events, void *data);
+/* Stop watching; called before the fd is closed. */
+int subproc__os_poller_del(subproc__poller *pl, int fd, subproc__os *os);
+/* Up to max events until deadline (as for subproc__os_wait): the count,
+ * 0 on timeout or a wake-up, or a negative code. */
+int subproc__os_poller_wait(subproc__poller *pl, subproc__poll_event *ev,
+                            int max, double deadline);
+/* Make a wait in another thread (or the next one) return; safe in a
+ * signal handler. */
+void subproc__os_poller_wake(subproc__poller *pl);
 
 /* ---- misc ---- */
 

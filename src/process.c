@@ -53,6 +53,7 @@ static subproc *new_object(void) {
   atomic_init(&p->state, SUBPROC__RUNNING);
   atomic_flag_clear(&p->lock);
   p->os.handle = -1;
+  p->cs.delay_deadline = -1.0;
   for (int i = 0; i < 3; i++)
     p->streams[i].fd = -1;
   return p;
@@ -303,6 +304,13 @@ int subproc_fd(const subproc *p, int stream) {
   if (!p || stream < 0 || stream > 2)
     return -1;
   return p->streams[stream].fd;
+}
+
+int subproc_exit_fd(const subproc *p) {
+  return p ? subproc__os_exit_fd(&p->os) : -1;
+}
+void *subproc_exit_handle(const subproc *p) {
+  return p ? subproc__os_exit_handle(&p->os) : NULL;
 }
 
 int subproc__test_pidfd(const subproc *p) { return (int)p->os.handle; }

@@ -34,6 +34,7 @@ struct subproc {
   double start_time, end_time;
   subproc__comm_state cs; /* communicate: options and state */
   struct subproc *orphan_prev, *orphan_next; /* freed while running */
+  void *group_member; /* its entry in a subproc_group, NULL if none */
 };
 
 /* Wait for the exit until deadline (-1 = forever) without reaping: 1 it
@@ -53,6 +54,24 @@ int subproc__lost_error(subproc *p, subproc_error *err, const char *step);
 int subproc__communicate_final(subproc *p, const void *input, size_t input_len,
                                double timeout, subproc_result **res,
                                subproc_error *err);
+
+/* communicate driven by an event loop (src/group.c): begin once, then a
+ * non-blocking round whenever a pipe or the exit may have news (*done = 1
+ * once every pipe reached EOF and the child was reaped), then end for the
+ * result (moved, not copied). closing (may be NULL) hears of every pipe end
+ * before it is closed. On an error, abandon kills and reaps the child. */
+typedef struct subproc__closing {
+  void (*fn)(void *arg, subproc *p, int stream, int fd);
+  void *arg;
+} subproc__closing;
+int subproc__communicate_begin(subproc *p, const void *input, size_t input_len,
+                               subproc_error *err);
+int subproc__communicate_round(subproc *p, const subproc__closing *closing,
+                               int *done, subproc_error *err);
+int subproc__communicate_end(subproc *p, subproc_result **res,
+                             subproc_error *err);
+void subproc__communicate_abandon(subproc *p, const subproc__closing *closing,
+                                  subproc_result **res);
 
 /* FILE streams (src/stream.c). */
 FILE *subproc__stream_open(subproc__stream *s, int writing,

@@ -7,11 +7,11 @@
 #include "subproc.h"
 
 enum {
-  SUBPROC__NO_PIDFD = 1,       /* no pidfds: wait with the backoff loop */
-  SUBPROC__NO_CLOSE_RANGE = 2, /* close_fds through /proc/self/fd */
-  SUBPROC__NO_PROC_FD = 4,     /* close_fds through the bounded loop */
-  SUBPROC__NO_CLONE3 = 8,      /* clone() and the child's signal reset loop */
-  SUBPROC__NO_PIDFD_INFO = 16, /* no exit status from PIDFD_GET_INFO */
+  SUBPROC__NO_PIDFD = 1,        /* no pidfds: wait with the backoff loop */
+  SUBPROC__NO_CLOSE_RANGE = 2,  /* close_fds through /proc/self/fd */
+  SUBPROC__NO_PROC_FD = 4,      /* close_fds through the bounded loop */
+  SUBPROC__NO_CLONE3 = 8,       /* clone() and the child's signal reset loop */
+  SUBPROC__NO_PIDFD_INFO = 16,  /* no exit status from PIDFD_GET_INFO */
   SUBPROC__NO_CLONE_FILES = 32, /* the child copies the whole fd table */
   SUBPROC__TINY_DB_BUFFER = 64  /* user database lookups start at 16 bytes */
 };

@@ -282,6 +282,12 @@ int subproc__os_signal_group(subproc__os *os, int sig) {
   return 0;
 }
 
+int subproc__os_exit_fd(const subproc__os *os) { return (int)os->handle; }
+void *subproc__os_exit_handle(const subproc__os *os) {
+  (void)os;
+  return NULL;
+}
+
 void subproc__os_release(subproc__os *os) {
   subproc__close_quietly((int)os->handle);
   os->handle = -1;
