@@ -1,7 +1,9 @@
-/* UTF-8 <-> UTF-16 and Windows error codes for the Windows backend. */
-#include "windows.h"
+/* UTF-8 <-> UTF-16, Windows error codes, CRT fds, the clock and the test
+ * knobs for the Windows backend. */
+#include "win.h"
 
 #include <errno.h>
+#include <io.h>
 #include <stdlib.h>
 
 wchar_t *subproc__to_wide(const char *s) {
@@ -108,4 +110,27 @@ int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
                          (unsigned long)winerr);
   return subproc__fail(err, -e, e, step, NULL, -1, "%s: %s [WinError %lu]",
                        step, why, (unsigned long)winerr);
+}
+
+HANDLE subproc__win_handle(int fd) {
+  intptr_t h = fd >= 0 ? _get_osfhandle(fd) : -1;
+  return h == -1 || h == -2 ? INVALID_HANDLE_VALUE : (HANDLE)h;
+}
+
+/* No clock_gettime in the Windows C runtimes (mingw's needs winpthread). */
+double subproc__now(void) {
+  LARGE_INTEGER count, freq;
+  QueryPerformanceCounter(&count);
+  QueryPerformanceFrequency(&freq);
+  return (double)count.QuadPart / (double)freq.QuadPart;
+}
+
+void subproc__os_yield(void) { SwitchToThread(); }
+
+static volatile LONG test_flags;
+void subproc__set_test_flags(int flags) {
+  InterlockedExchange(&test_flags, flags);
+}
+int subproc__test_flags(void) {
+  return (int)InterlockedCompareExchange(&test_flags, 0, 0);
 }
