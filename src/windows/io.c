@@ -21,9 +21,9 @@
 #include <string.h>
 
 /* Wine's nonblocking pipes take a write whole or not at all (Windows takes
- * what fits), so a smaller piece is tried before waiting for room. */
+ * what fits), so ever smaller pieces are tried before waiting for room. */
 #define WRITE_PIECE (64 * 1024)
-#define WRITE_PIECE_SMALL (4 * 1024)
+#define WRITE_PIECE_MIN 16
 #define READ_MAX (1u << 30)
 #define MAX_OPS (MAXIMUM_WAIT_OBJECTS - 1) /* one slot for the child */
 #define SPARE_EVENTS 8
@@ -121,11 +121,12 @@ static DWORD piece(size_t len, DWORD max) {
 /* A write end left in wait mode would make the first write wait (and a
  * cancel could then lose its count): communicate sets nonblocking mode. */
 static void start_write(op *o, subproc__io *io) {
-  static const DWORD pieces[] = {WRITE_PIECE, WRITE_PIECE_SMALL};
-  for (size_t k = 0; k < sizeof pieces / sizeof *pieces; k++) {
-    DWORD len = piece(io->len, pieces[k]);
-    if (k > 0 && len == piece(io->len, pieces[k - 1]))
-      break;
+  DWORD last = 0;
+  for (DWORD max = WRITE_PIECE; max >= WRITE_PIECE_MIN; max /= 8) {
+    DWORD len = piece(io->len, max);
+    if (len == last)
+      continue;
+    last = len;
     if (!begin(o, WriteFile(o->h, io->buf, len, NULL, &o->ov), io))
       return;
     DWORD n = 0;
