@@ -100,8 +100,15 @@ static int handle_of_fd(int fd, int i, HANDLE *out, subproc_error *err) {
   return 0;
 }
 
+static int bad_redirect(int i, const char *what, subproc_error *err) {
+  return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
+                       "%s: %s", stream_names[i], what);
+}
+
 static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
                      HANDLE *out, subproc_error *err) {
+  if (!r->path)
+    return bad_redirect(i, "NULL path", err);
   int flags = r->flags ? r->flags
               : i == 0 ? _O_RDONLY
                        : _O_WRONLY | _O_CREAT | _O_TRUNC;
@@ -117,6 +124,23 @@ static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
     return subproc__fail_os(err, e, "open", r->path, -1);
   pr->crt_own[i] = fd;
   return handle_of_fd(fd, i, out, err);
+}
+
+/* A handle the caller gave: an fd, a FILE (flushed first), a HANDLE. */
+static int given_handle(int i, const subproc_redirect *r, HANDLE *out,
+                        subproc_error *err) {
+  if (r->kind == SUBPROC_FD)
+    return handle_of_fd(r->fd, i, out, err);
+  if (r->kind == SUBPROC_FILE) {
+    if (!r->file)
+      return bad_redirect(i, "NULL FILE *", err);
+    fflush(r->file);
+    return handle_of_fd(_fileno(r->file), i, out, err);
+  }
+  if (!valid(r->handle))
+    return bad_redirect(i, "invalid HANDLE", err);
+  *out = r->handle;
+  return 0;
 }
 
 /* The handle the child is to see as stream i; NULL = left as inherited. */
@@ -138,24 +162,11 @@ static int prep_redirect(subproc__plan *pr, int i, const subproc_options *o,
         pr->child[1] ? pr->child[1] : GetStdHandle(STD_OUTPUT_HANDLE);
     return 0;
   case SUBPROC_FD:
-    return handle_of_fd(r->fd, i, &pr->child[i], err);
   case SUBPROC_FILE:
-    if (!r->file)
-      return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
-                           "%s: NULL FILE *", stream_names[i]);
-    fflush(r->file);
-    return handle_of_fd(_fileno(r->file), i, &pr->child[i], err);
-  case SUBPROC_PATH:
-    if (!r->path)
-      return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
-                           "%s: NULL path", stream_names[i]);
-    return open_path(pr, i, r, &pr->child[i], err);
   case SUBPROC_HANDLE:
-    if (!valid(r->handle))
-      return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
-                           "%s: invalid HANDLE", stream_names[i]);
-    pr->child[i] = r->handle;
-    return 0;
+    return given_handle(i, r, &pr->child[i], err);
+  case SUBPROC_PATH:
+    return open_path(pr, i, r, &pr->child[i], err);
   default:
     return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
                          "%s: unknown redirection %d", stream_names[i],
@@ -200,10 +211,34 @@ static void list_add(subproc__plan *pr, HANDLE h) {
   pr->list[pr->n_list++] = h;
 }
 
+/* Stream i's handle src goes to the child as an inheritable duplicate
+ * made here (one for a handle two streams share), so the caller's handles
+ * are never changed. */
+static int pass_on(subproc__plan *pr, int i, const HANDLE *src, int redirected,
+                   subproc_error *err) {
+  pr->child[i] = src[i];
+  if (!listable(src[i]))
+    return 0;
+  HANDLE dup = NULL;
+  for (int j = 0; j < i; j++)
+    if (src[j] == src[i] && pr->child[j] != src[j])
+      dup = pr->child[j];
+  if (!dup) {
+    if (!DuplicateHandle(GetCurrentProcess(), src[i], GetCurrentProcess(), &dup,
+                         0, TRUE, DUPLICATE_SAME_ACCESS))
+      return redirected
+                 ? subproc__fail_win(err, GetLastError(), stream_names[i], NULL)
+                 : 0; /* an odd inherited handle: passed on as is */
+    track(pr, dup);
+  }
+  pr->child[i] = dup;
+  list_add(pr, dup);
+  return 0;
+}
+
 /* Redirected streams always reach the child; inherited ones too (as the
  * parent's own handles, or startupinfo's with STARTF_USESTDHANDLES) unless
- * the child gets a console of its own. Each goes as an inheritable
- * duplicate made here, so the caller's handles are never changed. */
+ * the child gets a console of its own. */
 static int prep_std_handles(subproc__plan *pr, const subproc_options *o,
                             subproc_error *err) {
   const subproc_startupinfo *si = o->startupinfo;
@@ -218,36 +253,37 @@ static int prep_std_handles(subproc__plan *pr, const subproc_options *o,
   int own_console =
       (o->creationflags & (CREATE_NEW_CONSOLE | DETACHED_PROCESS));
   pr->use_std = any || user_std || !own_console;
-  if (!pr->use_std)
-    return 0;
   HANDLE user[3] = {si ? si->hStdInput : NULL, si ? si->hStdOutput : NULL,
                     si ? si->hStdError : NULL};
   HANDLE src[3];
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 3 && pr->use_std; i++) {
     src[i] = redirected[i] ? pr->child[i]
              : user_std    ? user[i]
                            : GetStdHandle(std_ids[i]);
-    pr->child[i] = src[i];
-    if (!listable(src[i]))
-      continue;
-    int same = -1;
-    for (int j = 0; j < i; j++)
-      if (src[j] == src[i] && pr->child[j] != src[j])
-        same = j;
-    HANDLE dup;
-    if (same >= 0) {
-      dup = pr->child[same];
-    } else if (DuplicateHandle(GetCurrentProcess(), src[i], GetCurrentProcess(),
-                               &dup, 0, TRUE, DUPLICATE_SAME_ACCESS)) {
-      track(pr, dup);
-    } else if (redirected[i]) {
-      return subproc__fail_win(err, GetLastError(), stream_names[i], NULL);
-    } else {
-      continue; /* an odd inherited handle: passed on as it is */
-    }
-    pr->child[i] = dup;
-    list_add(pr, dup);
+    int rc = pass_on(pr, i, src, redirected[i], err);
+    if (rc < 0)
+      return rc;
   }
+  return 0;
+}
+
+/* PROC_THREAD_ATTRIBUTE_HANDLE_LIST: the child inherits pr->list only. */
+static int prep_attrs(subproc__plan *pr, subproc_error *err) {
+  SIZE_T size = 0;
+  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  if (!(pr->attrs = malloc(size)))
+    return subproc__fail_os(err, ENOMEM, "startupinfo", NULL, -1);
+  if (!InitializeProcThreadAttributeList(pr->attrs, 1, 0, &size)) {
+    DWORD e = GetLastError();
+    free(pr->attrs);
+    pr->attrs = NULL;
+    return subproc__fail_win(err, e, "startupinfo", NULL);
+  }
+  if (!UpdateProcThreadAttribute(pr->attrs, 0,
+                                 PROC_THREAD_ATTRIBUTE_HANDLE_LIST, pr->list,
+                                 pr->n_list * sizeof *pr->list, NULL, NULL))
+    return subproc__fail_win(err, GetLastError(), "startupinfo", NULL);
+  pr->flags |= EXTENDED_STARTUPINFO_PRESENT;
   return 0;
 }
 
@@ -270,22 +306,5 @@ int subproc__plan_handles(subproc__plan *pr, const subproc_options *o,
     return 0;
   }
   pr->inherit = pr->n_list > 0;
-  if (!pr->inherit)
-    return 0;
-  SIZE_T size = 0;
-  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
-  if (!(pr->attrs = malloc(size)))
-    return subproc__fail_os(err, ENOMEM, "startupinfo", NULL, -1);
-  if (!InitializeProcThreadAttributeList(pr->attrs, 1, 0, &size)) {
-    DWORD e = GetLastError();
-    free(pr->attrs);
-    pr->attrs = NULL;
-    return subproc__fail_win(err, e, "startupinfo", NULL);
-  }
-  if (!UpdateProcThreadAttribute(pr->attrs, 0,
-                                 PROC_THREAD_ATTRIBUTE_HANDLE_LIST, pr->list,
-                                 pr->n_list * sizeof *pr->list, NULL, NULL))
-    return subproc__fail_win(err, GetLastError(), "startupinfo", NULL);
-  pr->flags |= EXTENDED_STARTUPINFO_PRESENT;
-  return 0;
+  return pr->inherit ? prep_attrs(pr, err) : 0;
 }

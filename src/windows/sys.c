@@ -31,55 +31,47 @@ char *subproc__to_utf8(const wchar_t *w) {
   return s;
 }
 
+static const struct {
+  DWORD winerr;
+  int err;
+} errnos[] = {
+    {ERROR_FILE_NOT_FOUND, ENOENT},
+    {ERROR_PATH_NOT_FOUND, ENOENT},
+    {ERROR_INVALID_DRIVE, ENOENT},
+    {ERROR_BAD_NETPATH, ENOENT},
+    {ERROR_BAD_PATHNAME, ENOENT},
+    {ERROR_MOD_NOT_FOUND, ENOENT},
+    {ERROR_ACCESS_DENIED, EACCES},
+    {ERROR_SHARING_VIOLATION, EACCES},
+    {ERROR_LOCK_VIOLATION, EACCES},
+    {ERROR_INVALID_HANDLE, EBADF},
+    {ERROR_NOT_ENOUGH_MEMORY, ENOMEM},
+    {ERROR_OUTOFMEMORY, ENOMEM},
+    {ERROR_COMMITMENT_LIMIT, ENOMEM},
+    {ERROR_TOO_MANY_OPEN_FILES, EMFILE},
+    {ERROR_BROKEN_PIPE, EPIPE},
+    {ERROR_NO_DATA, EPIPE},
+    {ERROR_PIPE_NOT_CONNECTED, EPIPE},
+    {ERROR_BAD_EXE_FORMAT, ENOEXEC},
+    {ERROR_EXE_MACHINE_TYPE_MISMATCH, ENOEXEC},
+    {ERROR_BAD_FORMAT, ENOEXEC},
+    {ERROR_DIRECTORY, ENOTDIR},
+    {ERROR_FILENAME_EXCED_RANGE, ENAMETOOLONG},
+    {ERROR_FILE_EXISTS, EEXIST},
+    {ERROR_ALREADY_EXISTS, EEXIST},
+    {ERROR_DISK_FULL, ENOSPC},
+    {ERROR_HANDLE_DISK_FULL, ENOSPC},
+    {ERROR_WAIT_NO_CHILDREN, ECHILD},
+    {ERROR_TIMEOUT, ETIMEDOUT},
+    {ERROR_NOT_SUPPORTED, ENOSYS},
+    {ERROR_CALL_NOT_IMPLEMENTED, ENOSYS},
+};
+
 int subproc__errno_of(DWORD winerr) {
-  switch (winerr) {
-  case ERROR_FILE_NOT_FOUND:
-  case ERROR_PATH_NOT_FOUND:
-  case ERROR_INVALID_DRIVE:
-  case ERROR_BAD_NETPATH:
-  case ERROR_BAD_PATHNAME:
-  case ERROR_MOD_NOT_FOUND:
-    return ENOENT;
-  case ERROR_ACCESS_DENIED:
-  case ERROR_SHARING_VIOLATION:
-  case ERROR_LOCK_VIOLATION:
-    return EACCES;
-  case ERROR_INVALID_HANDLE:
-    return EBADF;
-  case ERROR_NOT_ENOUGH_MEMORY:
-  case ERROR_OUTOFMEMORY:
-  case ERROR_COMMITMENT_LIMIT:
-    return ENOMEM;
-  case ERROR_TOO_MANY_OPEN_FILES:
-    return EMFILE;
-  case ERROR_BROKEN_PIPE:
-  case ERROR_NO_DATA:
-  case ERROR_PIPE_NOT_CONNECTED:
-    return EPIPE;
-  case ERROR_BAD_EXE_FORMAT:
-  case ERROR_EXE_MACHINE_TYPE_MISMATCH:
-  case ERROR_BAD_FORMAT:
-    return ENOEXEC;
-  case ERROR_DIRECTORY:
-    return ENOTDIR;
-  case ERROR_FILENAME_EXCED_RANGE:
-    return ENAMETOOLONG;
-  case ERROR_FILE_EXISTS:
-  case ERROR_ALREADY_EXISTS:
-    return EEXIST;
-  case ERROR_DISK_FULL:
-  case ERROR_HANDLE_DISK_FULL:
-    return ENOSPC;
-  case ERROR_WAIT_NO_CHILDREN:
-    return ECHILD;
-  case ERROR_TIMEOUT:
-    return ETIMEDOUT;
-  case ERROR_NOT_SUPPORTED:
-  case ERROR_CALL_NOT_IMPLEMENTED:
-    return ENOSYS;
-  default:
-    return EINVAL;
-  }
+  for (size_t i = 0; i < sizeof errnos / sizeof *errnos; i++)
+    if (errnos[i].winerr == winerr)
+      return errnos[i].err;
+  return EINVAL;
 }
 
 /* The system's text for winerr in UTF-8, without the trailing newline. */
