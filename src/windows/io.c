@@ -210,10 +210,10 @@ int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
     ready |= is_ready(&ops[i], &io[i]);
   }
   int rc = ready ? 0 : wait_ops(ops, n, exit_watch, deadline);
-  int moved = 0;
+  int n_moved = 0;
   for (size_t i = 0; i < n; i++)
-    moved += finish(&ops[i], &io[i]);
-  return rc < 0 ? rc : moved;
+    n_moved += finish(&ops[i], &io[i]);
+  return rc < 0 ? rc : n_moved;
 }
 
 /* ------------------------------------------------------------------ */
