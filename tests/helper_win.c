@@ -47,12 +47,14 @@ static int write_all(HANDLE h, const char *p, DWORD n) {
   return 0;
 }
 
-/* stdin to stdout (and stderr with both = 1). */
-static int cat(int both) {
+/* stdin to stdout (and stderr with both = 1), at most chunk bytes a read. */
+static int cat(int both, DWORD chunk) {
   char buf[65536];
   DWORD n;
   HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
-  while (ReadFile(in, buf, sizeof buf, &n, NULL) && n > 0) {
+  if (chunk == 0 || chunk > sizeof buf)
+    chunk = sizeof buf;
+  while (ReadFile(in, buf, chunk, &n, NULL) && n > 0) {
     if (write_all(GetStdHandle(STD_OUTPUT_HANDLE), buf, n) < 0)
       return 1;
     if (both && write_all(GetStdHandle(STD_ERROR_HANDLE), buf, n) < 0)
@@ -135,9 +137,11 @@ static int run(int argc, wchar_t **argv) {
     fflush(stdout);
     ExitProcess((UINT)wcstoul(argv[2], NULL, 0));
   } else if (!wcscmp(m, L"cat")) {
-    return cat(0);
+    return cat(0, 0);
   } else if (!wcscmp(m, L"cat2")) {
-    return cat(1);
+    return cat(1, 0);
+  } else if (!wcscmp(m, L"cat-by")) { /* cat, N bytes at a time */
+    return cat(0, (DWORD)_wtoi(argv[2]));
   } else if (!wcscmp(m, L"cwd")) {
     wchar_t buf[MAX_PATH];
     GetCurrentDirectoryW(MAX_PATH, buf);
@@ -204,7 +208,7 @@ static int run(int argc, wchar_t **argv) {
     printf("in=%s out=%s\n", io_mode(GetStdHandle(STD_INPUT_HANDLE)),
            io_mode(GetStdHandle(STD_OUTPUT_HANDLE)));
     fflush(stdout);
-    return cat(0);
+    return cat(0, 0);
   } else if (!wcscmp(m, L"readhandle")) { /* readhandle H: the file's text */
     HANDLE h = (HANDLE)(uintptr_t)_wtoi64(argv[2]);
     char buf[256];

@@ -380,6 +380,24 @@ TEST(big_input_no_deadlock) {
   free(in);
 }
 
+/* A write cancelled while the child had read part of it reports 0 bytes:
+ * with a small pipe and a child that reads little at a time, any such
+ * write would show as duplicated input. */
+TEST(small_pipe_input_exact) {
+  size_t n = 1024 * 1024 + 7;
+  char *in = malloc(n);
+  for (size_t i = 0; i < n; i++)
+    in[i] = (char)(i * 7 + i / 4093);
+  const char *argv[] = {test_helper, "cat-by", "777", NULL};
+  subproc_result *r = capture(
+      argv, (subproc_options){
+                .input = in, .input_len = n, .pipesize = 1000, .timeout = 60});
+  ASSERT_EQ(r->out_len, n);
+  ASSERT(memcmp(r->out, in, n) == 0);
+  subproc_result_free(r);
+  free(in);
+}
+
 /* A child that exits without reading its input is not an error. */
 TEST(input_to_exited_child) {
   size_t n = 4 * 1024 * 1024;
@@ -466,6 +484,48 @@ TEST(stream_writes) {
   ASSERT_STREQ(r->out, "through a FILE\n");
   subproc_result_free(r);
   subproc_free(p);
+}
+
+/* What a FILE read ahead goes to communicate, which does not wait for
+ * more than the pipe holds now (the child keeps it open). */
+TEST(stream_read_ahead_to_communicate) {
+  const char *argv[] = {test_helper, "print-sleep", "one\ntwo", "30", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(
+                argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE}, &p, &e),
+            &e);
+  char line[64];
+  ASSERT(fgets(line, sizeof line, subproc_stream(p, 1)) != NULL);
+  ASSERT_STREQ(line, "one\n");
+  subproc_result *r = NULL;
+  double t0 = test_now();
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.5, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 5.0);
+  ASSERT_STREQ(r->out, "two\n");
+  subproc_result_free(r);
+  subproc_kill(p);
+  subproc_wait(p, 10, NULL, NULL);
+  subproc_free(p);
+}
+
+/* free never blocks: stdin's unflushed bytes are dropped when the child
+ * does not read them. */
+TEST(free_drops_unread_stdin) {
+  const char *argv[] = {test_helper, "sleep", "3", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .bufsize = 1 << 20},
+                          &p, &e),
+            &e);
+  static char junk[300000];
+  FILE *f = subproc_stream(p, 0);
+  ASSERT_EQ(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+  double t0 = test_now();
+  subproc_free(p);
+  ASSERT(test_now() - t0 < 2.0);
 }
 
 TEST(redirect_path_fd_file) {

@@ -1,329 +1,275 @@
-/* communicate() on Windows: overlapped I/O on the parent's pipe ends, one
- * WaitForMultipleObjects over every pending read and write (and the child,
- * for wait_delay). No I/O is left pending when a call returns: whatever a
- * cancelled operation had already moved is accounted for, so a call that
- * times out loses nothing and a later call continues. */
-#include "windows.h"
+/* Pipe I/O on Windows: overlapped reads and writes on the parent's pipe
+ * ends (which make_pipe opens with FILE_FLAG_OVERLAPPED), one
+ * WaitForMultipleObjects over them (and the child, for wait_delay), and
+ * FILE streams as the C runtime's binary FILEs.
+ *
+ * Nothing may be pending when subproc__os_io returns, so what has not
+ * completed by then is cancelled. A cancelled read has moved nothing (a
+ * pipe read completes as soon as any data is there). A cancelled write may
+ * have been partly taken by the reader, yet Windows (NPFS drops the whole
+ * queue entry) and Wine both complete it with 0 bytes: resending would
+ * duplicate data. So no write of more than one byte is ever left waiting.
+ * The write end is in nonblocking mode (PIPE_NOWAIT: communicate sets it,
+ * subproc__os_set_nonblocking) and takes at once what fits; only when
+ * nothing fits does a one-byte write in wait mode wait for room, which a
+ * cancel either undoes whole or finds done. */
+#include "win.h"
 
 #include <errno.h>
 #include <io.h>
-#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
-/* After a kill, output still in the pipes is collected for this long at
- * most, even when grandchildren keep the pipes open. */
-#define KILL_DRAIN_S 0.2
-#define IO_CHUNK (64 * 1024)
+/* Wine's nonblocking pipes take a write whole or not at all (Windows takes
+ * what fits), so ever smaller pieces are tried before waiting for room. */
+#define WRITE_PIECE (64 * 1024)
+#define WRITE_PIECE_MIN 16
+#define READ_MAX (1u << 30)
+#define MAX_OPS (MAXIMUM_WAIT_OBJECTS - 1) /* one slot for the child */
+#define SPARE_EVENTS 8
 
 typedef struct op {
   HANDLE h;
   OVERLAPPED ov;
-  int pending;
-  char *buf; /* reads: where the bytes land */
+  int started; /* ov is in use until finish() collects it */
+  int probe;   /* a one-byte write in wait mode: nonblocking mode after */
 } op;
 
-typedef struct loop {
-  subproc *p;
-  subproc__comm *c;
-  double deadline;       /* the call's timeout, -1 = none */
-  double delay_deadline; /* wait_delay after the child exited, -1 = none */
-  op ops[3];
-} loop;
+/* ------------------------------------------------------------------ */
+/* Events, reused across calls (a communicate makes thousands)         */
+/* ------------------------------------------------------------------ */
 
-static int is_open(const loop *l, int i) { return subproc_fd(l->p, i) >= 0; }
+static SRWLOCK spare_lock = SRWLOCK_INIT;
+static HANDLE spare[SPARE_EVENTS];
+static size_t n_spare;
 
-static int loop_init(loop *l, subproc_error *err) {
-  for (int i = 0; i < 3; i++) {
-    op *o = &l->ops[i];
-    if (!is_open(l, i))
-      continue;
-    o->h = subproc__pipe_handle(l->p, i);
-    o->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!o->ov.hEvent)
-      return subproc__fail_win(err, GetLastError(), "communicate", NULL);
-    if (i > 0 && !(o->buf = malloc(IO_CHUNK)))
-      return subproc__fail_os(err, ENOMEM, "communicate", NULL, -1);
+static HANDLE event_get(void) {
+  HANDLE e = NULL;
+  AcquireSRWLockExclusive(&spare_lock);
+  if (n_spare)
+    e = spare[--n_spare];
+  ReleaseSRWLockExclusive(&spare_lock);
+  /* Manual reset: ReadFile and WriteFile reset it when they start. */
+  return e ? e : CreateEventW(NULL, TRUE, FALSE, NULL);
+}
+
+static void event_put(HANDLE e) {
+  AcquireSRWLockExclusive(&spare_lock);
+  if (n_spare < SPARE_EVENTS) {
+    spare[n_spare++] = e;
+    e = NULL;
   }
-  return 0;
+  ReleaseSRWLockExclusive(&spare_lock);
+  if (e)
+    CloseHandle(e);
 }
 
-static void loop_free(loop *l) {
-  for (int i = 0; i < 3; i++) {
-    if (l->ops[i].ov.hEvent)
-      CloseHandle(l->ops[i].ov.hEvent);
-    free(l->ops[i].buf);
-  }
-}
-
-/* n bytes read from stream i go to the shared core piece by piece. */
-static int deliver(loop *l, int i, const char *data, size_t n,
-                   subproc_error *err) {
-  while (n > 0) {
-    char *dst;
-    size_t room;
-    int rc = subproc__comm_space(l->c, i, &dst, &room);
-    if (rc < 0)
-      return subproc__fail_os(err, -rc, "read", NULL, subproc_fd(l->p, i));
-    size_t k = room < n ? room : n;
-    memcpy(dst, data, k);
-    if ((rc = subproc__comm_commit(l->c, i, k, err)) < 0)
-      return rc;
-    data += k;
-    n -= k;
-  }
-  return 0;
-}
-
-static int finish_stream(loop *l, int i, subproc_error *err) {
-  int rc = subproc__comm_eof(l->c, i, err);
-  subproc_close_stream(l->p, i);
-  return rc;
-}
-
-/* All input written, or the child closed its end: EOF for the child. */
-static int close_stdin(loop *l) {
-  int rc = subproc_close_stream(l->p, 0);
-  return rc == -EPIPE ? 0 : rc;
-}
+/* ------------------------------------------------------------------ */
+/* One operation per entry                                             */
+/* ------------------------------------------------------------------ */
 
 static int broken(DWORD e) {
   return e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA ||
-         e == ERROR_PIPE_NOT_CONNECTED;
+         e == ERROR_PIPE_NOT_CONNECTED || e == ERROR_HANDLE_EOF;
 }
 
-/* Starting an operation: it completes through its event either way. */
-static int started(op *o, BOOL ok) {
-  if (ok || GetLastError() == ERROR_IO_PENDING) {
-    o->pending = 1;
-    return 0;
-  }
-  return -1;
-}
-
-static int start_write(loop *l, subproc_error *err) {
-  op *o = &l->ops[0];
-  size_t len;
-  const char *data = subproc__comm_input(l->c, &len);
-  if (len == 0)
-    return close_stdin(l);
-  DWORD n = len < IO_CHUNK ? (DWORD)len : IO_CHUNK;
-  if (started(o, WriteFile(o->h, data, n, NULL, &o->ov)) == 0)
-    return 0;
-  DWORD e = GetLastError();
+/* A broken pipe is EOF for a read and "no reader left" for a write. */
+static void settle(subproc__io *io, BOOL ok, DWORD n, DWORD e) {
+  io->done = n;
+  if (ok || e == ERROR_OPERATION_ABORTED)
+    return;
   if (broken(e))
-    return close_stdin(l); /* the child stopped reading: not an error */
-  return subproc__fail_win(err, e, "write", NULL);
+    io->eof = 1;
+  else
+    io->os_errno = subproc__errno_of(e);
 }
 
-/* 1 at EOF, 0 once started, <0 on error. */
-static int start_read(loop *l, int i, subproc_error *err) {
-  op *o = &l->ops[i];
-  if (started(o, ReadFile(o->h, o->buf, IO_CHUNK, NULL, &o->ov)) == 0)
-    return 0;
-  DWORD e = GetLastError();
-  if (broken(e))
+static int moved(const subproc__io *io) {
+  return io->done || io->eof || io->os_errno;
+}
+
+/* ok: what ReadFile/WriteFile returned. 1 if the operation is under way
+ * or complete (finish() collects it), 0 if it failed at once. */
+static int begin(op *o, BOOL ok, subproc__io *io) {
+  DWORD e = ok ? 0 : GetLastError();
+  if (ok || e == ERROR_IO_PENDING) {
+    o->started = 1;
     return 1;
-  return subproc__fail_win(err, e, "read", NULL);
-}
-
-static int start_ops(loop *l, subproc_error *err) {
-  int rc;
-  if (is_open(l, 0) && !l->ops[0].pending && (rc = start_write(l, err)) < 0)
-    return rc;
-  for (int i = 1; i <= 2; i++) {
-    if (!is_open(l, i) || l->ops[i].pending)
-      continue;
-    if ((rc = start_read(l, i, err)) < 0)
-      return rc;
-    if (rc == 1 && (rc = finish_stream(l, i, err)) < 0)
-      return rc;
   }
+  settle(io, FALSE, 0, e);
   return 0;
 }
 
-/* Account for a finished operation: ok/n/e as GetOverlappedResult gave. */
-static int settle(loop *l, int i, BOOL ok, DWORD n, DWORD e,
-                  subproc_error *err) {
-  l->ops[i].pending = 0;
-  if (i == 0) {
-    if (ok || n > 0)
-      subproc__comm_input_advance(l->c, n);
-    if (ok || e == ERROR_OPERATION_ABORTED)
-      return 0;
-    return broken(e) ? close_stdin(l)
-                     : subproc__fail_win(err, e, "write", NULL);
-  }
-  if (ok || n > 0)
-    return deliver(l, i, l->ops[i].buf, n, err);
-  if (e == ERROR_OPERATION_ABORTED)
-    return 0;
-  return broken(e) ? finish_stream(l, i, err)
-                   : subproc__fail_win(err, e, "read", NULL);
+static int set_wait_mode(HANDLE h, int wait) {
+  DWORD mode = PIPE_READMODE_BYTE | (wait ? PIPE_WAIT : PIPE_NOWAIT);
+  return SetNamedPipeHandleState(h, &mode, NULL, NULL) ? 0 : -1;
 }
 
-/* Collect every operation that has completed, without blocking. */
-static int reap_ops(loop *l, subproc_error *err) {
-  for (int i = 0; i < 3; i++) {
-    op *o = &l->ops[i];
-    if (!o->pending)
-      continue;
-    DWORD n = 0;
-    BOOL ok = GetOverlappedResult(o->h, &o->ov, &n, FALSE);
-    DWORD e = ok ? 0 : GetLastError();
-    if (!ok && e == ERROR_IO_INCOMPLETE)
-      continue;
-    int rc = settle(l, i, ok, n, e, err);
-    if (rc < 0)
-      return rc;
+static void start_probe(op *o, subproc__io *io) {
+  if (set_wait_mode(o->h, 1) < 0) {
+    settle(io, FALSE, 0, GetLastError());
+    return;
   }
+  o->probe = 1;
+  begin(o, WriteFile(o->h, io->buf, 1, NULL, &o->ov), io);
+}
+
+static DWORD piece(size_t len, DWORD max) {
+  return len < max ? (DWORD)len : max;
+}
+
+/* A write end left in wait mode would make the first write wait (and a
+ * cancel could then lose its count): communicate sets nonblocking mode. */
+static void start_write(op *o, subproc__io *io) {
+  DWORD last = 0;
+  for (DWORD max = WRITE_PIECE; max >= WRITE_PIECE_MIN; max /= 8) {
+    DWORD len = piece(io->len, max);
+    if (len == last)
+      continue;
+    last = len;
+    if (!begin(o, WriteFile(o->h, io->buf, len, NULL, &o->ov), io))
+      return;
+    DWORD n = 0;
+    if (!GetOverlappedResult(o->h, &o->ov, &n, FALSE) || n > 0)
+      return; /* under way, or done: finish() collects it */
+    o->started = 0;
+  }
+  start_probe(o, io);
+}
+
+static void start(op *o, subproc__io *io) {
+  memset(o, 0, sizeof *o);
+  io->done = 0, io->eof = 0, io->os_errno = 0;
+  if (io->fd < 0)
+    return;
+  if ((o->h = subproc__win_handle(io->fd)) == INVALID_HANDLE_VALUE) {
+    io->os_errno = EBADF;
+    return;
+  }
+  if (!(o->ov.hEvent = event_get())) {
+    io->os_errno = subproc__errno_of(GetLastError());
+    return;
+  }
+  if (io->writing)
+    start_write(o, io);
+  else
+    begin(o, ReadFile(o->h, io->buf, piece(io->len, READ_MAX), NULL, &o->ov),
+          io);
+}
+
+static int is_ready(const op *o, const subproc__io *io) {
+  return moved(io) || (o->started && HasOverlappedIoCompleted(&o->ov));
+}
+
+/* Collect the operation, cancelled first if it has not completed; 1 if
+ * the entry moved something (or failed). */
+static int finish(op *o, subproc__io *io) {
+  if (o->started) {
+    if (!HasOverlappedIoCompleted(&o->ov))
+      CancelIoEx(o->h, &o->ov);
+    DWORD n = 0;
+    BOOL ok = GetOverlappedResult(o->h, &o->ov, &n, TRUE);
+    settle(io, ok, n, ok ? 0 : GetLastError());
+  }
+  if (o->probe)
+    set_wait_mode(o->h, 0);
+  if (o->ov.hEvent)
+    event_put(o->ov.hEvent);
+  return moved(io);
+}
+
+/* Until an operation completes, the child exits, or the deadline. */
+static int wait_ops(const op *ops, size_t n, subproc__os *exit_watch,
+                    double deadline) {
+  HANDLE h[MAXIMUM_WAIT_OBJECTS];
+  DWORD k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (ops[i].started)
+      h[k++] = ops[i].ov.hEvent;
+  if (exit_watch)
+    h[k++] = (HANDLE)exit_watch->handle;
+  int ms = subproc__ms_left(deadline);
+  DWORD timeout = ms < 0 ? INFINITE : (DWORD)ms;
+  if (k == 0) { /* nothing to watch: as poll() with no fds */
+    Sleep(timeout);
+    return 0;
+  }
+  if (WaitForMultipleObjects(k, h, FALSE, timeout) == WAIT_FAILED)
+    return -subproc__errno_of(GetLastError());
   return 0;
 }
 
-/* Stop every pending operation, keeping what it had already moved. */
-static int cancel_ops(loop *l, subproc_error *err) {
-  int first = 0;
-  for (int i = 0; i < 3; i++) {
-    op *o = &l->ops[i];
-    if (!o->pending)
-      continue;
-    CancelIoEx(o->h, &o->ov);
-    /* EOF or an error shows again on the next call: only bytes count. */
-    DWORD n = 0;
-    GetOverlappedResult(o->h, &o->ov, &n, TRUE);
-    o->pending = 0;
-    int rc = 0;
-    if (i == 0 && n > 0)
-      subproc__comm_input_advance(l->c, n);
-    else if (i > 0 && n > 0)
-      rc = deliver(l, i, o->buf, n, err);
-    if (rc < 0 && first == 0)
-      first = rc;
+int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
+                   double deadline) {
+  op ops[MAX_OPS];
+  if (n > MAX_OPS)
+    return -EINVAL;
+  int ready = 0;
+  for (size_t i = 0; i < n; i++) {
+    start(&ops[i], &io[i]);
+    ready |= is_ready(&ops[i], &io[i]);
   }
-  return first;
+  int rc = ready ? 0 : wait_ops(ops, n, exit_watch, deadline);
+  int n_moved = 0;
+  for (size_t i = 0; i < n; i++)
+    n_moved += finish(&ops[i], &io[i]);
+  return rc < 0 ? rc : n_moved;
 }
 
-/* Once the child has exited, the wait_delay clock starts. */
-static void note_exit(loop *l) {
-  if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0 &&
-      subproc__reap(l->p, 0) == 1)
-    l->delay_deadline = subproc__now() + l->p->cs.opts.wait_delay;
-}
+/* ------------------------------------------------------------------ */
+/* Pipe ends as C runtime fds                                          */
+/* ------------------------------------------------------------------ */
 
-/* Grandchildren hold the pipes after wait_delay: stop reading. */
-static int give_up_reading(loop *l, subproc_error *err) {
-  int rc = cancel_ops(l, err);
-  for (int i = 1; i <= 2 && rc == 0; i++)
-    if (is_open(l, i))
-      rc = finish_stream(l, i, err);
-  return rc;
-}
-
-/* 0 when every pipe is done, SUBPROC_ETIMEDOUT, or an error. */
-static int pump_loop(loop *l, subproc_error *err) {
-  for (;;) {
-    int rc = start_ops(l, err);
-    if (rc < 0)
-      return rc;
-    HANDLE wait[4];
-    DWORD n = 0;
-    for (int i = 0; i < 3; i++)
-      if (l->ops[i].pending)
-        wait[n++] = l->ops[i].ov.hEvent;
-    if (n == 0)
-      return 0;
-    note_exit(l);
-    if (l->delay_deadline >= 0 && subproc__ms_left(l->delay_deadline) == 0)
-      return give_up_reading(l, err);
-    if (l->delay_deadline < 0 && l->p->cs.opts.wait_delay > 0)
-      wait[n++] = l->p->process;
-    int ms = subproc__ms_left2(l->deadline, l->delay_deadline);
-    DWORD r =
-        WaitForMultipleObjects(n, wait, FALSE, ms < 0 ? INFINITE : (DWORD)ms);
-    if (r == WAIT_FAILED)
-      return subproc__fail_win(err, GetLastError(), "wait", NULL);
-    if ((rc = reap_ops(l, err)) < 0)
-      return rc;
-    /* Checked after every wake-up, not only on WAIT_TIMEOUT: a pipe that
-     * is never empty must not defeat the timeout. What was read is kept. */
-    if (l->deadline >= 0 && subproc__ms_left(l->deadline) == 0)
-      return SUBPROC_ETIMEDOUT;
-  }
-}
-
-static int pump(loop *l, subproc_error *err) {
-  int rc = loop_init(l, err);
-  if (rc == 0)
-    rc = pump_loop(l, err);
-  int rc2 = cancel_ops(l, rc == 0 || rc == SUBPROC_ETIMEDOUT ? err : NULL);
-  loop_free(l);
-  return rc2 < 0 && (rc == 0 || rc == SUBPROC_ETIMEDOUT) ? rc2 : rc;
-}
-
-static int prepare_stdin(loop *l) {
-  if (!is_open(l, 0))
-    return 0;
-  if (l->p->streams[0])
-    fflush(l->p->streams[0]);
-  size_t pending;
-  if (!subproc__comm_input(l->c, &pending) || pending == 0)
-    return close_stdin(l); /* no input: the child sees EOF (Python) */
+/* PIPE_NOWAIT: the C runtime's reads and writes on fd return at once. */
+int subproc__os_set_nonblocking(int fd, int on) {
+  HANDLE h = subproc__win_handle(fd);
+  if (h == INVALID_HANDLE_VALUE)
+    return -EBADF;
+  if (set_wait_mode(h, !on) < 0)
+    return -subproc__errno_of(GetLastError());
   return 0;
 }
 
-int subproc__pump(subproc *p, double deadline, subproc_error *err) {
-  loop l;
-  memset(&l, 0, sizeof l);
-  l.p = p;
-  l.c = p->cs.comm;
-  l.deadline = deadline;
-  l.delay_deadline = -1.0;
-  int rc = prepare_stdin(&l);
-  return rc < 0 ? rc : pump(&l, err);
+int subproc__os_close_fd(int fd) { return _close(fd) < 0 ? -errno : 0; }
+
+long subproc__os_read(int fd, char *buf, size_t n) {
+  return _read(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);
 }
 
-/* Drains whatever the pipes still hold after the child was killed, for at
- * most KILL_DRAIN_S (used by run() after a timeout). */
-int subproc__drain_after_kill(subproc *p, subproc_error *err) {
-  if (!p->cs.comm)
-    return 0;
-  loop l;
-  memset(&l, 0, sizeof l);
-  l.p = p;
-  l.c = p->cs.comm;
-  l.delay_deadline = -1.0;
-  l.deadline = subproc__now() + KILL_DRAIN_S;
-  subproc_close_stream(p, 0);
-  int rc = pump(&l, err);
-  for (int i = 1; i <= 2; i++)
-    if (subproc_fd(p, i) >= 0) {
-      subproc__comm_eof(p->cs.comm, i, NULL);
-      subproc_close_stream(p, i);
+int subproc__os_write_all(int fd, const char *buf, size_t n) {
+  while (n) {
+    int w = _write(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);
+    if (w <= 0) {
+      if (w == 0)
+        errno = EAGAIN; /* a full pipe in nonblocking mode */
+      return -1;
     }
-  return rc == SUBPROC_ETIMEDOUT ? 0 : rc;
+    buf += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* No SIGPIPE on Windows: a write to a closed pipe fails with EPIPE. */
+void subproc__os_sigpipe_begin(subproc__sigpipe *g) {
+  g->was_pending = g->was_blocked = 0;
+}
+
+void subproc__os_sigpipe_end(subproc__sigpipe *g, int got_epipe) {
+  (void)g, (void)got_epipe;
 }
 
 /* ------------------------------------------------------------------ */
-/* FILE * streams                                                      */
+/* FILE streams: the C runtime cannot build one on functions           */
 /* ------------------------------------------------------------------ */
 
-FILE *subproc__open_stream(int fd, const char *mode,
-                           const subproc__comm_opts *co) {
-  FILE *f = _fdopen(fd, mode);
-  if (!f)
-    return NULL;
-  long b = co->bufsize;
-  if (b == SUBPROC_BUFSIZE_UNBUFFERED)
-    setvbuf(f, NULL, _IONBF, 0);
-  else if (b == SUBPROC_BUFSIZE_LINE && co->text)
-    setvbuf(f, NULL, _IOLBF, BUFSIZ);
-  else if (b > 1)
-    setvbuf(f, NULL, _IOFBF, (size_t)b);
-  return f;
+FILE *subproc__os_fopencookie(const subproc__cookie_fns *const *cookie,
+                              const char *mode) {
+  (void)cookie, (void)mode;
+  errno = ENOSYS;
+  return NULL;
 }
 
-void subproc__move_stdin(subproc *from, subproc *to) {
-  to->fds[0] = from->fds[0];
-  to->streams[0] = from->streams[0];
-  from->fds[0] = -1;
-  from->streams[0] = NULL;
-}
+FILE *subproc__os_fdopen(int fd, const char *mode) { return _fdopen(fd, mode); }
+
+int subproc__os_fileno(FILE *f) { return _fileno(f); }

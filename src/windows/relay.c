@@ -3,7 +3,7 @@
  * pipes are; handing one to another child (a pipeline stage's stdin is the
  * previous stage's stdout) goes through a synchronous pipe instead, with a
  * thread of this process copying between the two. */
-#include "windows.h"
+#include "win.h"
 
 #include <stdlib.h>
 #include <winternl.h>
