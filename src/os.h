@@ -110,7 +110,10 @@ typedef struct subproc__io {
 
 /* Wait until at least one entry can make progress (or exit_watch, if not
  * NULL, has exited, or deadline: as for subproc__os_wait), then move what
- * can be moved without blocking, at most one read or write per entry.
+ * can be moved without blocking: at most one read or write per entry moves
+ * data. A writing entry's fd has been made non-blocking with
+ * subproc__os_set_nonblocking (Windows: a cancelled pipe write loses what
+ * it had written, so writes never wait with more than a byte in flight).
  * Nothing is left pending when it returns. Returns the number of entries
  * with done, eof or os_errno set (0 on timeout or a wake-up for the exit)
  * or a negative code for a failure of the wait itself. */
