@@ -8,7 +8,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 prefix=$work/prefix
-lib=$(ls -d "$prefix"/lib* | head -n 1)
+# lib, lib64 or lib/<triplet> (Debian's multiarch): wherever it went.
+lib=$(dirname "$(find "$prefix" -name libsubproc.so.0 | head -n 1)")
 test -f "$prefix/include/subproc.h"
 ls "$lib"/libsubproc.so.0 "$lib"/libsubproc.a >/dev/null
 case $mode in
