@@ -87,6 +87,7 @@ SUBPROC_API const char *subproc_version(void);
  *   SUBPROC_EDECODE    UnicodeDecodeError/UnicodeEncodeError in text mode
  *                      with errors="strict" (subproc_error.offset has it).
  *   SUBPROC_ELIMIT     output exceeded max_output with SUBPROC_LIMIT_KILL.
+ *   SUBPROC_ECANCELED  a pool was cancelled (subproc_pool_cancel).
  */
 #define SUBPROC_ERRNO_MAP(X)                                                   \
   X(EINVAL, -30001, "invalid argument (ValueError)")                           \
@@ -94,7 +95,8 @@ SUBPROC_API const char *subproc_version(void);
   X(ECALLED, -30003, "child exited with non-zero status (CalledProcessError)") \
   X(ESUBPROCESS, -30004, "subprocess error (SubprocessError)")                 \
   X(EDECODE, -30005, "text encoding or decoding error (UnicodeError)")         \
-  X(ELIMIT, -30006, "output limit exceeded")
+  X(ELIMIT, -30006, "output limit exceeded")                                   \
+  X(ECANCELED, -30007, "cancelled")
 
 enum {
 #define SUBPROC__ERRNO_ENUM(name, value, text) SUBPROC_##name = value,
@@ -528,6 +530,70 @@ SUBPROC_API double subproc_group_next_timeout(const subproc_group *g);
 /* Make a run_once that waits (in another thread, or the next one) return
  * now. Async-signal-safe. */
 SUBPROC_API void subproc_group_wake(subproc_group *g);
+
+/*
+ * A pool: jobs the way build tools run them (make -j N): at most
+ * max_parallel children at once, each job's result delivered as it
+ * completes, an early stop after a failure, and cancellation. Built on a
+ * group. Every job leads a process group of its own (kill_tree), unless
+ * its options ask for a session or group: a stop or a cancel reaches
+ * everything it started.
+ *
+ * SIGINT, the way to handle it: install a handler that calls
+ * subproc_pool_cancel(pool, sig) (async-signal-safe): the signal is
+ * forwarded to every running job's group, no job is started any more, the
+ * running ones are collected (each reported through on_done), and
+ * subproc_pool_run returns SUBPROC_ECANCELED. A job still running
+ * cancel_grace seconds later is killed.
+ */
+typedef struct subproc_pool subproc_pool;
+
+typedef enum subproc_halt {
+  SUBPROC_HALT_NEVER = 0, /* run every job */
+  SUBPROC_HALT_SOON,      /* after the first failure start no new job */
+  SUBPROC_HALT_NOW        /* after the first failure also kill the running */
+} subproc_halt;
+
+typedef struct subproc_pool_options {
+  size_t max_parallel; /* at most this many at once; 0 = the CPUs online */
+  subproc_halt halt;   /* a failure: rc < 0 or a non-zero returncode */
+  double cancel_grace; /* after a cancel, SIGKILL the rest after this many
+                          seconds; 0 = 2 s */
+  /* Each job as it completes (in completion order): its index (the order
+   * of subproc_pool_add), rc (0, or why it failed: SUBPROC_ETIMEDOUT,
+   * -ENOENT, ...) and its CompletedProcess (NULL if it never started),
+   * both valid during the call. */
+  void (*on_done)(void *arg, size_t job, int rc, const subproc_result *r,
+                  const subproc_error *err);
+  void *on_done_arg;
+} subproc_pool_options;
+
+SUBPROC_API int subproc_pool_new(subproc_pool **out,
+                                 const subproc_pool_options *po,
+                                 subproc_error *err);
+/* Queue a job; argv and opts (NULL: defaults; .timeout and .input apply
+ * per job, as in subproc_run) must stay valid until it is done. *job (may
+ * be NULL) receives its index. */
+SUBPROC_API int subproc_pool_add(subproc_pool *pl, const char *const *argv,
+                                 const subproc_options *opts, size_t *job,
+                                 subproc_error *err);
+/* Run the queued jobs until every one is done (jobs added from on_done
+ * run too): 0 if all succeeded, SUBPROC_ECALLED if some failed (*failed,
+ * may be NULL, gets how many), SUBPROC_ECANCELED, or an error of the pool
+ * itself. */
+SUBPROC_API int subproc_pool_run(subproc_pool *pl, size_t *failed,
+                                 subproc_error *err);
+/* From anywhere, a signal handler included: forward sig (0: SIGKILL on
+ * Windows and POSIX alike, i.e. just stop) to every running job and start
+ * no more. */
+SUBPROC_API void subproc_pool_cancel(subproc_pool *pl, int sig);
+SUBPROC_API void subproc_pool_free(subproc_pool *pl);
+
+/* The whole pool in one call: argvs[0..n) with the same opts. */
+SUBPROC_API int subproc_run_many(const char *const *const *argvs, size_t n,
+                                 const subproc_options *opts,
+                                 const subproc_pool_options *po, size_t *failed,
+                                 subproc_error *err);
 
 /* ---------------------------------------------------------------------- */
 /* The run family                                                          */

@@ -397,6 +397,9 @@ int subproc__communicate_round(subproc *p, const subproc__closing *closing,
   subproc__os_sigpipe_end(&g, l.got_epipe);
   if (rc < 0)
     return rc;
+  if (rc == 1 && closing && closing->before_reap &&
+      subproc__observe_exit(p, 0) == 1)
+    closing->before_reap(closing->arg, p);
   if (rc == 1) {
     int w = subproc__wait_until(p, 0.0);
     *done = w != 0;

@@ -13,7 +13,8 @@ const char *subproc_version(void) { return SUBPROC_VERSION_STRING; }
   X(ENOENT)                                                                    \
   X(ESRCH)                                                                     \
   X(EINTR)                                                                     \
-  X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM)   \
+  X(EIO)                                                                       \
+  X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM)          \
       X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST) X(EXDEV) X(ENODEV) X(ENOTDIR)     \
           X(EISDIR) X(EINVAL) X(ENFILE) X(EMFILE) X(ETXTBSY) X(EFBIG)          \
               X(ENOSPC) X(ESPIPE) X(EROFS) X(EMLINK) X(EPIPE) X(ERANGE)        \

@@ -58,6 +58,7 @@ struct subproc_group {
   member *kicks;
   member *done;
   size_t n_blind;
+  int kill_trees; /* kill each child's tree as it exits */
 };
 
 /* ------------------------------------------------------------------ */
@@ -158,6 +159,14 @@ static void on_closing(void *arg, subproc *p, int stream, int fd) {
   unregister(arg, stream);
 }
 
+/* After subproc__group_kill_trees: what the child left behind in its
+ * process group dies with it, while its exited leader still holds the id. */
+static void before_reap(void *arg, subproc *p) {
+  member *m = arg;
+  if (m->g->kill_trees)
+    subproc__kill_all(p);
+}
+
 static int register_pipes(member *m) {
   for (int i = 0; i < 3; i++) {
     int fd = m->p->streams[i].fd;
@@ -219,7 +228,7 @@ static int timeout_error(member *m) {
 }
 
 static void fail(member *m, int rc) {
-  subproc__closing c = {on_closing, m};
+  subproc__closing c = {on_closing, before_reap, m};
   subproc__communicate_abandon(m->p, &c, &m->res);
   finish(m, rc);
 }
@@ -228,7 +237,7 @@ static void fail(member *m, int rc) {
 static void handle(member *m) {
   if (m->finished)
     return;
-  subproc__closing c = {on_closing, m};
+  subproc__closing c = {on_closing, before_reap, m};
   int done = 0;
   int rc = subproc__communicate_round(m->p, &c, &done, &m->err);
   if (rc < 0) {
@@ -260,7 +269,7 @@ static void on_timer(member *m, double now) {
       return;
     }
   } else if (m->timed_out && now >= m->drain_until) {
-    subproc__closing c = {on_closing, m};
+    subproc__closing c = {on_closing, before_reap, m};
     subproc__communicate_abandon(m->p, &c, &m->res);
     if (m->res)
       m->res->timed_out = 1;
@@ -531,3 +540,5 @@ void subproc_group_wake(subproc_group *g) {
   if (g)
     subproc__os_poller_wake(g->poller);
 }
+
+void subproc__group_kill_trees(subproc_group *g) { g->kill_trees = 1; }

@@ -196,5 +196,7 @@ void subproc__os_poller_wake(subproc__poller *pl);
 
 /* Give the CPU to another thread (a spin lock waiting). */
 void subproc__os_yield(void);
+/* The CPUs online (at least 1). */
+int subproc__os_cpu_count(void);
 
 #endif

@@ -62,6 +62,9 @@ int subproc__communicate_final(subproc *p, const void *input, size_t input_len,
  * before it is closed. On an error, abandon kills and reaps the child. */
 typedef struct subproc__closing {
   void (*fn)(void *arg, subproc *p, int stream, int fd);
+  /* May be NULL: called once the child has exited, before it is reaped
+   * (its group id still cannot be reused). */
+  void (*before_reap)(void *arg, subproc *p);
   void *arg;
 } subproc__closing;
 int subproc__communicate_begin(subproc *p, const void *input, size_t input_len,
@@ -72,6 +75,11 @@ int subproc__communicate_end(subproc *p, subproc_result **res,
                              subproc_error *err);
 void subproc__communicate_abandon(subproc *p, const subproc__closing *closing,
                                   subproc_result **res);
+
+/* From now on, each child's process group (kill_tree) is killed as the
+ * child exits, before it is reaped: a pool's cancel reaches what a job
+ * left behind. */
+void subproc__group_kill_trees(subproc_group *g);
 
 /* FILE streams (src/stream.c). */
 FILE *subproc__stream_open(subproc__stream *s, int writing,

@@ -102,6 +102,11 @@ double subproc__now(void) {
 
 void subproc__os_yield(void) { sched_yield(); }
 
+int subproc__os_cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 && n < 65536 ? (int)n : 1;
+}
+
 static atomic_int test_flags;
 void subproc__set_test_flags(int flags) { atomic_store(&test_flags, flags); }
 int subproc__test_flags(void) { return atomic_load(&test_flags); }

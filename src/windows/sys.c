@@ -119,6 +119,12 @@ double subproc__now(void) {
 
 void subproc__os_yield(void) { SwitchToThread(); }
 
+int subproc__os_cpu_count(void) {
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return si.dwNumberOfProcessors ? (int)si.dwNumberOfProcessors : 1;
+}
+
 static volatile LONG test_flags;
 void subproc__set_test_flags(int flags) {
   InterlockedExchange(&test_flags, flags);
