@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "tool.h"
 
@@ -98,4 +99,61 @@ int subproc_tool_json_print(subproc_tool_json *j) {
   fwrite(j->data, 1, j->len, stdout);
   putchar('\n');
   return 0;
+}
+
+/* ---- results ---- */
+
+static void json_output(subproc_tool_json *j, const char *name,
+                        const char *data, size_t len, int truncated) {
+  char key[32];
+  subproc_tool_json_bytes(j, name, data, len);
+  snprintf(key, sizeof key, "%s_truncated", name);
+  subproc_tool_json_key(j, key);
+  subproc_tool_json_bool(j, truncated);
+}
+
+void subproc_tool_json_outputs(subproc_tool_json *j, const subproc_result *r) {
+  json_output(j, "stdout", r ? r->out : NULL, r ? r->out_len : 0,
+              r && r->out_truncated);
+  json_output(j, "stderr", r ? r->err : NULL, r ? r->err_len : 0,
+              r && r->err_truncated);
+}
+
+void subproc_tool_json_returncode(subproc_tool_json *j, int returncode) {
+  subproc_tool_json_key(j, "returncode");
+  if (returncode == SUBPROC_NO_RETURNCODE)
+    subproc_tool_json_null(j);
+  else
+    subproc_tool_json_int(j, returncode);
+}
+
+void subproc_tool_json_rusage(subproc_tool_json *j, const subproc_result *r) {
+  subproc_tool_json_key(j, "rusage");
+  if (!r) {
+    subproc_tool_json_null(j);
+    return;
+  }
+  subproc_tool_json_open(j, '{');
+  subproc_tool_json_key(j, "user_s");
+  subproc_tool_json_double(j, r->user_s);
+  subproc_tool_json_key(j, "system_s");
+  subproc_tool_json_double(j, r->system_s);
+  subproc_tool_json_key(j, "max_rss_kb");
+  subproc_tool_json_int(j, r->max_rss_kb);
+  subproc_tool_json_close(j, '}');
+}
+
+void subproc_tool_write_captured(const subproc_result *r) {
+  if (r && r->out)
+    fwrite(r->out, 1, r->out_len, stdout);
+  if (r && r->err) {
+    fflush(stdout);
+    fwrite(r->err, 1, r->err_len, stderr);
+  }
+}
+
+double subproc_tool_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

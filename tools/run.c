@@ -7,55 +7,6 @@
 
 #include "tool.h"
 
-static void json_output(subproc_tool_json *j, const char *name,
-                        const char *data, size_t len, int truncated) {
-  char key[32];
-  subproc_tool_json_bytes(j, name, data, len);
-  snprintf(key, sizeof key, "%s_truncated", name);
-  subproc_tool_json_key(j, key);
-  subproc_tool_json_bool(j, truncated);
-}
-
-static void json_outputs(subproc_tool_json *j, const subproc_result *r) {
-  json_output(j, "stdout", r ? r->out : NULL, r ? r->out_len : 0,
-              r && r->out_truncated);
-  json_output(j, "stderr", r ? r->err : NULL, r ? r->err_len : 0,
-              r && r->err_truncated);
-}
-
-static void json_returncode(subproc_tool_json *j, int returncode) {
-  subproc_tool_json_key(j, "returncode");
-  if (returncode == SUBPROC_NO_RETURNCODE)
-    subproc_tool_json_null(j);
-  else
-    subproc_tool_json_int(j, returncode);
-}
-
-static void json_rusage(subproc_tool_json *j, const subproc_result *r) {
-  subproc_tool_json_key(j, "rusage");
-  if (!r) {
-    subproc_tool_json_null(j);
-    return;
-  }
-  subproc_tool_json_open(j, '{');
-  subproc_tool_json_key(j, "user_s");
-  subproc_tool_json_double(j, r->user_s);
-  subproc_tool_json_key(j, "system_s");
-  subproc_tool_json_double(j, r->system_s);
-  subproc_tool_json_key(j, "max_rss_kb");
-  subproc_tool_json_int(j, r->max_rss_kb);
-  subproc_tool_json_close(j, '}');
-}
-
-static void write_captured(const subproc_result *r) {
-  if (r && r->out)
-    fwrite(r->out, 1, r->out_len, stdout);
-  if (r && r->err) {
-    fflush(stdout);
-    fwrite(r->err, 1, r->err_len, stderr);
-  }
-}
-
 /* ---- run ---- */
 
 static int print_run_json(const subproc_tool_config *c, int rc,
@@ -67,16 +18,16 @@ static int print_run_json(const subproc_tool_config *c, int rc,
   subproc_tool_json_key(&j, "args");
   subproc_tool_json_args(&j,
                          r && r->args ? r->args : (const char *const *)c->args);
-  json_returncode(&j, r ? r->returncode : SUBPROC_NO_RETURNCODE);
+  subproc_tool_json_returncode(&j, r ? r->returncode : SUBPROC_NO_RETURNCODE);
   subproc_tool_json_key(&j, "timed_out");
   subproc_tool_json_bool(&j, r ? r->timed_out : rc == SUBPROC_ETIMEDOUT);
-  json_outputs(&j, r);
+  subproc_tool_json_outputs(&j, r);
   subproc_tool_json_key(&j, "duration_s");
   if (r)
     subproc_tool_json_double(&j, r->duration_s);
   else
     subproc_tool_json_null(&j);
-  json_rusage(&j, r);
+  subproc_tool_json_rusage(&j, r);
   subproc_tool_json_key(&j, "pid");
   if (r)
     subproc_tool_json_int(&j, r->pid);
@@ -117,7 +68,7 @@ static int run(subproc_tool_config *c) {
   if (c->json && print_run_json(c, rc, &e, r) != 0)
     st = SUBPROC_TOOL_EXIT_FAILURE;
   if (!c->json)
-    write_captured(r);
+    subproc_tool_write_captured(r);
   if (rc < 0 && rc != SUBPROC_ETIMEDOUT)
     subproc_tool_print_error(rc, &e, c->args[0]);
   subproc_result_free(r);
@@ -231,12 +182,6 @@ static int split_options(const subproc_tool_config *c, pipeline *p) {
   return SUBPROC_TOOL_CONTINUE;
 }
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void json_stages(subproc_tool_json *j, const pipeline *p,
                         const subproc_pipeline_result *r) {
   size_t i;
@@ -246,8 +191,8 @@ static void json_stages(subproc_tool_json *j, const pipeline *p,
     subproc_tool_json_open(j, '{');
     subproc_tool_json_key(j, "args");
     subproc_tool_json_args(j, p->argvs[i]);
-    json_returncode(j,
-                    r && i < r->n ? r->returncodes[i] : SUBPROC_NO_RETURNCODE);
+    subproc_tool_json_returncode(j, r && i < r->n ? r->returncodes[i]
+                                                  : SUBPROC_NO_RETURNCODE);
     subproc_tool_json_close(j, '}');
   }
   subproc_tool_json_close(j, ']');
@@ -265,11 +210,11 @@ static int print_pipe_json(const pipeline *p, int rc, const subproc_error *e,
   for (i = 0; i < p->n; i++)
     subproc_tool_json_args(&j, p->argvs[i]);
   subproc_tool_json_close(&j, ']');
-  json_returncode(&j, r ? r->returncode : SUBPROC_NO_RETURNCODE);
+  subproc_tool_json_returncode(&j, r ? r->returncode : SUBPROC_NO_RETURNCODE);
   subproc_tool_json_key(&j, "timed_out");
   subproc_tool_json_bool(&j, r ? r->timed_out : rc == SUBPROC_ETIMEDOUT);
   json_stages(&j, p, r);
-  json_outputs(&j, r ? r->last : NULL);
+  subproc_tool_json_outputs(&j, r ? r->last : NULL);
   subproc_tool_json_key(&j, "duration_s");
   subproc_tool_json_double(&j, duration);
   subproc_tool_json_error(&j, rc, e);
@@ -282,17 +227,17 @@ static int print_pipe_json(const pipeline *p, int rc, const subproc_error *e,
 static int run_pipeline(const subproc_tool_config *c, pipeline *p) {
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  double start = now();
+  double start = subproc_tool_now();
   int rc, st;
   memset(&e, 0, sizeof e);
   subproc_tool_forward_signals(&p->opts, leads_group(&p->stage_opts[0]));
   rc = subproc_pipeline(p->argvs, p->n, p->stage_opts, &p->opts, &r, &e);
   st = subproc_tool_exit_status(
       rc, &e, r ? r->returncode : SUBPROC_NO_RETURNCODE, r && r->timed_out);
-  if (c->json && print_pipe_json(p, rc, &e, r, now() - start) != 0)
+  if (c->json && print_pipe_json(p, rc, &e, r, subproc_tool_now() - start) != 0)
     st = SUBPROC_TOOL_EXIT_FAILURE;
   if (!c->json)
-    write_captured(r ? r->last : NULL);
+    subproc_tool_write_captured(r ? r->last : NULL);
   if (rc < 0 && rc != SUBPROC_ETIMEDOUT)
     subproc_tool_print_error(rc, &e, p->argvs[0][0]);
   subproc_pipeline_result_free(r);

@@ -21,6 +21,8 @@ static const char help_overview[] =
     "                      run PROGRAM and exit with its status\n"
     "  pipe [OPTIONS] -- CMD [ARG...] '|' CMD [ARG...] ...\n"
     "                      run a pipeline without a shell (pipefail status)\n"
+    "  parallel [-j N] [OPTIONS] [-- CMD [ARG...] [::: VALUE...]]\n"
+    "                      run jobs N at a time (xargs -P, GNU parallel)\n"
     "  split [-0] [--] STRING\n"
     "                      shlex.split: print one word per line\n"
     "  quote [--] ARG...   shlex.join: print the ARGs as one shell-safe line\n"
@@ -104,6 +106,33 @@ static const char help_pipe[] =
     "the whole pipeline, --check fails on a pipefail status, and --json\n"
     "prints every stage's status.\n";
 
+static const char help_parallel[] =
+    "Usage: subproc parallel [OPTIONS] -- CMD [ARG...] ::: VALUE...\n"
+    "       subproc parallel [OPTIONS] -- CMD [ARG...] < VALUES\n"
+    "       subproc parallel [OPTIONS] < COMMANDS\n"
+    "Run one job per VALUE (given after ':::', else one per line of stdin),\n"
+    "N at a time: CMD ARG... VALUE, or with '{}' in a word, VALUE put there.\n"
+    "Without CMD each line of stdin is a command for /bin/sh -c. Each job's\n"
+    "stdout and stderr are kept and written when it ends, so the outputs of\n"
+    "two jobs never interleave (completion order).\n"
+    "\n"
+    "  -j, --jobs N          at most N jobs at once (default: the CPUs)\n"
+    "  --timeout SECONDS     kill a job (and its process group) after SECONDS\n"
+    "  --halt never|soon|now[,fail=1]\n"
+    "                        after the first failure start no new job (soon)\n"
+    "                        or also kill the running ones (now)\n"
+    "  --json                one JSON object per job, as each completes\n"
+    "  --progress, --no-progress\n"
+    "                        a progress line on stderr (default: when it is a\n"
+    "                        terminal): done, running, failed, ETA\n"
+    "  -h, --help            show this help and exit\n"
+    "\n"
+    "SIGINT, SIGTERM and SIGHUP are forwarded to every running job's process\n"
+    "group; no job starts after them and the running ones are collected.\n"
+    "Exit status (as GNU parallel): the number of failed jobs (101 for more\n"
+    "than 100); with --halt, the status of the job that failed first; 125 if\n"
+    "subproc itself failed.\n";
+
 static const char help_split[] =
     "Usage: subproc split [-0] [--] STRING\n"
     "Split STRING like a POSIX shell (Python's shlex.split) and print one\n"
@@ -129,6 +158,7 @@ static const struct command {
 } commands[] = {
     {"run", subproc_tool_cmd_run, help_run},
     {"pipe", subproc_tool_cmd_pipe, help_pipe},
+    {"parallel", subproc_tool_cmd_parallel, help_parallel},
     {"split", subproc_tool_cmd_split, help_split},
     {"quote", subproc_tool_cmd_quote, help_quote},
     {"cmdline", subproc_tool_cmd_cmdline, help_cmdline},

@@ -69,6 +69,7 @@ int subproc_tool_cmd_pipe(int argc, char **argv);
 int subproc_tool_cmd_split(int argc, char **argv);
 int subproc_tool_cmd_quote(int argc, char **argv);
 int subproc_tool_cmd_cmdline(int argc, char **argv);
+int subproc_tool_cmd_parallel(int argc, char **argv);
 
 /* Reporting (tools/report.c). */
 /* The exit status for a finished call: 124, the child's status, 128+N,
@@ -81,6 +82,15 @@ void subproc_tool_print_error(int rc, const subproc_error *e,
 void subproc_tool_json_args(subproc_tool_json *j, const char *const *args);
 void subproc_tool_json_error(subproc_tool_json *j, int rc,
                              const subproc_error *e);
+/* A result's fields: "stdout"/"stderr" (+ _truncated, _base64), its
+ * "returncode" (null: unknown), "rusage"; r may be NULL. */
+void subproc_tool_json_outputs(subproc_tool_json *j, const subproc_result *r);
+void subproc_tool_json_returncode(subproc_tool_json *j, int returncode);
+void subproc_tool_json_rusage(subproc_tool_json *j, const subproc_result *r);
+/* Seconds on the monotonic clock. */
+double subproc_tool_now(void);
+/* The captured stdout to stdout, then stderr to stderr. */
+void subproc_tool_write_captured(const subproc_result *r);
 /* Write j (plus a newline) to stdout, or report that it could not be
  * built; returns 0 or 125. */
 int subproc_tool_json_print(subproc_tool_json *j);

@@ -42,6 +42,17 @@ class Skip(Exception):
     pass
 
 
+def slow(seconds):
+    """An upper bound on a duration: seconds times SUBPROC_TEST_SLOWDOWN
+    (default 1, as in tests/test.h). A child whose run must not reach the
+    bound sleeps for a scaled time too (LONG)."""
+    try:
+        factor = float(os.environ.get("SUBPROC_TEST_SLOWDOWN", "1"))
+    except ValueError:
+        factor = 1.0
+    return seconds * (factor if factor > 0 else 1.0)
+
+
 # ---- helpers ---------------------------------------------------------------
 
 def sp(*args, timeout=60, **kw):
@@ -1185,6 +1196,121 @@ def test_pipe_forwards_signals_to_every_stage():
         time.sleep(0.1)
     else:
         raise AssertionError(f"{len(alive)} stages still alive")
+
+
+# ---- parallel -----------------------------------------------------------------
+
+def test_parallel_values_and_braces():
+    p = expect(sp("parallel", "-j", "2", "--", "echo", "x", ":::", "a", "b",
+                  "c"), 0)
+    eq(sorted(p.stdout.decode().splitlines()), ["x a", "x b", "x c"],
+       "appended values")
+    p = expect(sp("parallel", "--", "sh", "-c", "echo [{}{}]", ":::", "1",
+                  "2"), 0)
+    eq(sorted(p.stdout.decode().splitlines()), ["[11]", "[22]"],
+       "every {} replaced")
+
+
+def test_parallel_jobs_from_stdin():
+    p = expect(sp("parallel", input=b"echo one\necho two >&2\n\nexit 0\n"), 0)
+    eq(p.stdout, b"one\n", "stdout of the shell jobs")
+    eq(p.stderr, b"two\n", "stderr of the shell jobs")
+    p = expect(sp("parallel", "--", "printf", "<%s>", input=b"a\nb c\n"), 0)
+    eq(sorted(p.stdout.decode().replace("><", ">\n<").splitlines()),
+       ["<a>", "<b c>"], "one argument a line")
+
+
+def test_parallel_output_never_interleaved():
+    script = ("for i in $(seq 200); do echo {} $i; "
+              "[ $((i % 50)) = 0 ] && sleep 0.01; done")
+    p = expect(sp("parallel", "-j", "8", "--", "sh", "-c", script, ":::",
+                  *[str(i) for i in range(16)]), 0)
+    lines = p.stdout.decode().splitlines()
+    eq(len(lines), 16 * 200, "every line")
+    blocks = [lines[k:k + 200] for k in range(0, len(lines), 200)]
+    for b in blocks:
+        job = b[0].split()[0]
+        if [l.split()[0] for l in b] != [job] * 200:
+            raise AssertionError("the lines of two jobs interleave")
+        eq([l.split()[1] for l in b], [str(i) for i in range(1, 201)],
+           f"job {job} in order")
+
+
+def test_parallel_exit_status():
+    expect(sp("parallel", "--", "sh", "-c", "exit {}", ":::", "0", "3", "0",
+              "1"), 2)
+    many = ["x"] * 102
+    expect(sp("parallel", "-j", "8", "--", "false", ":::", *many), 101)
+    expect(sp("parallel", "-j", "1", "--halt", "now,fail=1", "--", "sh", "-c",
+              "exit {}", ":::", "0", "7", "0"), 7)
+    p = expect(sp("parallel", "-j", "1", "--halt", "soon", "--", "sh", "-c",
+                  "echo {}; exit {}", ":::", "0", "5", "0", "0"), 5)
+    eq(p.stdout, b"0\n5\n", "nothing started after the failure")
+    expect_usage_error("parallel", "-j", "0", "--", "true", ":::", "x")
+    expect_usage_error("parallel", "--halt", "maybe", "--", "true", ":::", "x")
+
+
+def test_parallel_timeout_and_json():
+    start = time.monotonic()
+    p = expect(sp("parallel", "--json", "--timeout", "0.3", "--", "sh", "-c",
+                  "echo {}; exec sleep {}", ":::", "0", "30"), 1)
+    if time.monotonic() - start > slow(20):
+        raise AssertionError("the timeout did not stop the job")
+    jobs = sorted((json.loads(l) for l in p.stdout.decode().splitlines()),
+                  key=lambda j: j["job"])
+    eq([j["job"] for j in jobs], [0, 1], "one object per job")
+    eq(jobs[0]["returncode"], 0, "the quick job")
+    eq(jobs[0]["stdout"], "0\n", "its output")
+    eq(jobs[1]["timed_out"], True, "the slow job timed out")
+    eq(jobs[1]["stdout"], "30\n", "output before the timeout is kept")
+
+
+def test_parallel_sigint_forwarded_then_collected():
+    linux_only()
+    p = subprocess.Popen([BINARY, "parallel", "-j", "4", "--", "sh", "-c",
+                          "echo $$ >&2; exec sleep 60", ":::", "a", "b", "c",
+                          "d", "e"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    time.sleep(slow(0.5))
+    start = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=slow(30))
+    if time.monotonic() - start > slow(10):
+        raise AssertionError("jobs outlived the SIGINT")
+    eq(p.returncode, 4, "the four running jobs failed; none started after")
+    for pid in [int(x) for x in err.split()]:
+        if pid_alive(pid):
+            raise AssertionError(f"job {pid} still alive")
+
+
+def test_parallel_progress_on_a_terminal():
+    linux_only()
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([BINARY, "parallel", "-j", "2", "--", "true",
+                            ":::", "1", "2", "3"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    eq(p.returncode, 0, "status")
+    if b"3/3 done" not in seen or b"ETA" not in seen:
+        raise AssertionError(f"no progress line: {seen!r}")
+    p = expect(sp("parallel", "--", "true", ":::", "1"), 0, err=b"")
 
 
 # ---- runner -------------------------------------------------------------------
