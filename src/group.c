@@ -306,7 +306,7 @@ static void unlink_member(member *m) {
   if (m->next)
     m->next->prev = m->prev;
   g->count--;
-  g->n_blind -= m->blind;
+  g->n_blind -= (size_t)m->blind;
   m->p->group_member = NULL;
 }
 

@@ -107,13 +107,15 @@ static int parse_number(const char *opt, const char *v, double *out) {
 }
 
 static int parse_options(config *c, int argc, char **argv) {
-  int ch;
-  double v;
+    int ch;
+  double v = 0;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "+j:h", long_options, NULL)) != -1) {
     switch (ch) {
     case OPT_JOBS:
-      if (parse_number("--jobs", optarg, &v) || v < 1 || v != (size_t)v)
+            /* parse_number caps v at 1e9: the cast is exact */
+      if (parse_number("--jobs", optarg, &v) || v < 1 ||
+          v != (double)(size_t)v)
         return subproc_tool_usage_error("parallel",
                                         "--jobs: expected a count >= 1");
       c->jobs = (size_t)v;

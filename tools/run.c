@@ -109,7 +109,7 @@ static int is_bar(const char *s) { return strcmp(s, "|") == 0; }
 static int split_stages(const subproc_tool_config *c, pipeline *p) {
   size_t i, w = 0, n = 1;
   for (i = 0; i < c->n_args; i++)
-    n += is_bar(c->args[i]);
+    n += (size_t)is_bar(c->args[i]);
   p->words = malloc((c->n_args + 1) * sizeof *p->words);
   p->argvs = malloc(n * sizeof *p->argvs);
   if (!p->words || !p->argvs)

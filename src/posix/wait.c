@@ -83,8 +83,10 @@ static void status_of(const siginfo_t *si, const struct rusage *ru,
     ex->raw_status = (v << 8) | 0x7f;
     break;
   }
-  ex->user_s = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6;
-  ex->system_s = (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+  ex->user_s =
+      (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+  ex->system_s =
+      (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
   ex->max_rss_kb = ru->ru_maxrss; /* kilobytes on Linux */
 }
 

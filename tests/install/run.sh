@@ -1,11 +1,24 @@
 #!/bin/sh
 # Installs the build tree into a fresh prefix, then builds and runs a tiny
-# program against it: `run.sh BUILD_DIR pkgconfig|find_package`.
+# program against it: `run.sh BUILD_DIR pkgconfig|find_package`; or
+# `run.sh SOURCE_DIR subproject`: a parent project builds subproc itself.
 set -eu
 build=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if [ "$mode" = subproject ]; then
+  cmake -S "$here/subproject" -B "$work/parent" -DSUBPROC_SOURCE_DIR="$build" \
+    >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+  cmake --build "$work/parent" -j 2 >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+  "$work/parent/hello"
+  if cmake --install "$work/parent" --prefix "$work/prefix" >/dev/null 2>&1 &&
+     [ -e "$work/prefix/include/subproc.h" ]; then
+    echo "subproject: installed headers" >&2
+    exit 1
+  fi
+  exit 0
+fi
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 prefix=$work/prefix
 # lib, lib64 or lib/<triplet> (Debian's multiarch): wherever it went.
