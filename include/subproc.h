@@ -234,7 +234,12 @@ typedef struct subproc_options {
   int keep_fds;        /* close_fds=False: inherit every inheritable fd */
   const int *pass_fds; /* fds kept open (and made inheritable) */
   size_t n_pass_fds;
-  int keep_signals;      /* restore_signals=False */
+  int keep_signals; /* restore_signals=False */
+  /* Beyond Python, POSIX only: a const sigset_t * (void * so that this
+   * header needs no POSIX feature macros): the child's signal mask, e.g.
+   * the one a program had before it blocked SIGINT for itself; NULL = an
+   * empty mask, or with keep_signals the caller's. */
+  const void *sigmask;
   int start_new_session; /* setsid() in the child */
   int set_process_group; /* with process_group: Python's process_group=N */
   int process_group;     /* 0 = a new group led by the child */
@@ -351,6 +356,10 @@ SUBPROC_API long subproc_pid(const subproc *p);
 SUBPROC_API int subproc_returncode(const subproc *p);
 /* The argv the child was started with (Python's args, after shell). */
 SUBPROC_API const char *const *subproc_args(const subproc *p);
+/* Beyond Python: the raw wait status once reaped (the exit code on
+ * Windows), -1 before; *core_dumped (may be NULL) says whether it dumped
+ * core, which returncode (-N) cannot tell. */
+SUBPROC_API int subproc_wait_status(const subproc *p, int *core_dumped);
 /* The method actually used to create the child. */
 SUBPROC_API subproc_spawn_method subproc_method(const subproc *p);
 
@@ -381,7 +390,10 @@ typedef struct subproc_result {
   size_t err_len;
   int out_truncated, err_truncated; /* max_output was reached */
   int timed_out;
-  double duration_s;       /* wall clock from spawn to reap */
+  int wait_status;   /* beyond Python: the raw wait status (POSIX; Windows:
+                      the exit code), -1 if not reaped */
+  int core_dumped;   /* it died of a signal and dumped core */
+  double duration_s; /* wall clock from spawn to reap */
   double user_s, system_s; /* the child's CPU time (rusage) */
   long max_rss_kb;         /* the child's peak resident set */
   long pid;

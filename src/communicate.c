@@ -212,6 +212,7 @@ static int status_into(const subproc *p, subproc_result *r) {
   r->returncode = subproc_returncode(p);
   r->pid = p->os.pid;
   r->duration_s = duration(p);
+  r->wait_status = subproc_wait_status(p, &r->core_dumped);
   if (r->returncode != SUBPROC_NO_RETURNCODE) {
     r->user_s = p->exit.user_s;
     r->system_s = p->exit.system_s;

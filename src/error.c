@@ -14,12 +14,13 @@ const char *subproc_version(void) { return SUBPROC_VERSION_STRING; }
   X(ESRCH)                                                                     \
   X(EINTR)                                                                     \
   X(EIO)                                                                       \
-  X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM)          \
-      X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST) X(EXDEV) X(ENODEV) X(ENOTDIR)     \
-          X(EISDIR) X(EINVAL) X(ENFILE) X(EMFILE) X(ETXTBSY) X(EFBIG)          \
-              X(ENOSPC) X(ESPIPE) X(EROFS) X(EMLINK) X(EPIPE) X(ERANGE)        \
-                  X(ENAMETOOLONG) X(ENOSYS) X(ELOOP) X(ETIMEDOUT) X(ENOTSUP)   \
-                      X(EILSEQ) X(EOVERFLOW)
+  X(ENXIO)                                                                     \
+  X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES)         \
+      X(EFAULT) X(EBUSY) X(EEXIST) X(EXDEV) X(ENODEV) X(ENOTDIR) X(EISDIR)     \
+          X(EINVAL) X(ENFILE) X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC)          \
+              X(ESPIPE) X(EROFS) X(EMLINK) X(EPIPE) X(ERANGE) X(ENAMETOOLONG)  \
+                  X(ENOSYS) X(ELOOP) X(ETIMEDOUT) X(ENOTSUP) X(EILSEQ)         \
+                      X(EOVERFLOW)
 
 const char *subproc_strerror(int code) {
   switch (code) {

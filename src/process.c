@@ -296,6 +296,13 @@ int subproc_returncode(const subproc *p) {
 const char *const *subproc_args(const subproc *p) {
   return p ? (const char *const *)p->args : NULL;
 }
+int subproc_wait_status(const subproc *p, int *core_dumped) {
+  int done = p && state_of(p) == SUBPROC__REAPED;
+  if (core_dumped)
+    *core_dumped = done && p->exit.core_dumped;
+  return done ? p->exit.raw_status : -1;
+}
+
 subproc_spawn_method subproc_method(const subproc *p) {
   return p ? p->method : SUBPROC_SPAWN_AUTO;
 }

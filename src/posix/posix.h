@@ -26,6 +26,15 @@ int subproc__above_std(int fd);
 /* pipe2(O_CLOEXEC) with both ends above 2. */
 int subproc__pipe(int fds[2]);
 
+/* One /dev/null fd shared by every spawn that asks for DEVNULL, open
+ * while a spawn or a child object uses it (src/posix/sys.c): no open and
+ * close per spawn. acquire returns it (or -1 with errno) and counts a
+ * user; release uncounts one, and the last closes it. */
+int subproc__devnull_acquire(void);
+void subproc__devnull_release(void);
+/* subproc__os.flags: the child's object holds a /dev/null reference. */
+#define SUBPROC__OS_DEVNULL 1
+
 /* The pidfd flavour of the running kernel (src/posix/wait.c). */
 int subproc__pidfd_open(pid_t pid);
 

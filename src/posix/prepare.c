@@ -150,10 +150,10 @@ static int open_pipe(subproc__plan *pr, int fds[2], long pipesize,
 
 static int get_devnull(subproc__plan *pr, subproc_error *err) {
   if (pr->devnull < 0) {
-    int fd = subproc__open("/dev/null", O_RDWR, 0);
+    int fd = subproc__devnull_acquire();
     if (fd < 0)
       return subproc__fail_os(err, errno, "open", "/dev/null", -1);
-    pr->devnull = track(pr, fd);
+    pr->devnull = fd; /* released with the plan, or by the child's object */
   }
   return pr->devnull;
 }
@@ -286,6 +286,7 @@ static void prep_process(subproc__plan *pr, const subproc_options *o,
                          int tree) {
   subproc__child_plan *pl = &pr->pl;
   pl->restore_signals = !o->keep_signals;
+  pr->sigmask = o->sigmask;
   pl->setsid = o->start_new_session;
   /* kill_tree needs a group to kill: a new one unless one was asked for. */
   pl->setpgid = o->set_process_group || (tree && !o->start_new_session);

@@ -100,6 +100,8 @@ void subproc__os_plan_free(subproc__plan *pr) {
     return;
   for (int i = 0; i < pr->n_own; i++)
     subproc__close_quietly(pr->own[i]);
+  if (pr->devnull >= 0)
+    subproc__devnull_release();
   free(pr->argv);
   free(pr->envp);
   free(pr->pl.exec_list);
@@ -463,6 +465,10 @@ static void hand_over(subproc__plan *pr, pid_t pid, int pidfd, subproc__os *os,
   os->group = pr->group < 0 ? pid : pr->group;
   os->job = 0;
   os->flags = 0;
+  if (pr->devnull >= 0) { /* the object keeps the shared /dev/null open */
+    os->flags |= SUBPROC__OS_DEVNULL;
+    pr->devnull = -1;
+  }
   out->args = pr->argv;
   pr->argv = NULL;
   out->method = pr->method;
@@ -483,7 +489,9 @@ int subproc__os_launch(subproc__plan *pr, subproc__os *os,
   pthread_sigmask(SIG_BLOCK, &all, &old);
   if (pr->method != SUBPROC_SPAWN_FORK && !vm_shared_with_child())
     pr->method = SUBPROC_SPAWN_FORK;
-  if (pr->pl.restore_signals)
+  if (pr->sigmask)
+    pr->pl.child_mask = *pr->sigmask;
+  else if (pr->pl.restore_signals)
     sigemptyset(&pr->pl.child_mask);
   else
     pr->pl.child_mask = old;

@@ -83,8 +83,7 @@ static void status_of(const siginfo_t *si, const struct rusage *ru,
     ex->raw_status = (v << 8) | 0x7f;
     break;
   }
-  ex->user_s =
-      (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+  ex->user_s = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
   ex->system_s =
       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
   ex->max_rss_kb = ru->ru_maxrss; /* kilobytes on Linux */
@@ -293,6 +292,9 @@ void *subproc__os_exit_handle(const subproc__os *os) {
 void subproc__os_release(subproc__os *os) {
   subproc__close_quietly((int)os->handle);
   os->handle = -1;
+  if (os->flags & SUBPROC__OS_DEVNULL)
+    subproc__devnull_release();
+  os->flags &= ~SUBPROC__OS_DEVNULL;
 }
 
 /* ------------------------------------------------------------------ */

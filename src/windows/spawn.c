@@ -62,6 +62,8 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "group");
   if (o->extra_groups)
     return unsupported(err, "extra_groups");
+  if (o->sigmask)
+    return unsupported(err, "sigmask");
   const subproc_startupinfo *si = o->startupinfo;
   if (si && si->n_handle_list && !si->handle_list)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "startupinfo", NULL, -1,
