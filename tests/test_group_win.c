@@ -8,6 +8,7 @@
 #include <windows.h>
 
 #include <io.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,20 @@ static DWORD WINAPI wake_later(void *arg) {
   return 0;
 }
 
+/* raise() runs the handler in the thread that raises. */
+static subproc_group *signalled_group;
+static void wake_on_signal(int sig) {
+  (void)sig;
+  subproc_group_wake(signalled_group);
+}
+
+static DWORD WINAPI raise_later(void *arg) {
+  (void)arg;
+  Sleep(100);
+  raise(SIGINT);
+  return 0;
+}
+
 TEST(win_group_wake_from_another_thread) {
   subproc_group *g = new_group();
   subproc *p = start(HELPER("sleep", "30"), (subproc_options){0});
@@ -454,6 +469,15 @@ TEST(win_group_wake_from_another_thread) {
   HANDLE t = CreateThread(NULL, 0, wake_later, g, 0, NULL);
   ASSERT(t != NULL);
   double t0 = test_now();
+  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_FOREVER, &e), 0);
+  ASSERT(test_now() - t0 < slow(20));
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
+  /* From a C runtime signal handler. */
+  signalled_group = g;
+  signal(SIGINT, wake_on_signal);
+  t = CreateThread(NULL, 0, raise_later, NULL, 0, NULL);
+  t0 = test_now();
   ASSERT_EQ(subproc_group_run_once(g, SUBPROC_FOREVER, &e), 0);
   ASSERT(test_now() - t0 < slow(20));
   WaitForSingleObject(t, INFINITE);

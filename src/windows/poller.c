@@ -322,14 +322,14 @@ static int report(subproc__reg *r, ULONG_PTR key) {
   return r->events & SUBPROC__POLL_OUT ? SUBPROC__POLL_OUT : SUBPROC__POLL_IN;
 }
 
-typedef struct taken {
+typedef struct batch {
   int n;     /* events */
   int woken; /* a wake-up came */
   int empty; /* the port had nothing before the deadline */
-} taken;
+} batch;
 
 static void on_packet(subproc__poller *pl, const OVERLAPPED_ENTRY *e,
-                      subproc__poll_event *ev, taken *t) {
+                      subproc__poll_event *ev, batch *t) {
   if (e->lpCompletionKey == SUBPROC__KEY_WAKE) {
     InterlockedExchange(&pl->wake_pending, 0);
     t->woken = 1;
@@ -345,11 +345,11 @@ static void on_packet(subproc__poller *pl, const OVERLAPPED_ENTRY *e,
 }
 
 static int take(subproc__poller *pl, subproc__poll_event *ev, int max,
-                double deadline, taken *t) {
+                double deadline, batch *t) {
   OVERLAPPED_ENTRY raw[BATCH];
   ULONG n = 0;
   int ms = subproc__ms_left(deadline);
-  *t = (taken){0};
+  *t = (batch){0};
   if (!GetQueuedCompletionStatusEx(pl->port, raw, max < BATCH ? max : BATCH, &n,
                                    ms < 0 ? INFINITE : (DWORD)ms, FALSE)) {
     t->empty = 1;
@@ -368,7 +368,7 @@ int subproc__os_poller_wait(subproc__poller *pl, subproc__poll_event *ev,
     ResetEvent(pl->ready);
   collect_dead(pl);
   rearm_reported(pl);
-  taken t;
+  batch t;
   int rc;
   do
     rc = take(pl, ev, max, deadline, &t);
@@ -524,13 +524,15 @@ int subproc__os_poller_new(subproc__poller **out) {
 }
 
 /* Every operation has ended by the time its registration is deleted, so
- * what is left of their packets is on the port now. */
+ * what is left of their packets is on the port now; a packet the kernel
+ * queues a moment after it set the operation's event is never read, and
+ * nothing else touches the registration any more. */
 static void drain(subproc__poller *pl) {
   OVERLAPPED_ENTRY raw[BATCH];
   subproc__poll_event ignored[BATCH];
   ULONG n;
   while (GetQueuedCompletionStatusEx(pl->port, raw, BATCH, &n, 0, FALSE)) {
-    taken t = {0};
+    batch t = {0};
     for (ULONG i = 0; i < n; i++)
       on_packet(pl, &raw[i], ignored, &t);
   }
