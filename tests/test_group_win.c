@@ -362,6 +362,42 @@ TEST(win_group_timeout_kills_tree) {
   subproc_group_free(g);
 }
 
+/* The exit is reported once while grandchildren keep the pipes open: the
+ * child is done at their EOF, or wait_delay after its exit. */
+typedef struct timed {
+  outcome o;
+  double t0, at;
+} timed;
+
+static void record_when(void *arg, subproc *p, int rc, subproc_result *r,
+                        const subproc_error *e) {
+  timed *t = arg;
+  t->at = test_now() - t->t0;
+  record(&t->o, p, rc, r, e);
+}
+
+TEST(win_group_grandchild_holds_pipes) {
+  subproc_group *g = new_group();
+  timed held = {.t0 = test_now()}, cut = {.t0 = test_now()};
+  add(g,
+      start(HELPER("grandchild", "1", "held"),
+            (subproc_options){.out = SUBPROC_REDIRECT_PIPE}),
+      (subproc_watch){.on_exit = record_when, .arg = &held});
+  add(g,
+      start(HELPER("grandchild", "30", "cut"),
+            (subproc_options){.out = SUBPROC_REDIRECT_PIPE, .wait_delay = 0.3}),
+      (subproc_watch){.on_exit = record_when, .arg = &cut});
+  run(g, slow(30));
+  ASSERT_EQ(held.o.rc, 0);
+  ASSERT_STREQ(held.o.out, "held\n");
+  ASSERT(held.at > 0.9); /* the grandchild's EOF */
+  ASSERT_EQ(cut.o.rc, 0);
+  ASSERT_STREQ(cut.o.out, "cut\n");
+  ASSERT(cut.at < slow(10));
+  free(held.o.out), free(cut.o.out);
+  subproc_group_free(g);
+}
+
 /* The group nested in a host loop that waits on the group's handle (with
  * a message loop's wait) for at most the group's next timeout, then calls
  * run_once(g, 0). */
