@@ -2,8 +2,9 @@
  * and the wait for room of a write end it watches (src/windows/room.c).
  *
  * A registration's fields belong to the thread that uses the group (one at
- * a time); the index that finds one by fd or child is shared with
- * subproc__os_io calls in any thread, under its lock. */
+ * a time), but for the few the poller's watcher thread shares under the
+ * poller's lock; the index that finds one by fd or child is shared with
+ * subproc__os_io calls in any thread, under its own lock. */
 #ifndef SUBPROC_WINDOWS_POLLER_H
 #define SUBPROC_WINDOWS_POLLER_H
 
