@@ -236,6 +236,16 @@ static int run(int argc, wchar_t **argv) {
     fflush(stdout);
     DWORD pid;
     CloseHandle(spawn_self(L"sleep", argv[2], 1, &pid));
+  } else if (!wcscmp(m, L"burst")) {
+    /* burst ID N CODE: "child ID", N bytes 'x', exit CODE */
+    printf("child %ls\n", argv[2]);
+    for (long long n = _wtoi64(argv[3]); n > 0; n--)
+      putchar('x');
+    fflush(stdout);
+    ExitProcess((UINT)_wtoi(argv[4]));
+  } else if (!wcscmp(m, L"sleep-cat")) { /* sleep S, then cat */
+    sleep_s(argv[2]);
+    return cat(0, 0);
   } else {
     fprintf(stderr, "helper: unknown mode %s\n", utf8(m));
     return 2;
