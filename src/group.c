@@ -493,10 +493,12 @@ int subproc_group_run_once(subproc_group *g, double timeout,
   if (!g || isnan(timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_run_once: NULL group or NaN timeout");
-  if (!g->count)
-    return 0;
-  enum { MAX_EVENTS = 64 };
+    enum { MAX_EVENTS = 64 };
   subproc__poll_event ev[MAX_EVENTS];
+  if (!g->count) { /* consume a wake-up, so a host loop does not spin */
+    int n = subproc__os_poller_wait(g->poller, ev, MAX_EVENTS, 0.0);
+    return n < 0 ? subproc__fail_os(err, -n, "poll", NULL, -1) : 0;
+  }
   int n = subproc__os_poller_wait(g->poller, ev, MAX_EVENTS,
                                   wait_deadline(g, subproc__deadline(timeout)));
   if (n < 0)
