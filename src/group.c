@@ -493,7 +493,7 @@ int subproc_group_run_once(subproc_group *g, double timeout,
   if (!g || isnan(timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_run_once: NULL group or NaN timeout");
-    enum { MAX_EVENTS = 64 };
+  enum { MAX_EVENTS = 64 };
   subproc__poll_event ev[MAX_EVENTS];
   if (!g->count) { /* consume a wake-up, so a host loop does not spin */
     int n = subproc__os_poller_wait(g->poller, ev, MAX_EVENTS, 0.0);
