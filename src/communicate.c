@@ -3,7 +3,6 @@
  * is src/capture.c's business. State is kept across timeouts, so a call
  * that times out loses nothing and a later call continues. */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,7 +334,7 @@ static int communicate(subproc *p, const void *input, size_t input_len,
   if (!p)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: NULL process");
-  if (isnan(timeout))
+  if (subproc__isnan(timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: timeout is not a number");
   int rc = comm_start(p, input, input_len, err);

@@ -5,7 +5,6 @@
  * (a child's timeout, the drain after a kill, wait_delay) sit in a binary
  * heap ordered by when they fall due. */
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,7 +345,7 @@ int subproc_group_add(subproc_group *g, subproc *p, const subproc_watch *w,
                          "group_add: '%s' is already in a group or being "
                          "communicated with",
                          p->args[0]);
-  if (w && isnan(w->timeout))
+  if (w && subproc__isnan(w->timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "timeout", NULL, -1,
                          "group_add: timeout is not a number");
   member *m = new_member(g, p, w);
@@ -490,7 +489,7 @@ static void dispatch(subproc__poll_event *ev, int n) {
 
 int subproc_group_run_once(subproc_group *g, double timeout,
                            subproc_error *err) {
-  if (!g || isnan(timeout))
+  if (!g || subproc__isnan(timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_run_once: NULL group or NaN timeout");
   enum { MAX_EVENTS = 64 };

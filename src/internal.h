@@ -53,6 +53,8 @@ void subproc__error_clear(subproc_error *err);
 /* ---- monotonic clock and deadlines ---- */
 /* Seconds on a monotonic clock (implemented by the backend). */
 double subproc__now(void);
+/* NaN, without <math.h>'s isnan (mingw's trips -Wconversion). */
+static inline int subproc__isnan(double x) { return x != x; }
 /* now + timeout; -1 for a negative (endless) timeout. */
 double subproc__deadline(double timeout);
 /* Milliseconds left until deadline for poll(); -1 when deadline < 0. */

@@ -1,6 +1,5 @@
 /* Option checks shared by every backend. */
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -13,9 +12,9 @@ static int not_a_number(subproc_error *err, const char *name) {
 /* Values no platform accepts: NaN times, sizes beyond what the OS takes,
  * negative fds (Python's ValueError). */
 static int check_values(const subproc_options *o, subproc_error *err) {
-  if (isnan(o->timeout))
+  if (subproc__isnan(o->timeout))
     return not_a_number(err, "timeout");
-  if (isnan(o->wait_delay))
+  if (subproc__isnan(o->wait_delay))
     return not_a_number(err, "wait_delay");
   if (o->pipesize < 0 || o->pipesize > INT_MAX)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipesize", NULL, -1,

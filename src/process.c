@@ -3,7 +3,6 @@
  * children that are still running. The backend (os.h) spawns, waits and
  * signals on OS handles. */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,7 +207,7 @@ int subproc_wait(subproc *p, double timeout, int *returncode,
   if (!p)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "wait", NULL, -1,
                          "wait: NULL process");
-  if (isnan(timeout))
+  if (subproc__isnan(timeout))
     return bad_timeout(err, "wait", timeout);
   int rc = subproc__wait_until(p, subproc__deadline(timeout));
   if (rc == -ECHILD)
@@ -456,7 +455,7 @@ static int wait_any_args(subproc *const *procs, size_t n, double timeout,
   if (!index || !live)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "wait", NULL, -1,
                          "wait_any: no processes");
-  if (isnan(timeout))
+  if (subproc__isnan(timeout))
     return bad_timeout(err, "wait_any", timeout);
   return 0;
 }

@@ -198,7 +198,7 @@ void subproc_tool_json_int(subproc_tool_json *j, long long v) {
 /* JSON has no NaN or infinity: those become null. */
 void subproc_tool_json_double(subproc_tool_json *j, double v) {
   char buf[64];
-  if (!isfinite(v)) {
+  if (v != v || v - v != 0) { /* NaN or infinite (isfinite trips mingw) */
     put_literal(j, "null");
     return;
   }

@@ -92,7 +92,7 @@ static int parse_seconds(const char *s, double *out) {
   double v;
   errno = 0;
   v = strtod(s, &end);
-  if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+  if (end == s || errno == ERANGE || v != v || v - v != 0 || v < 0)
     return -1;
   if (*end && end[1])
     return -1;

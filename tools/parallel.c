@@ -66,6 +66,13 @@ static subproc_pool *running_pool;
 
 static void on_signal(int sig) { subproc_pool_cancel(running_pool, sig); }
 
+#if defined(_WIN32)
+/* The C runtime's SIGINT (Ctrl-C) and SIGTERM. */
+static void forward_signals(void) {
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+}
+#else
 static void forward_signals(void) {
   static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction sa;
@@ -78,6 +85,7 @@ static void forward_signals(void) {
     sigaction(sigs[i], &sa, NULL);
   }
 }
+#endif
 
 /* ---- options ---- */
 
@@ -107,15 +115,14 @@ static int parse_number(const char *opt, const char *v, double *out) {
 }
 
 static int parse_options(config *c, int argc, char **argv) {
-    int ch;
+  int ch;
   double v = 0;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "+j:h", long_options, NULL)) != -1) {
     switch (ch) {
     case OPT_JOBS:
-            /* parse_number caps v at 1e9: the cast is exact */
-      if (parse_number("--jobs", optarg, &v) || v < 1 ||
-          v != (double)(size_t)v)
+      /* parse_number caps v at 1e9: the cast is exact */
+      if (parse_number("--jobs", optarg, &v) || v < 1 || v != (double)(size_t)v)
         return subproc_tool_usage_error("parallel",
                                         "--jobs: expected a count >= 1");
       c->jobs = (size_t)v;

@@ -350,7 +350,8 @@ static int take(subproc__poller *pl, subproc__poll_event *ev, int max,
   ULONG n = 0;
   int ms = subproc__ms_left(deadline);
   *t = (batch){0};
-  if (!GetQueuedCompletionStatusEx(pl->port, raw, max < BATCH ? max : BATCH, &n,
+  ULONG want = (ULONG)(max < BATCH ? max : BATCH);
+  if (!GetQueuedCompletionStatusEx(pl->port, raw, want, &n,
                                    ms < 0 ? INFINITE : (DWORD)ms, FALSE)) {
     t->empty = 1;
     return GetLastError() == WAIT_TIMEOUT ? 0 : -errno_now();
