@@ -3,6 +3,8 @@
  * nothing, SIGPIPE containment, binary output, signals, and text mode
  * (newlines, encodings, errors) through real children. */
 #include "test.h"
+#ifndef _WIN32
+#include "test.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -112,7 +114,7 @@ static void big_roundtrip(const char *mode, size_t len, int both) {
   subproc_free(p);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
@@ -120,13 +122,15 @@ static void big_roundtrip(const char *mode, size_t len, int both) {
 /* Both directions, large data                                         */
 /* ------------------------------------------------------------------ */
 
-TEST(comm_both_directions) { big_roundtrip("cat", 1u << 20, 0); }
+TEST_POSIX(comm_both_directions) { big_roundtrip("cat", 1u << 20, 0); }
 
-TEST(comm_256mib_through_cat) { big_roundtrip("cat", 256u << 20, 0); }
+TEST_POSIX(comm_256mib_through_cat) { big_roundtrip("cat", 256u << 20, 0); }
 
-TEST(comm_stdout_stderr_both_large) { big_roundtrip("cat2", 64u << 20, 1); }
+TEST_POSIX(comm_stdout_stderr_both_large) {
+  big_roundtrip("cat2", 64u << 20, 1);
+}
 
-TEST(comm_output_only_large) {
+TEST_POSIX(comm_output_only_large) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "50000000", NULL};
   subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
@@ -141,10 +145,10 @@ TEST(comm_output_only_large) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_empty_input_closes_stdin) {
+TEST_POSIX(comm_empty_input_closes_stdin) {
   /* input of length 0 (Python's b""): stdin is closed, cat sees EOF. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "cat", NULL};
@@ -158,10 +162,10 @@ TEST(comm_empty_input_closes_stdin) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_stderr_into_stdout) {
+TEST_POSIX(comm_stderr_into_stdout) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "outerr", "OUT", "ERR", NULL};
   subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE},
@@ -174,14 +178,14 @@ TEST(comm_stderr_into_stdout) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* Timeouts and the retry                                              */
 /* ------------------------------------------------------------------ */
 
-TEST(comm_timeout_then_retry_loses_nothing) {
+TEST_POSIX(comm_timeout_then_retry_loses_nothing) {
   int fds = test_count_fds();
   const char *argv[] = {"echo A; sleep 2; echo B", NULL};
   subproc *p = start(argv, &(subproc_options){.shell = 1,
@@ -215,10 +219,10 @@ TEST(comm_timeout_then_retry_loses_nothing) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_many_retries_large_output) {
+TEST_POSIX(comm_many_retries_large_output) {
   /* 1 MB on each stream, a pause, 1 MB more on each: retried with short
    * timeouts, every snapshot is a prefix and the end result is whole. */
   int fds = test_count_fds();
@@ -254,10 +258,10 @@ TEST(comm_many_retries_large_output) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_timeout_retry_with_input_in_flight) {
+TEST_POSIX(comm_timeout_retry_with_input_in_flight) {
   /* Input larger than a pipe goes in across several timed-out calls: the
    * caller's buffer may be gone after the first one. */
   sigpipe_default();
@@ -285,11 +289,11 @@ TEST(comm_timeout_retry_with_input_in_flight) {
   subproc_free(p);
   free(expect);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
-TEST(comm_kill_then_communicate) {
+TEST_POSIX(comm_kill_then_communicate) {
   /* The spec's recipe: on TimeoutExpired, kill() then communicate(). */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "print-sleep", "hello", "30", NULL};
@@ -311,7 +315,7 @@ TEST(comm_kill_then_communicate) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* Kill and collect a child left running by a test. */
@@ -325,7 +329,7 @@ static void finish_killed(subproc *p) {
   subproc_free(p);
 }
 
-TEST(comm_input_on_retry_is_einval) {
+TEST_POSIX(comm_input_on_retry_is_einval) {
   sigpipe_default();
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "noread", "30", NULL};
@@ -367,11 +371,11 @@ TEST(comm_input_on_retry_is_einval) {
   finish_killed(p);
 
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
-TEST(comm_noread_child_timeout) {
+TEST_POSIX(comm_noread_child_timeout) {
   /* A child that never reads its stdin: the timeout still fires. */
   sigpipe_default();
   int fds = test_count_fds();
@@ -389,11 +393,11 @@ TEST(comm_noread_child_timeout) {
   free(in);
   finish_killed(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
-TEST(comm_closeout_child_timeout) {
+TEST_POSIX(comm_closeout_child_timeout) {
   /* stdout reaches EOF at once but the child runs on: wait() times out. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "closeout", "30", NULL};
@@ -408,14 +412,14 @@ TEST(comm_closeout_child_timeout) {
   subproc_result_free(r);
   finish_killed(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* SIGPIPE: writing to a child that is gone is not an error            */
 /* ------------------------------------------------------------------ */
 
-TEST(comm_write_to_exited_child) {
+TEST_POSIX(comm_write_to_exited_child) {
   sigpipe_default();
   int fds = test_count_fds();
   size_t len = 4u << 20;
@@ -434,11 +438,11 @@ TEST(comm_write_to_exited_child) {
   subproc_free(p);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
-TEST(comm_write_to_closed_stdin) {
+TEST_POSIX(comm_write_to_closed_stdin) {
   /* The child closes its stdin and goes on: EPIPE is ignored, its output
    * and status are still collected. */
   sigpipe_default();
@@ -458,11 +462,11 @@ TEST(comm_write_to_closed_stdin) {
   subproc_free(p);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
-TEST(comm_stdin_stream_flush_to_exited_child) {
+TEST_POSIX(comm_stdin_stream_flush_to_exited_child) {
   /* Data the caller left buffered in the stdin FILE is flushed by
    * communicate; the child is gone, and that must not raise SIGPIPE. */
   sigpipe_default();
@@ -480,11 +484,11 @@ TEST(comm_stdin_stream_flush_to_exited_child) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   assert_sigpipe_clean();
 }
 
-TEST(comm_sigpipe_ignored_by_app_kept) {
+TEST_POSIX(comm_sigpipe_ignored_by_app_kept) {
   /* An application that ignores SIGPIPE keeps its disposition. */
   signal(SIGPIPE, SIG_IGN);
   const char *argv[] = {test_helper, "exit", "0", NULL};
@@ -500,14 +504,14 @@ TEST(comm_sigpipe_ignored_by_app_kept) {
   struct sigaction sa;
   sigaction(SIGPIPE, NULL, &sa);
   ASSERT(sa.sa_handler == SIG_IGN);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* No pipes, binary data, signals, bad input                           */
 /* ------------------------------------------------------------------ */
 
-TEST(comm_no_pipes) {
+TEST_POSIX(comm_no_pipes) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "3", NULL};
   subproc *p = start(argv, NULL);
@@ -536,10 +540,10 @@ TEST(comm_no_pipes) {
   subproc_result_free(r);
   finish_killed(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_res_null) {
+TEST_POSIX(comm_res_null) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "300000", NULL};
   subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
@@ -548,10 +552,10 @@ TEST(comm_res_null) {
   ASSERT_EQ(subproc_returncode(p), 0);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_binary_output_with_nul) {
+TEST_POSIX(comm_binary_output_with_nul) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "hex", "00610062000aff000d", NULL};
   subproc *p = start(argv, &(subproc_options){.out = {.kind = SUBPROC_PIPE}});
@@ -564,10 +568,10 @@ TEST(comm_binary_output_with_nul) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_binary_input_with_nul) {
+TEST_POSIX(comm_binary_input_with_nul) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = start(argv, &pipes_in_out);
@@ -579,10 +583,10 @@ TEST(comm_binary_input_with_nul) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_child_killed_by_signal) {
+TEST_POSIX(comm_child_killed_by_signal) {
   int fds = test_count_fds();
   char sig[16];
   int sigs[] = {SIGTERM, SIGKILL, SIGUSR1}; /* not SIGSEGV: ASan catches it */
@@ -613,10 +617,10 @@ TEST(comm_child_killed_by_signal) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_bad_input) {
+TEST_POSIX(comm_bad_input) {
   subproc_error e;
   subproc_result *r = (subproc_result *)&e; /* must be reset to NULL */
   ASSERT_EQ(subproc_communicate(NULL, NULL, 0, 1.0, &r, &e), SUBPROC_EINVAL);
@@ -626,7 +630,7 @@ TEST(comm_bad_input) {
   subproc_result_free(NULL);
 }
 
-TEST(comm_after_completion) {
+TEST_POSIX(comm_after_completion) {
   /* A second communicate after the first completed returns the status
    * again with nothing more to read. */
   int fds = test_count_fds();
@@ -644,7 +648,7 @@ TEST(comm_after_completion) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -669,7 +673,7 @@ static int text_of_hex(const char *hex, const char *encoding,
   return rc;
 }
 
-TEST(comm_text_universal_newlines) {
+TEST_POSIX(comm_text_universal_newlines) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
@@ -686,10 +690,10 @@ TEST(comm_text_universal_newlines) {
   ASSERT_STREQ(r->out, "a\r\nb\r");
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_crlf_split_across_reads) {
+TEST_POSIX(comm_text_crlf_split_across_reads) {
   /* "\r" in one write, "\n" in a later one: still one newline. */
   int fds = test_count_fds();
   const char *argv[] = {"printf 'a\\r'; sleep 0.3; printf '\\nb\\r'; "
@@ -707,10 +711,10 @@ TEST(comm_text_crlf_split_across_reads) {
   ASSERT_STREQ(r->out, "a\nb\nc");
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_latin1_output) {
+TEST_POSIX(comm_text_latin1_output) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
@@ -720,10 +724,10 @@ TEST(comm_text_latin1_output) {
   ASSERT_EQ(r->out_len, 7);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_invalid_utf8_strict) {
+TEST_POSIX(comm_text_invalid_utf8_strict) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
@@ -747,10 +751,10 @@ TEST(comm_text_invalid_utf8_strict) {
   ASSERT_EQ(e.offset, 1); /* truncated sequence at EOF */
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_invalid_utf8_replace_ignore) {
+TEST_POSIX(comm_text_invalid_utf8_replace_ignore) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
@@ -767,10 +771,10 @@ TEST(comm_text_invalid_utf8_replace_ignore) {
   ASSERT_STREQ(r->out, "ab\\xffc");
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_input_encoded) {
+TEST_POSIX(comm_text_input_encoded) {
   /* UTF-8 input reaches the child as latin-1 bytes: od shows them. */
   int fds = test_count_fds();
   const char *argv[] = {"od -An -tx1 | tr -d ' \\n'", NULL};
@@ -811,10 +815,10 @@ TEST(comm_text_input_encoded) {
   ASSERT_EQ(rc, SUBPROC_EDECODE);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_large_both_ways) {
+TEST_POSIX(comm_text_large_both_ways) {
   /* Multi-byte characters cut at every read boundary. */
   sigpipe_default();
   int fds = test_count_fds();
@@ -844,10 +848,10 @@ TEST(comm_text_large_both_ways) {
   subproc_free(p);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_unknown_encoding_fails_at_popen) {
+TEST_POSIX(comm_text_unknown_encoding_fails_at_popen) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "echo", "x", NULL};
   subproc *p = (subproc *)&fds;
@@ -873,10 +877,10 @@ TEST(comm_text_unknown_encoding_fails_at_popen) {
             SUBPROC_EINVAL);
   ASSERT(r == NULL);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_timeout_retry_split_char) {
+TEST_POSIX(comm_text_timeout_retry_split_char) {
   /* A character (and a \r\n) cut by the timeout is completed on the
    * retry: the decoder state survives the snapshot. */
   int fds = test_count_fds();
@@ -901,7 +905,7 @@ TEST(comm_text_timeout_retry_split_char) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 static size_t counted;
@@ -912,7 +916,7 @@ static int count_fn(void *arg, int stream, const char *data, size_t len) {
   return 0;
 }
 
-TEST(comm_on_output_and_max_output) {
+TEST_POSIX(comm_on_output_and_max_output) {
   /* The callback sees at most max_output bytes per stream. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "500000", NULL};
@@ -930,10 +934,10 @@ TEST(comm_on_output_and_max_output) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_decode_error_lets_child_finish) {
+TEST_POSIX(comm_text_decode_error_lets_child_finish) {
   /* Python decodes after the child has exited: a bad byte does not stop
    * the child. The error (with its offset) comes when the stream ends. */
   int fds = test_count_fds();
@@ -967,10 +971,10 @@ TEST(comm_text_decode_error_lets_child_finish) {
   ASSERT_EQ(r->returncode, 3);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(comm_text_encode_error_run_result) {
+TEST_POSIX(comm_text_encode_error_run_result) {
   /* Input that the encoding cannot hold: SUBPROC_EDECODE before anything
    * is written; run kills and reaps the child and still gives a result. */
   int fds = test_count_fds();
@@ -1010,12 +1014,12 @@ TEST(comm_text_encode_error_run_result) {
   subproc_result_free(r);
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* Python refuses input once communication has started, also after it
  * completed. */
-TEST(comm_input_after_completion_refused) {
+TEST_POSIX(comm_input_after_completion_refused) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -1032,3 +1036,4 @@ TEST(comm_input_after_completion_refused) {
   ASSERT_STREQ(e.message, "Cannot send input after starting communication");
   subproc_free(p);
 }
+#endif

@@ -2,6 +2,8 @@
  * status, pipefail, check, SIGPIPE propagation (the parent holds no inner
  * pipe end), input and output, one timeout for all, start failures. */
 #include "test.h"
+#ifndef _WIN32
+#include "test.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -17,7 +19,7 @@ static unsigned char pat(size_t i) {
   return (unsigned char)(i ^ (i >> 8) ^ (i >> 16) ^ (i >> 24) ^ (i >> 5));
 }
 
-TEST(pipe_dmesg_grep_replacement) {
+TEST_POSIX(pipe_dmesg_grep_replacement) {
   /* output=$(dmesg | grep hda), dmesg played by printf. */
   int fds = test_count_fds();
   const char *log = "printf '%s\\n' 'sda1: ok' 'hda1: lba' 'sdb: ok' "
@@ -75,10 +77,10 @@ TEST(pipe_dmesg_grep_replacement) {
   ASSERT_STREQ(r->last->out, "");
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_three_stages) {
+TEST_POSIX(pipe_three_stages) {
   int fds = test_count_fds();
   const char *cat[] = {test_helper, "cat", NULL};
   const char *sort[] = {"sort", NULL};
@@ -99,10 +101,10 @@ TEST(pipe_three_stages) {
   ASSERT_STREQ(r->last->out, "      2 apple\n      1 fig\n      3 pear\n");
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_every_stage_status) {
+TEST_POSIX(pipe_every_stage_status) {
   int fds = test_count_fds();
   const char *s0[] = {test_helper, "exit", "3", NULL};
   const char *s1[] = {"cat; exit 5", NULL};
@@ -122,10 +124,10 @@ TEST(pipe_every_stage_status) {
   ASSERT(r->last == NULL || r->last->out == NULL);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_pipefail_and_check) {
+TEST_POSIX(pipe_pipefail_and_check) {
   int fds = test_count_fds();
   const char *f[] = {"false", NULL};
   const char *t[] = {"true", NULL};
@@ -166,10 +168,10 @@ TEST(pipe_pipefail_and_check) {
   ASSERT_EQ(e.returncode, 1);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_yes_head_sigpipe) {
+TEST_POSIX(pipe_yes_head_sigpipe) {
   /* head exits after one line; yes must die of SIGPIPE at once, which
    * only happens when nobody else (the parent) holds the pipe's read end. */
   int fds = test_count_fds();
@@ -208,10 +210,10 @@ TEST(pipe_yes_head_sigpipe) {
   ASSERT_EQ(r->returncodes[0], -SIGPIPE);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_input_first_output_last) {
+TEST_POSIX(pipe_input_first_output_last) {
   int fds = test_count_fds();
   size_t len = 16u << 20;
   char *in = malloc(len);
@@ -234,10 +236,10 @@ TEST(pipe_input_first_output_last) {
   subproc_pipeline_result_free(r);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_single_stage) {
+TEST_POSIX(pipe_single_stage) {
   int fds = test_count_fds();
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs[] = {cat};
@@ -254,10 +256,10 @@ TEST(pipe_single_stage) {
   ASSERT_EQ(r->returncodes[0], 0);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_stage_options_and_stderr) {
+TEST_POSIX(pipe_stage_options_and_stderr) {
   /* Each stage has its own options; stderr of the last is captured. */
   int fds = test_count_fds();
   const char *pwd[] = {"pwd", NULL};
@@ -275,10 +277,10 @@ TEST(pipe_stage_options_and_stderr) {
   ASSERT_EQ(r->returncode, 2);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_text_and_max_output) {
+TEST_POSIX(pipe_text_and_max_output) {
   int fds = test_count_fds();
   const char *hex[] = {test_helper, "hex", "e90d0a0d41", NULL};
   const char *cat[] = {test_helper, "cat", NULL};
@@ -320,10 +322,10 @@ TEST(pipe_text_and_max_output) {
   ASSERT_EQ(r->returncode, 0);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_timeout_whole_pipeline) {
+TEST_POSIX(pipe_timeout_whole_pipeline) {
   int fds = test_count_fds();
   const char *sl[] = {test_helper, "sleep", "30", NULL};
   const char *ps[] = {test_helper, "print-sleep", "mid", "30", NULL};
@@ -365,10 +367,10 @@ TEST(pipe_timeout_whole_pipeline) {
   ASSERT_EQ(r->returncodes[1], 0);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_stage_cannot_start) {
+TEST_POSIX(pipe_stage_cannot_start) {
   int fds = test_count_fds();
   const char *sl[] = {test_helper, "sleep", "30", NULL};
   const char *cat[] = {test_helper, "cat", NULL};
@@ -393,7 +395,7 @@ TEST(pipe_stage_cannot_start) {
   }
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 
   /* The first stage fails: nothing runs. */
   const char *const *first[] = {nope, cat};
@@ -406,7 +408,7 @@ TEST(pipe_stage_cannot_start) {
       -ENOENT);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 
   /* The last stage fails, with input pending for the first. */
   const char *const *last[] = {cat, cat, nope};
@@ -429,10 +431,10 @@ TEST(pipe_stage_cannot_start) {
   ASSERT_STREQ(e.step, "chdir");
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_bad_input) {
+TEST_POSIX(pipe_bad_input) {
   int fds = test_count_fds();
   const char *cat[] = {test_helper, "cat", NULL};
   const char *empty[] = {NULL};
@@ -463,10 +465,10 @@ TEST(pipe_bad_input) {
             SUBPROC_EINVAL);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_parent_holds_no_inner_end) {
+TEST_POSIX(pipe_parent_holds_no_inner_end) {
   /* Each stage sees only its own three streams. */
   int fds = test_count_fds();
   const char *echo[] = {test_helper, "echo", "x", NULL};
@@ -491,10 +493,10 @@ TEST(pipe_parent_holds_no_inner_end) {
   ASSERT_STREQ(r->last->out, "0 1 2\n");
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_input_to_stage_that_exits) {
+TEST_POSIX(pipe_input_to_stage_that_exits) {
   /* The first stage never reads: EPIPE is not an error, no SIGPIPE. */
   signal(SIGPIPE, SIG_DFL);
   int fds = test_count_fds();
@@ -520,10 +522,10 @@ TEST(pipe_input_to_stage_that_exits) {
   subproc_pipeline_result_free(r);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(pipe_first_stage_stdin_pipe_without_input) {
+TEST_POSIX(pipe_first_stage_stdin_pipe_without_input) {
   /* stdin=PIPE for the first stage and no input: like communicate()
    * without input, the stage sees EOF (nobody else can write to it). */
   int fds = test_count_fds();
@@ -542,7 +544,7 @@ TEST(pipe_first_stage_stdin_pipe_without_input) {
   ASSERT_EQ(r->returncode, 0);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* Waits (up to 5 s) until process group pgid is empty, reaping members
@@ -560,7 +562,7 @@ static int group_gone(long pgid) {
   }
 }
 
-TEST(pipe_timeout_kill_tree) {
+TEST_POSIX(pipe_timeout_kill_tree) {
   /* kill_tree for the pipeline: on the timeout every stage's group is
    * killed, grandchildren included (ON for all, or AUTO for a stage that
    * starts a new session). */
@@ -601,7 +603,7 @@ TEST(pipe_timeout_kill_tree) {
     }
 }
 
-TEST(pipe_conflicting_options_einval) {
+TEST_POSIX(pipe_conflicting_options_einval) {
   /* As in run: input with a stdin redirection of the first stage, or
    * capture_output with an output redirection of the last, is a
    * ValueError, not a silent override. No stage is started. */
@@ -632,5 +634,6 @@ TEST(pipe_conflicting_options_einval) {
                              &r, &e),
             SUBPROC_EINVAL);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
+#endif

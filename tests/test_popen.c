@@ -1,4 +1,6 @@
 /* The Popen object: spawning, every option, every error, fd hygiene. */
+#include "test.h"
+#ifndef _WIN32
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -43,13 +45,13 @@ static subproc_options none;
 
 /* ---- basics ---- */
 
-TEST(popen_argv_verbatim) {
+TEST_POSIX(popen_argv_verbatim) {
   char *s = HELPER(none, "echo", "a b", "$HOME", "*", ";|&", "'\"", "");
   ASSERT_STREQ(s, "a b\n$HOME\n*\n;|&\n'\"\n\n");
   free(s);
 }
 
-TEST(popen_exit_status) {
+TEST_POSIX(popen_exit_status) {
   const char *argv[] = {test_helper, "exit", "3", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -61,10 +63,10 @@ TEST(popen_exit_status) {
   ASSERT_EQ(rc, 3);
   ASSERT_EQ(subproc_returncode(p), 3);
   subproc_free(p);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_signal_status) {
+TEST_POSIX(popen_signal_status) {
   const char *argv[] = {test_helper, "raise", "9", NULL};
   int rc = 0;
   subproc_error e;
@@ -72,7 +74,7 @@ TEST(popen_signal_status) {
   ASSERT_EQ(rc, -9);
 }
 
-TEST(popen_shell_string) {
+TEST_POSIX(popen_shell_string) {
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_OK(subproc_run_cmd("echo $((1+2)) | tr 3 x",
@@ -85,7 +87,7 @@ TEST(popen_shell_string) {
   subproc_result_free(r);
 }
 
-TEST(popen_shell_extra_args) {
+TEST_POSIX(popen_shell_extra_args) {
   /* Popen(['echo $0 $1', 'a', 'b'], shell=True): extra items are $0, $1. */
   const char *argv[] = {"echo \"$0\" \"$1\"", "a", "b c", NULL};
   subproc_result *r = NULL;
@@ -98,7 +100,7 @@ TEST(popen_shell_extra_args) {
   subproc_result_free(r);
 }
 
-TEST(popen_shell_executable) {
+TEST_POSIX(popen_shell_executable) {
   const char *argv[] = {"echo $0", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -120,7 +122,7 @@ TEST(popen_shell_executable) {
   subproc_result_free(r);
 }
 
-TEST(popen_executable_keeps_argv0) {
+TEST_POSIX(popen_executable_keeps_argv0) {
   const char *argv[] = {"fakename", "argv0", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -133,7 +135,7 @@ TEST(popen_executable_keeps_argv0) {
   subproc_result_free(r);
 }
 
-TEST(popen_cmd_is_program_without_shell) {
+TEST_POSIX(popen_cmd_is_program_without_shell) {
   subproc *p = NULL;
   subproc_error e;
   /* Without shell the whole string is the program name, not a command. */
@@ -157,7 +159,7 @@ static const char *helper_base(void) {
   return slash + 1;
 }
 
-TEST(popen_path_from_child_env) {
+TEST_POSIX(popen_path_from_child_env) {
   const char *base = helper_base();
   char path[4200];
   snprintf(path, sizeof path, "PATH=/nonexistent:%s", helper_dir);
@@ -179,7 +181,7 @@ TEST(popen_path_from_child_env) {
   subproc_result_free(r);
 }
 
-TEST(popen_relative_executable_uses_cwd) {
+TEST_POSIX(popen_relative_executable_uses_cwd) {
   const char *base = helper_base();
   char rel[4200];
   snprintf(rel, sizeof rel, "./%s", base);
@@ -199,7 +201,7 @@ TEST(popen_relative_executable_uses_cwd) {
   subproc_result_free(r);
 }
 
-TEST(popen_path_eacces_reported_first) {
+TEST_POSIX(popen_path_eacces_reported_first) {
   /* A non-executable candidate earlier on PATH: EACCES, as execvp says. */
   char dir[] = "/tmp/subproc-test-XXXXXX";
   ASSERT(mkdtemp(dir));
@@ -227,7 +229,7 @@ TEST(popen_path_eacces_reported_first) {
 
 /* ---- errors with a step and a path ---- */
 
-TEST(popen_not_found) {
+TEST_POSIX(popen_not_found) {
   int before = test_count_fds();
   const char *argv[] = {"subproc-no-such-program", NULL};
   subproc *p = (subproc *)1;
@@ -241,10 +243,10 @@ TEST(popen_not_found) {
   ASSERT_STREQ(e.message,
                "exec 'subproc-no-such-program': No such file or directory");
   ASSERT_EQ(test_count_fds(), before);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_not_executable) {
+TEST_POSIX(popen_not_executable) {
   char file[] = "/tmp/subproc-noexec-XXXXXX";
   int fd = mkstemp(file);
   ASSERT(fd >= 0);
@@ -258,10 +260,10 @@ TEST(popen_not_executable) {
   ASSERT_EQ(rc, -EACCES);
   ASSERT_STREQ(e.step, "exec");
   ASSERT_STREQ(e.path, file);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_directory_as_executable) {
+TEST_POSIX(popen_directory_as_executable) {
   const char *argv[] = {"/tmp", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -269,7 +271,7 @@ TEST(popen_directory_as_executable) {
   ASSERT_STREQ(e.message, "exec '/tmp': Permission denied");
 }
 
-TEST(popen_bad_cwd) {
+TEST_POSIX(popen_bad_cwd) {
   int before = test_count_fds();
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
@@ -283,10 +285,10 @@ TEST(popen_bad_cwd) {
   ASSERT_STREQ(e.path, "/nope");
   ASSERT_STREQ(e.message, "chdir '/nope': No such file or directory");
   ASSERT_EQ(test_count_fds(), before);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_bad_arguments) {
+TEST_POSIX(popen_bad_arguments) {
   subproc *p = NULL;
   subproc_error e;
   const char *empty[] = {NULL};
@@ -315,10 +317,10 @@ TEST(popen_bad_arguments) {
                 &p, &e),
             SUBPROC_EINVAL);
   ASSERT(p == NULL);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_bad_env) {
+TEST_POSIX(popen_bad_env) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -333,7 +335,7 @@ TEST(popen_bad_env) {
   ASSERT_CONTAINS(e.message, "illegal environment variable name");
 }
 
-TEST(popen_bad_fds) {
+TEST_POSIX(popen_bad_fds) {
   int before = test_count_fds();
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
@@ -358,7 +360,7 @@ TEST(popen_bad_fds) {
   ASSERT_EQ(test_count_fds(), before);
 }
 
-TEST(popen_unknown_user_group) {
+TEST_POSIX(popen_unknown_user_group) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -379,7 +381,7 @@ TEST(popen_unknown_user_group) {
   ASSERT_STREQ(e.path, "no-such-group-y");
 }
 
-TEST(popen_bad_redirect_path) {
+TEST_POSIX(popen_bad_redirect_path) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -394,7 +396,7 @@ TEST(popen_bad_redirect_path) {
 
 /* ---- redirections ---- */
 
-TEST(popen_devnull) {
+TEST_POSIX(popen_devnull) {
   char *s = HELPER(((subproc_options){.in = SUBPROC_REDIRECT_DEVNULL}), "cat");
   ASSERT_STREQ(s, "");
   free(s);
@@ -409,7 +411,7 @@ TEST(popen_devnull) {
   subproc_result_free(r);
 }
 
-TEST(popen_redirect_fd_file_path) {
+TEST_POSIX(popen_redirect_fd_file_path) {
   char path[] = "/tmp/subproc-redir-XXXXXX";
   int fd = mkstemp(path);
   ASSERT(fd >= 0);
@@ -463,7 +465,7 @@ TEST(popen_redirect_fd_file_path) {
   unlink(path);
 }
 
-TEST(popen_stderr_to_stdout_pipe) {
+TEST_POSIX(popen_stderr_to_stdout_pipe) {
   const char *argv[] = {test_helper, "outerr", "O", "E", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -479,7 +481,7 @@ TEST(popen_stderr_to_stdout_pipe) {
 
 /* Replace this process's 0, 1, 2 with three files, as CPython's
  * test_swap_fds does, and rotate them for the child. */
-TEST(popen_swap_std_fds) {
+TEST_POSIX(popen_swap_std_fds) {
   char names[3][32];
   int fds[3];
   for (int i = 0; i < 3; i++) {
@@ -520,7 +522,7 @@ TEST(popen_swap_std_fds) {
 
 /* With the parent's 0, 1 and 2 closed, new pipes land on 0..2 (CPython's
  * test_close_fd_* family). */
-TEST(popen_parent_std_fds_closed) {
+TEST_POSIX(popen_parent_std_fds_closed) {
   int saved[3];
   for (int i = 0; i < 3; i++)
     saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
@@ -533,8 +535,10 @@ TEST(popen_parent_std_fds_closed) {
       argv,
       &(subproc_options){.input = "ping", .input_len = 4, .capture_output = 1},
       &r, &e);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 3; i++) {
     dup2(saved[i], i);
+    close(saved[i]);
+  }
   ASSERT_OK(rc, &e);
   ASSERT_STREQ(r->out, "ping");
   ASSERT_STREQ(r->err, "ping");
@@ -543,7 +547,7 @@ TEST(popen_parent_std_fds_closed) {
 
 /* ---- fds ---- */
 
-TEST(popen_close_fds_default) {
+TEST_POSIX(popen_close_fds_default) {
   int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
   ASSERT(leak > 2);
   char *s = HELPER(none, "fds");
@@ -561,7 +565,7 @@ TEST(popen_close_fds_default) {
   close(leak);
 }
 
-TEST(popen_pass_fds) {
+TEST_POSIX(popen_pass_fds) {
   int p[2];
   ASSERT(pipe2(p, O_CLOEXEC) == 0); /* pass_fds makes it inheritable */
   int fds[] = {p[1]};
@@ -588,7 +592,7 @@ TEST(popen_pass_fds) {
   close(other);
 }
 
-TEST(popen_no_fd_leak) {
+TEST_POSIX(popen_no_fd_leak) {
   const char *argv[] = {test_helper, "cat2", NULL};
   int before = test_count_fds();
   for (int i = 0; i < 50; i++) {
@@ -603,7 +607,7 @@ TEST(popen_no_fd_leak) {
     subproc_result_free(r);
   }
   ASSERT_EQ(test_count_fds(), before);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* 4 threads spawn at once: every child sees only 0, 1, 2 (no pipe of a
@@ -633,7 +637,7 @@ static void *spawn_thread(void *arg) {
   return NULL;
 }
 
-TEST(popen_threads_concurrent) {
+TEST_POSIX(popen_threads_concurrent) {
   int before = test_count_fds();
   pthread_t t[4];
   for (intptr_t i = 0; i < 4; i++)
@@ -645,12 +649,12 @@ TEST(popen_threads_concurrent) {
       TEST_FAIL("thread %d: %s", i, (const char *)res);
   }
   ASSERT_EQ(test_count_fds(), before);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ---- options ---- */
 
-TEST(popen_cwd_and_umask) {
+TEST_POSIX(popen_cwd_and_umask) {
   char *s = HELPER(((subproc_options){.cwd = "/"}), "cwd");
   ASSERT_STREQ(s, "/\n");
   free(s);
@@ -662,7 +666,7 @@ TEST(popen_cwd_and_umask) {
   free(s);
 }
 
-TEST(popen_env_replaces) {
+TEST_POSIX(popen_env_replaces) {
   const char *env[] = {"FOO=bar baz", "EMPTY=", NULL};
   char *s = HELPER(((subproc_options){.env = env}), "environ");
   ASSERT_STREQ(s, "FOO=bar baz\nEMPTY=\n");
@@ -673,7 +677,7 @@ TEST(popen_env_replaces) {
   free(s);
 }
 
-TEST(popen_new_session_and_group) {
+TEST_POSIX(popen_new_session_and_group) {
   int pid, pgid, sid;
   char *s = HELPER(((subproc_options){.start_new_session = 1}), "sid");
   ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
@@ -699,7 +703,7 @@ TEST(popen_new_session_and_group) {
 
 static void on_signal(int sig) { (void)sig; }
 
-TEST(popen_signals_restored) {
+TEST_POSIX(popen_signals_restored) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN);
   signal(SIGINT, on_signal);
@@ -729,7 +733,7 @@ TEST(popen_signals_restored) {
   ASSERT(sigismember(&now, SIGUSR2) && !sigismember(&now, SIGCHLD));
 }
 
-TEST(popen_user_group_as_root) {
+TEST_POSIX(popen_user_group_as_root) {
   if (geteuid() != 0)
     SKIP("needs root to switch user and groups");
   const char *groups[] = {"65534", "4", NULL};
@@ -750,7 +754,7 @@ TEST(popen_user_group_as_root) {
   free(s);
 }
 
-TEST(popen_setuid_failure_reported) {
+TEST_POSIX(popen_setuid_failure_reported) {
   if (geteuid() == 0)
     SKIP("root may switch to any uid");
   const char *argv[] = {test_helper, "exit", "0", NULL};
@@ -759,7 +763,7 @@ TEST(popen_setuid_failure_reported) {
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "0"}, &p, &e),
             -EPERM);
   ASSERT_STREQ(e.step, "setuid");
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 static int preexec_umask(void *arg) {
@@ -772,7 +776,7 @@ static int preexec_fail(void *arg) {
   return EPERM;
 }
 
-TEST(popen_preexec) {
+TEST_POSIX(popen_preexec) {
   char *s = HELPER(((subproc_options){.preexec = preexec_umask,
                                       .preexec_arg = (void *)(intptr_t)0027}),
                    "umask");
@@ -792,10 +796,10 @@ TEST(popen_preexec) {
       SUBPROC_ESUBPROCESS);
   ASSERT_STREQ(e.step, "preexec");
   ASSERT_EQ(e.os_errno, EPERM);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_spawn_methods) {
+TEST_POSIX(popen_spawn_methods) {
   const subproc_spawn_method methods[] = {
       SUBPROC_SPAWN_AUTO, SUBPROC_SPAWN_VFORK, SUBPROC_SPAWN_POSIX_SPAWN,
       SUBPROC_SPAWN_FORK};
@@ -828,7 +832,7 @@ TEST(popen_spawn_methods) {
     o.cwd = "/nope";
     ASSERT_EQ(subproc_popen(argv, &o, &p, &e), -ENOENT);
     ASSERT_STREQ(e.step, "chdir");
-    test_assert_no_zombies();
+    ASSERT_NO_CHILDREN();
   }
   /* posix_spawn cannot switch users: the call falls back to clone */
   const char *argv[] = {test_helper, "exit", "0", NULL};
@@ -846,7 +850,7 @@ TEST(popen_spawn_methods) {
   subproc_free(p);
 }
 
-TEST(popen_pipesize) {
+TEST_POSIX(popen_pipesize) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -863,7 +867,7 @@ TEST(popen_pipesize) {
   subproc_free(p);
 }
 
-TEST(popen_streams_bufsize) {
+TEST_POSIX(popen_streams_bufsize) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -899,7 +903,7 @@ static int audit_record(void *arg, const char *exe, const char *const *argv,
   return arg ? -1 : 0;
 }
 
-TEST(popen_audit_hook) {
+TEST_POSIX(popen_audit_hook) {
   const char *argv[] = {"echo $X", NULL};
   const char *env[] = {"X=1", NULL};
   subproc_set_audit_hook(audit_record, NULL);
@@ -923,12 +927,12 @@ TEST(popen_audit_hook) {
                 &(subproc_options){.shell = 1, .out = SUBPROC_REDIRECT_DEVNULL},
                 &rc, &e),
             &e);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ---- waiting and signals ---- */
 
-TEST(popen_wait_timeout) {
+TEST_POSIX(popen_wait_timeout) {
   const char *argv[] = {test_helper, "sleep", "10", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -949,10 +953,10 @@ TEST(popen_wait_timeout) {
   /* signalling a reaped child is a no-op, as in Python */
   ASSERT_OK(subproc_terminate(p), &e);
   subproc_free(p);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_terminate_and_signal) {
+TEST_POSIX(popen_terminate_and_signal) {
   const char *argv[] = {test_helper, "sleep", "10", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -971,7 +975,7 @@ TEST(popen_terminate_and_signal) {
   subproc_free(p);
 }
 
-TEST(popen_free_running_child_no_zombie) {
+TEST_POSIX(popen_free_running_child_no_zombie) {
   const char *argv[] = {test_helper, "sleep", "0.2", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -984,10 +988,10 @@ TEST(popen_free_running_child_no_zombie) {
   ASSERT_EQ(subproc_reap_orphans(), 1);
   usleep(500000);
   ASSERT_EQ(subproc_reap_orphans(), 0);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_sigchld_ignored) {
+TEST_POSIX(popen_sigchld_ignored) {
   /* The kernel reaps for us; Python then reports returncode 0. */
   signal(SIGCHLD, SIG_IGN);
   const char *argv[] = {test_helper, "exit", "5", NULL};
@@ -1000,7 +1004,7 @@ TEST(popen_sigchld_ignored) {
   subproc_free(p);
 }
 
-TEST(popen_wait_any) {
+TEST_POSIX(popen_wait_any) {
   const char *slow[] = {test_helper, "sleep", "2", NULL};
   const char *fast[] = {test_helper, "sleep", "0.05", NULL};
   subproc *ps[3] = {NULL, NULL, NULL};
@@ -1022,10 +1026,10 @@ TEST(popen_wait_any) {
     subproc_wait(ps[i], SUBPROC_FOREVER, NULL, NULL);
     subproc_free(ps[i]);
   }
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(popen_strerror) {
+TEST_POSIX(popen_strerror) {
   ASSERT_STREQ(subproc_errname(SUBPROC_ETIMEDOUT), "SUBPROC_ETIMEDOUT");
   ASSERT_STREQ(subproc_errname(-ENOENT), "ENOENT");
   ASSERT_STREQ(subproc_strerror(-ENOENT), "No such file or directory");
@@ -1038,7 +1042,7 @@ TEST(popen_strerror) {
 /* ---- the fallback paths of older kernels, forced through test knobs ---- */
 #include "testing.h"
 
-TEST(popen_fallback_no_pidfd) {
+TEST_POSIX(popen_fallback_no_pidfd) {
   subproc__set_test_flags(SUBPROC__NO_PIDFD);
   const char *argv[] = {test_helper, "sleep", "10", NULL};
   subproc *p = NULL;
@@ -1066,7 +1070,7 @@ TEST(popen_fallback_no_pidfd) {
   subproc_wait(ps[0], SUBPROC_FOREVER, NULL, NULL);
   subproc_free(ps[0]);
   subproc_free(ps[1]);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 static void check_close_fallback(int flags) {
@@ -1087,10 +1091,11 @@ static void check_close_fallback(int flags) {
   subproc__set_test_flags(0);
 }
 
-TEST(popen_fallback_close_proc_fd) {
+TEST_POSIX(popen_fallback_close_proc_fd) {
   check_close_fallback(SUBPROC__NO_CLOSE_RANGE);
 }
 
-TEST(popen_fallback_close_loop) {
+TEST_POSIX(popen_fallback_close_loop) {
   check_close_fallback(SUBPROC__NO_CLOSE_RANGE | SUBPROC__NO_PROC_FD);
 }
+#endif

@@ -4,6 +4,8 @@
  *
  * SUBPROC_STRESS_SCALE (a positive number, default 1; 0.25 in sanitizer
  * builds) scales the stress counts: .ci/valgrind.sh sets it low. */
+#include "test.h"
+#ifndef _WIN32
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +82,7 @@ static char *run_out(const char *const *argv, subproc_options o, int *rc_out,
 
 static void expect_clean(int fds_before) {
   ASSERT_EQ(test_count_fds(), fds_before);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -205,7 +207,7 @@ static int emfile_try(const emfile_case *c, int k, rlim_t soft, char *steps,
   return rc == 0;
 }
 
-TEST(rel_emfile_each_step) {
+TEST_POSIX(rel_emfile_each_step) {
   struct rlimit saved;
   ASSERT(getrlimit(RLIMIT_NOFILE, &saved) == 0);
   /* valgrind emulates RLIMIT_NOFILE without passing it to the kernel, and
@@ -374,12 +376,12 @@ static void nproc_child(void) {
   subproc_error e;
   ASSERT_OK(subproc_call(ok, NULL, &code, &e), &e);
   ASSERT_EQ(code, 0);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
   fflush(NULL);
   _exit(0);
 }
 
-TEST(rel_nproc_eagain) {
+TEST_POSIX(rel_nproc_eagain) {
   fflush(NULL);
   pid_t pid = fork();
   ASSERT(pid >= 0);
@@ -393,14 +395,14 @@ TEST(rel_nproc_eagain) {
   if (WIFSIGNALED(st))
     TEST_FAIL("the limited process died with signal %d", WTERMSIG(st));
   ASSERT_EQ(WEXITSTATUS(st), 0);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* Fault injection: the filesystem changes between calls               */
 /* ------------------------------------------------------------------ */
 
-TEST(rel_cwd_removed) {
+TEST_POSIX(rel_cwd_removed) {
   char dir[] = "/tmp/subproc-rel-cwd-XXXXXX";
   ASSERT(mkdtemp(dir));
   char real[4096], want[4200];
@@ -463,7 +465,7 @@ static void copy_file(const char *from, const char *to, mode_t mode) {
   ASSERT_EQ(close(out), 0);
 }
 
-TEST(rel_executable_replaced_by_directory) {
+TEST_POSIX(rel_executable_replaced_by_directory) {
   char dir[] = "/tmp/subproc-rel-exe-XXXXXX";
   ASSERT(mkdtemp(dir));
   char prog[128], path_env[256];
@@ -527,7 +529,7 @@ static const int deadly[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGABRT,
                              SIGTERM, SIGUSR1, SIGUSR2};
 #define N_DEADLY (sizeof deadly / sizeof deadly[0])
 
-TEST(rel_killed_by_each_signal) {
+TEST_POSIX(rel_killed_by_each_signal) {
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core); /* SIGQUIT/ABRT/SEGV would dump core */
   for (size_t i = 0; i < N_DEADLY; i++)
@@ -598,7 +600,7 @@ static char *pattern(size_t n) {
   return b;
 }
 
-TEST(rel_child_closes_stdout_early) {
+TEST_POSIX(rel_child_closes_stdout_early) {
   /* A SIGPIPE that escaped the library would kill this process. */
   signal(SIGPIPE, SIG_DFL);
   size_t big = 4u << 20;
@@ -665,7 +667,7 @@ TEST(rel_child_closes_stdout_early) {
   expect_clean(before);
 }
 
-TEST(rel_child_never_reads_stdin) {
+TEST_POSIX(rel_child_never_reads_stdin) {
   size_t big = 4u << 20;
   char *input = pattern(big);
   int before = test_count_fds();
@@ -861,7 +863,7 @@ static void *stress_thread(void *arg) {
   return NULL;
 }
 
-TEST(rel_stress_threads) {
+TEST_POSIX(rel_stress_threads) {
   const int threads = 4, per = scaled(2500, 20);
   unsigned seed = (unsigned)time(NULL);
   if (getenv("SUBPROC_STRESS_SEED"))
@@ -897,7 +899,7 @@ TEST(rel_stress_threads) {
 }
 
 /* 1,000 children alive at once, all managed from this thread. */
-TEST(rel_thousand_children_wait_any) {
+TEST_POSIX(rel_thousand_children_wait_any) {
   const int n = scaled(1000, 50);
   struct rlimit rl;
   ASSERT(getrlimit(RLIMIT_NOFILE, &rl) == 0);
@@ -1137,7 +1139,7 @@ static void signal_round(int i, const char *big) {
   subproc_pipeline_result_free(pr);
 }
 
-TEST(rel_signals_eintr_everywhere) {
+TEST_POSIX(rel_signals_eintr_everywhere) {
   install(SIGCHLD, on_chld);
   install(SIGINT, on_int);
   install(SIGPIPE, on_pipe);
@@ -1200,7 +1202,7 @@ TEST(rel_signals_eintr_everywhere) {
 /* keep_fds lets posix_spawn run on glibc and musl alike (musl has no
  * closefrom file action): it must be the method used, and report its
  * failures with the same step, path and code as the other methods. */
-TEST(rel_posix_spawn_path) {
+TEST_POSIX(rel_posix_spawn_path) {
   const char *echo[] = {test_helper, "echo", "via posix_spawn", NULL};
   subproc_options o = {.spawn_method = SUBPROC_SPAWN_POSIX_SPAWN,
                        .keep_fds = 1,
@@ -1260,7 +1262,7 @@ TEST(rel_posix_spawn_path) {
 /* Security                                                            */
 /* ------------------------------------------------------------------ */
 
-TEST(rel_no_shell_metacharacters_verbatim) {
+TEST_POSIX(rel_no_shell_metacharacters_verbatim) {
   char pwned[64], a[7][128];
   snprintf(pwned, sizeof pwned, "/tmp/subproc-pwned-%d", (int)getpid());
   unlink(pwned);
@@ -1374,7 +1376,7 @@ static int preexec_nothing(void *arg) {
   return 0;
 }
 
-TEST(rel_user_group_switch_order) {
+TEST_POSIX(rel_user_group_switch_order) {
   if (geteuid() != 0)
     SKIP("not root (euid %d): switching uid, gid and groups needs "
          "CAP_SETUID and CAP_SETGID",
@@ -1468,7 +1470,7 @@ static void check_keep_fds(const char *method, const char *got,
 
 /* The child lists its /proc/self/fd: secrets opened without O_CLOEXEC
  * are there only when passed. */
-TEST(rel_close_fds_secret) {
+TEST_POSIX(rel_close_fds_secret) {
   int secret = open("/etc/hostname", O_RDONLY); /* inheritable */
   if (secret < 0)
     secret = open("/dev/null", O_RDONLY);
@@ -1536,3 +1538,4 @@ TEST(rel_close_fds_secret) {
   close(p[0]);
   close(p[1]);
 }
+#endif

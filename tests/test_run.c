@@ -3,6 +3,8 @@
  * check_call, check_output, getoutput, getstatusoutput, with differential
  * tests against Python's own subprocess module. */
 #include "test.h"
+#ifndef _WIN32
+#include "test.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -44,7 +46,7 @@ static int write_pattern_ok(const char *p, size_t n) {
 /* run: capture, input, timeout                                        */
 /* ------------------------------------------------------------------ */
 
-TEST(run_capture_output) {
+TEST_POSIX(run_capture_output) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "outerr", "to out", "to err", NULL};
   subproc_result *r = NULL;
@@ -63,10 +65,10 @@ TEST(run_capture_output) {
   ASSERT(r->args[4] == NULL);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_without_capture) {
+TEST_POSIX(run_without_capture) {
   /* Nothing captured: out and err stay NULL; the status is reported. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "7", NULL};
@@ -77,10 +79,10 @@ TEST(run_without_capture) {
   ASSERT(r->out == NULL && r->err == NULL);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_input) {
+TEST_POSIX(run_input) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "cat", NULL};
   subproc_result *r = NULL;
@@ -97,10 +99,10 @@ TEST(run_input) {
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_cmd_shell_string) {
+TEST_POSIX(run_cmd_shell_string) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
@@ -112,10 +114,10 @@ TEST(run_cmd_shell_string) {
   ASSERT_EQ(r->returncode, 2);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_timeout) {
+TEST_POSIX(run_timeout) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "print-sleep", "partial", "30", NULL};
   subproc_result *r = NULL;
@@ -138,10 +140,10 @@ TEST(run_timeout) {
   ASSERT_EQ(r->returncode, -SIGKILL);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_timeout_with_input_never_read) {
+TEST_POSIX(run_timeout_with_input_never_read) {
   int fds = test_count_fds();
   size_t len = 4u << 20;
   char *in = malloc(len);
@@ -163,10 +165,10 @@ TEST(run_timeout_with_input_never_read) {
   subproc_result_free(r);
   free(in);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_timeout_continuous_writer) {
+TEST_POSIX(run_timeout_continuous_writer) {
   /* A child that never stops writing keeps the pipes always readable: the
    * timeout must fire all the same (output capped so memory stays low). */
   int fds = test_count_fds();
@@ -187,7 +189,7 @@ TEST(run_timeout_continuous_writer) {
   ASSERT_EQ(r->returncode, -SIGKILL);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 static int slow_sink(void *arg, int stream, const char *data, size_t len) {
@@ -198,7 +200,7 @@ static int slow_sink(void *arg, int stream, const char *data, size_t len) {
   return 0;
 }
 
-TEST(run_timeout_slow_consumer) {
+TEST_POSIX(run_timeout_slow_consumer) {
   /* The pipe stays readable at every poll: the timeout must fire anyway. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000000000", NULL};
@@ -219,14 +221,14 @@ TEST(run_timeout_slow_consumer) {
   ASSERT_EQ(r->returncode, -SIGKILL);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* check                                                               */
 /* ------------------------------------------------------------------ */
 
-TEST(run_check_nonzero) {
+TEST_POSIX(run_check_nonzero) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "3", NULL};
   subproc_result *r = NULL;
@@ -268,10 +270,10 @@ TEST(run_check_nonzero) {
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 3);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_check_zero_and_signal) {
+TEST_POSIX(run_check_zero_and_signal) {
   int fds = test_count_fds();
   const char *ok[] = {test_helper, "exit", "0", NULL};
   subproc_result *r = NULL;
@@ -291,14 +293,14 @@ TEST(run_check_zero_and_signal) {
   ASSERT_CONTAINS(e.message, "signal 9");
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* Invalid combinations (Python's ValueError)                          */
 /* ------------------------------------------------------------------ */
 
-TEST(run_conflicting_options_einval) {
+TEST_POSIX(run_conflicting_options_einval) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "cat", NULL};
   subproc_error e;
@@ -348,7 +350,7 @@ TEST(run_conflicting_options_einval) {
                                  &r, &e),
             SUBPROC_EINVAL);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -376,7 +378,7 @@ static long run_tree(subproc_options o, subproc_result **r) {
   return pgid;
 }
 
-TEST(run_kill_tree_on) {
+TEST_POSIX(run_kill_tree_on) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   long pgid =
@@ -386,10 +388,10 @@ TEST(run_kill_tree_on) {
   ASSERT(group_gone(pgid));
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_kill_tree_auto_new_session) {
+TEST_POSIX(run_kill_tree_auto_new_session) {
   int fds = test_count_fds();
   subproc_result *r = NULL;
   long pgid = run_tree((subproc_options){.start_new_session = 1}, &r);
@@ -403,10 +405,10 @@ TEST(run_kill_tree_auto_new_session) {
   ASSERT(group_gone(pgid));
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_kill_tree_off_leaves_grandchild) {
+TEST_POSIX(run_kill_tree_off_leaves_grandchild) {
   /* Python's behaviour: only the direct child is killed. */
   int fds = test_count_fds();
   subproc_result *r = NULL;
@@ -418,14 +420,14 @@ TEST(run_kill_tree_off_leaves_grandchild) {
   ASSERT(group_gone(pgid));
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* Grandchildren holding the pipes: wait_delay                         */
 /* ------------------------------------------------------------------ */
 
-TEST(run_wait_delay_grandchild_holds_pipe) {
+TEST_POSIX(run_wait_delay_grandchild_holds_pipe) {
   /* Python's run("sleep 30 & echo x", shell=True, capture_output=True)
    * hangs 30 s; with wait_delay the shell's status and output come back
    * as soon as the delay after its exit is over. A new session lets the
@@ -453,10 +455,10 @@ TEST(run_wait_delay_grandchild_holds_pipe) {
   ASSERT(group_gone(r->pid));
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_wait_delay_with_timeout) {
+TEST_POSIX(run_wait_delay_with_timeout) {
   /* wait_delay and a (longer) timeout: a clean status 0, no timeout. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "grandchild", "4", "hello", NULL};
@@ -475,10 +477,10 @@ TEST(run_wait_delay_with_timeout) {
   ASSERT(!r->timed_out);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_wait_delay_not_imposed_on_clean_exit) {
+TEST_POSIX(run_wait_delay_not_imposed_on_clean_exit) {
   /* Pipes that reach EOF end the call at once: the delay is a bound. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "100000", NULL};
@@ -495,17 +497,30 @@ TEST(run_wait_delay_not_imposed_on_clean_exit) {
   ASSERT(write_pattern_ok(r->out, r->out_len));
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_timeout_grandchild_holds_pipe) {
+TEST_POSIX(run_timeout_grandchild_holds_pipe) {
   /* No wait_delay, grandchild not killed (kill_tree OFF): the timeout
-   * still ends the call within timeout + a small bound. */
-  become_subreaper();
+   * still ends the call within timeout + a small bound. First in our own
+   * process group (Python's exact case): the grandchild is left to init. */
   int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
+  const char *argv[] = {test_helper, "grandchild", "4", "y", NULL};
+  ASSERT_EQ(subproc_run(argv,
+                        &(subproc_options){.capture_output = 1, .timeout = 1.0},
+                        &r, &e),
+            SUBPROC_ETIMEDOUT);
+  ASSERT(test_now() - t0 < 1.0 + 0.5);
+  ASSERT_STREQ(r->out, "y\n");
+  ASSERT_EQ(r->returncode, 0); /* the child had exited on its own */
+  subproc_result_free(r);
+  r = NULL;
+  /* Then in a session of its own, cleaned up afterwards. */
+  become_subreaper();
+  t0 = test_now();
   ASSERT_EQ(
       subproc_run_cmd("sleep 30 & echo x",
                       &(subproc_options){.shell = 1,
@@ -521,23 +536,11 @@ TEST(run_timeout_grandchild_holds_pipe) {
   ASSERT_EQ(kill(-(pid_t)r->pid, SIGKILL), 0);
   ASSERT(group_gone(r->pid));
   subproc_result_free(r);
-  r = NULL;
-  /* Same in our own process group (Python's exact case). */
-  t0 = test_now();
-  const char *argv[] = {test_helper, "grandchild", "4", "y", NULL};
-  ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.capture_output = 1, .timeout = 1.0},
-                        &r, &e),
-            SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 1.0 + 0.5);
-  ASSERT_STREQ(r->out, "y\n");
-  ASSERT_EQ(r->returncode, 0); /* the child had exited on its own */
-  subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_timeout_grandchild_keeps_writing) {
+TEST_POSIX(run_timeout_grandchild_keeps_writing) {
   /* After the timeout kill, a grandchild that keeps the pipe full must not
    * keep run reading: the drain after the kill is bounded too. */
   become_subreaper();
@@ -563,14 +566,14 @@ TEST(run_timeout_grandchild_keeps_writing) {
   ASSERT(group_gone(r->pid));
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* max_output                                                          */
 /* ------------------------------------------------------------------ */
 
-TEST(run_max_output_truncate) {
+TEST_POSIX(run_max_output_truncate) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000", NULL};
   subproc_result *r = NULL;
@@ -628,10 +631,10 @@ TEST(run_max_output_truncate) {
   ASSERT(r->out_truncated);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_max_output_kill) {
+TEST_POSIX(run_max_output_kill) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "200000000", NULL};
   subproc_result *r = NULL;
@@ -666,7 +669,7 @@ TEST(run_max_output_kill) {
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -694,7 +697,7 @@ static int sink_fn(void *arg, int stream, const char *data, size_t len) {
   return 0;
 }
 
-TEST(run_on_output_streams_everything) {
+TEST_POSIX(run_on_output_streams_everything) {
   int fds = test_count_fds();
   const char *argv[] = {"\"$0\" write 3000000; \"$0\" write 2000000 2",
                         test_helper, NULL};
@@ -716,7 +719,7 @@ TEST(run_on_output_streams_everything) {
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 static int text_sink(void *arg, int stream, const char *data, size_t len) {
@@ -729,7 +732,7 @@ static int text_sink(void *arg, int stream, const char *data, size_t len) {
   return 0;
 }
 
-TEST(run_on_output_text) {
+TEST_POSIX(run_on_output_text) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "hex", "e90d0a41", NULL};
   sink s = {0};
@@ -744,10 +747,10 @@ TEST(run_on_output_text) {
   ASSERT(!s.bad);
   ASSERT_STREQ(s.text, "\xc3\xa9\nA");
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_on_output_stop) {
+TEST_POSIX(run_on_output_stop) {
   /* A negative return stops the child and fails the call with it. */
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000000000", NULL};
@@ -769,14 +772,14 @@ TEST(run_on_output_stop) {
   ASSERT_EQ(r->returncode, -SIGKILL);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* Resource usage and duration                                         */
 /* ------------------------------------------------------------------ */
 
-TEST(run_rusage_and_duration) {
+TEST_POSIX(run_rusage_and_duration) {
   int fds = test_count_fds();
   const char *sl[] = {test_helper, "sleep", "0.3", NULL};
   subproc_result *r = NULL;
@@ -802,14 +805,14 @@ TEST(run_rusage_and_duration) {
   ASSERT(r->max_rss_kb > 0);
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* call, check_call, check_output                                      */
 /* ------------------------------------------------------------------ */
 
-TEST(run_call) {
+TEST_POSIX(run_call) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "5", NULL};
   int status = -1;
@@ -837,10 +840,10 @@ TEST(run_call) {
   ASSERT_EQ(subproc_call(nope, NULL, &status, &e), -ENOENT);
   ASSERT_STREQ(e.step, "exec");
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_check_call) {
+TEST_POSIX(run_check_call) {
   int fds = test_count_fds();
   const char *ok[] = {test_helper, "exit", "0", NULL};
   const char *bad[] = {test_helper, "exit", "2", NULL};
@@ -862,10 +865,10 @@ TEST(run_check_call) {
   ASSERT_CONTAINS(e.message, "Command 'kill -9 $$' died with signal 9");
   ASSERT_EQ(subproc_check_call(bad, NULL, NULL), SUBPROC_ECALLED);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_check_output) {
+TEST_POSIX(run_check_output) {
   int fds = test_count_fds();
   const char *argv[] = {test_helper, "echo", "hello", "world", NULL};
   subproc_result *r = NULL;
@@ -910,14 +913,14 @@ TEST(run_check_output) {
   ASSERT_STREQ(r->out, "a\n");
   subproc_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* getoutput, getstatusoutput                                          */
 /* ------------------------------------------------------------------ */
 
-TEST(run_getstatusoutput_spec_examples) {
+TEST_POSIX(run_getstatusoutput_spec_examples) {
   int fds = test_count_fds();
   int status = -1;
   char *out = NULL;
@@ -954,10 +957,10 @@ TEST(run_getstatusoutput_spec_examples) {
   ASSERT_OK(subproc_getstatusoutput("exit 3", &status, NULL, &e), &e);
   ASSERT_EQ(status, 3);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_getoutput) {
+TEST_POSIX(run_getoutput) {
   int fds = test_count_fds();
   char *out = NULL;
   subproc_error e;
@@ -973,7 +976,7 @@ TEST(run_getoutput) {
   subproc_buffer_free(out);
   ASSERT_OK(subproc_getoutput("echo ignored", NULL, &e), &e);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1076,7 +1079,7 @@ static const char *expect_line(const char *py, const char *ours,
   return nl + 1;
 }
 
-TEST(run_differential_getstatusoutput) {
+TEST_POSIX(run_differential_getstatusoutput) {
   int fds = test_count_fds();
   subproc_result *py = python_says("gso");
   const char *line = py->out;
@@ -1097,10 +1100,10 @@ TEST(run_differential_getstatusoutput) {
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_differential_check_output) {
+TEST_POSIX(run_differential_check_output) {
   int fds = test_count_fds();
   subproc_result *py = python_says("co");
   const char *line = py->out;
@@ -1134,10 +1137,10 @@ TEST(run_differential_check_output) {
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_differential_check_call) {
+TEST_POSIX(run_differential_check_call) {
   int fds = test_count_fds();
   subproc_result *py = python_says("cc");
   const char *line = py->out;
@@ -1164,10 +1167,10 @@ TEST(run_differential_check_call) {
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_differential_run_capture) {
+TEST_POSIX(run_differential_run_capture) {
   int fds = test_count_fds();
   subproc_result *py = python_says("run");
   const char *line = py->out;
@@ -1189,14 +1192,14 @@ TEST(run_differential_run_capture) {
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
 /* Bad input                                                           */
 /* ------------------------------------------------------------------ */
 
-TEST(run_bad_input) {
+TEST_POSIX(run_bad_input) {
   int fds = test_count_fds();
   subproc_error e;
   subproc_result *r = (subproc_result *)&e;
@@ -1242,10 +1245,10 @@ TEST(run_bad_input) {
   ASSERT_STREQ(e.step, "exec");
   ASSERT(r == NULL);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(run_check_returncode) {
+TEST_POSIX(run_check_returncode) {
   subproc_result r = {0};
   const char *args[] = {"prog", "arg one", NULL};
   r.args = args;
@@ -1265,7 +1268,7 @@ TEST(run_check_returncode) {
 
 #include "testing.h"
 
-TEST(run_no_pidfd_wait_delay_and_timeout) {
+TEST_POSIX(run_no_pidfd_wait_delay_and_timeout) {
   become_subreaper();
   subproc__set_test_flags(SUBPROC__NO_PIDFD);
   int fds = test_count_fds();
@@ -1302,5 +1305,6 @@ TEST(run_no_pidfd_wait_delay_and_timeout) {
   subproc_result_free(r);
   subproc__set_test_flags(0);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
+#endif

@@ -1,6 +1,8 @@
 /* The paths issue 5's optimisations added to the spawn engine: clone3 with
  * CLONE_CLEAR_SIGHAND and its clone() fallback, the pidfd taken on first
  * need, and wait_any over many live children. */
+#include "test.h"
+#ifndef _WIN32
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -46,11 +48,11 @@ static void check_signals(int test_flags) {
   subproc__set_test_flags(0);
 }
 
-TEST(spawn_signals_clone3) { check_signals(0); }
+TEST_POSIX(spawn_signals_clone3) { check_signals(0); }
 
-TEST(spawn_signals_clone_fallback) { check_signals(SUBPROC__NO_CLONE3); }
+TEST_POSIX(spawn_signals_clone_fallback) { check_signals(SUBPROC__NO_CLONE3); }
 
-TEST(spawn_pidfd_on_first_need) {
+TEST_POSIX(spawn_pidfd_on_first_need) {
   const char *argv[] = {test_helper, "sleep", "10", NULL};
   int fds = test_count_fds();
   subproc *p = NULL;
@@ -69,12 +71,12 @@ TEST(spawn_pidfd_on_first_need) {
   ASSERT_EQ(subproc__test_pidfd(p), -1); /* closed once reaped */
   subproc_free(p);
   ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* 300 children blocked on one pipe, released together; wait_any returns
  * each exactly once. */
-TEST(spawn_wait_any_many) {
+TEST_POSIX(spawn_wait_any_many) {
   enum { N = 300 };
   int pipefd[2];
   ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
@@ -105,5 +107,6 @@ TEST(spawn_wait_any_many) {
     ASSERT_EQ(seen[i], 1);
     subproc_free(ps[i]);
   }
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
+#endif

@@ -1,11 +1,13 @@
 /* The FILE * streams of a Popen object, binary and text mode. */
+#include "test.h"
+#ifndef _WIN32
 #include <errno.h>
 #include <unistd.h>
 
 #include "subproc.h"
 #include "test.h"
 
-TEST(stream_text_latin1_roundtrip) {
+TEST_POSIX(stream_text_latin1_roundtrip) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -33,7 +35,7 @@ TEST(stream_text_latin1_roundtrip) {
   subproc_free(p);
 }
 
-TEST(stream_text_child_sees_encoded_bytes) {
+TEST_POSIX(stream_text_child_sees_encoded_bytes) {
   const char *argv[] = {"od", "-An", "-tx1", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -52,7 +54,7 @@ TEST(stream_text_child_sees_encoded_bytes) {
   subproc_free(p);
 }
 
-TEST(stream_text_universal_newlines_lines) {
+TEST_POSIX(stream_text_universal_newlines_lines) {
   const char *argv[] = {test_helper, "hex", "610d0a620d630a", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -73,7 +75,7 @@ TEST(stream_text_universal_newlines_lines) {
   subproc_free(p);
 }
 
-TEST(stream_text_strict_decode_error) {
+TEST_POSIX(stream_text_strict_decode_error) {
   const char *argv[] = {test_helper, "hex", "61ff62", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -92,7 +94,7 @@ TEST(stream_text_strict_decode_error) {
   subproc_free(p);
 }
 
-TEST(stream_binary_fd_matches) {
+TEST_POSIX(stream_binary_fd_matches) {
   const char *argv[] = {test_helper, "hex", "00ff0d0a", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -117,7 +119,7 @@ TEST(stream_binary_fd_matches) {
 
 /* communicate after the caller wrapped stdin in a text stream: the
  * stream's buffered text is flushed first, input follows. */
-TEST(stream_then_communicate) {
+TEST_POSIX(stream_then_communicate) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -134,3 +136,4 @@ TEST(stream_then_communicate) {
   subproc_result_free(r);
   subproc_free(p);
 }
+#endif

@@ -2,6 +2,8 @@
  * inheritance, STARTUPINFO and creationflags, the shell, batch files, job
  * objects. Built on Windows only (tests/CMakeLists.txt); the child is
  * tests/helper_win.c. */
+#include "test.h"
+#ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "hex.h"
 #include "subproc.h"
 #include "test.h"
 
@@ -72,19 +75,13 @@ static char *read_file(const char *path) {
   return buf;
 }
 
-static int hexval(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : (c | 32) - 'a' + 10;
-}
-
-/* One line of hex from *p, decoded in place into out. */
+/* One line of hex from *p, decoded into out. */
 static char *next_hex_line(char **p, char *out) {
-  char *line = *p, *o = out;
-  if (!*line)
+  const char *end;
+  if (!**p)
     return NULL;
-  for (; line[0] && line[0] != '\n'; line += 2)
-    *o++ = (char)(hexval(line[0]) << 4 | hexval(line[1]));
-  *o = '\0';
-  *p = *line ? line + 1 : line;
+  out[hex_decode(*p, out, &end)] = '\0';
+  *p = (char *)(*end ? end + 1 : end);
   return out;
 }
 
@@ -134,7 +131,7 @@ static const char *const tricky[] = {"plain",
 /* Command lines                                                       */
 /* ------------------------------------------------------------------ */
 
-TEST(echo_args) {
+TEST_WINDOWS(echo_args) {
   const char *argv[] = {test_helper, "echo", "a", "b c", NULL};
   subproc_result *r = capture(argv, (subproc_options){0});
   ASSERT_EQ(r->returncode, 0);
@@ -143,7 +140,7 @@ TEST(echo_args) {
 }
 
 /* The child's C runtime sees exactly the argv that was given. */
-TEST(argv_round_trip) {
+TEST_WINDOWS(argv_round_trip) {
   const char *argv[64] = {test_helper, "argv"};
   size_t n = 2;
   for (size_t i = 0; tricky[i]; i++)
@@ -162,7 +159,7 @@ TEST(argv_round_trip) {
 
 /* CreateProcess gets list2cmdline's string unchanged, and the reference
  * decoder reads it back as the argv. */
-TEST(cmdline_round_trip) {
+TEST_WINDOWS(cmdline_round_trip) {
   const char *argv[64] = {test_helper, "cmdline"};
   size_t n = 2;
   for (size_t i = 0; tricky[i]; i++)
@@ -182,7 +179,7 @@ TEST(cmdline_round_trip) {
   subproc_result_free(r);
 }
 
-TEST(popen_cmd_verbatim) {
+TEST_WINDOWS(popen_cmd_verbatim) {
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "\"%s\"   cmdline  a\\\\\"b  \"c d\"", test_helper);
   subproc_result *r = NULL;
@@ -194,7 +191,7 @@ TEST(popen_cmd_verbatim) {
   subproc_result_free(r);
 }
 
-TEST(executable_replaces_program) {
+TEST_WINDOWS(executable_replaces_program) {
   const char *argv[] = {"display-name", "argv", NULL};
   subproc_result *r =
       capture(argv, (subproc_options){.executable = test_helper});
@@ -207,7 +204,7 @@ TEST(executable_replaces_program) {
 /* Status and errors                                                   */
 /* ------------------------------------------------------------------ */
 
-TEST(exit_codes) {
+TEST_WINDOWS(exit_codes) {
   int rc = -1;
   const char *three[] = {test_helper, "exit", "3", NULL};
   ASSERT_OK(subproc_call(three, NULL, &rc, NULL), (subproc_error *)NULL);
@@ -218,7 +215,7 @@ TEST(exit_codes) {
   ASSERT_EQ((unsigned)rc, 0xC0000005u);
 }
 
-TEST(check_message) {
+TEST_WINDOWS(check_message) {
   const char *argv[] = {test_helper, "exit", "2", NULL};
   subproc_error e;
   ASSERT_EQ(subproc_check_call(argv, NULL, &e), SUBPROC_ECALLED);
@@ -226,7 +223,7 @@ TEST(check_message) {
   ASSERT_CONTAINS(e.message, "returned non-zero exit status 2.");
 }
 
-TEST(not_found) {
+TEST_WINDOWS(not_found) {
   const char *argv[] = {"no-such-program-subproc.exe", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -237,7 +234,7 @@ TEST(not_found) {
   ASSERT(p == NULL);
 }
 
-TEST(bad_cwd) {
+TEST_WINDOWS(bad_cwd) {
   const char *argv[] = {test_helper, "cwd", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -248,7 +245,7 @@ TEST(bad_cwd) {
   ASSERT_STREQ(e.path, "Z:\\no\\such\\dir");
 }
 
-TEST(cwd) {
+TEST_WINDOWS(cwd) {
   const char *argv[] = {test_helper, "cwd", NULL};
   subproc_result *r = capture(argv, (subproc_options){.cwd = temp_dir()});
   char expect[4096];
@@ -257,7 +254,7 @@ TEST(cwd) {
   subproc_result_free(r);
 }
 
-TEST(unsupported_options) {
+TEST_WINDOWS(unsupported_options) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -284,7 +281,7 @@ static int preexec_never(void *arg) {
   return 0;
 }
 
-TEST(preexec_refused) {
+TEST_WINDOWS(preexec_refused) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -298,7 +295,7 @@ TEST(preexec_refused) {
 /* Environment                                                         */
 /* ------------------------------------------------------------------ */
 
-TEST(env_block) {
+TEST_WINDOWS(env_block) {
   const char *argv[] = {test_helper, "environ", NULL};
   const char *env[] = {"zeta=1",   "Alpha=2", "beta=old",
                        "BETA=new", "path=x",  NULL};
@@ -311,7 +308,7 @@ TEST(env_block) {
   subproc_result_free(r);
 }
 
-TEST(env_unicode_value) {
+TEST_WINDOWS(env_unicode_value) {
   const char *argv[] = {test_helper, "env", "GREETING", NULL};
   const char *env[] = {"SystemRoot=C:\\windows",
                        "GREETING=h\xc3\xa9llo \xe6\x97\xa5", NULL};
@@ -324,7 +321,7 @@ TEST(env_unicode_value) {
 /* Standard streams                                                    */
 /* ------------------------------------------------------------------ */
 
-TEST(devnull) {
+TEST_WINDOWS(devnull) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -354,7 +351,7 @@ TEST(devnull) {
   subproc_result_free(r);
 }
 
-TEST(stderr_to_stdout) {
+TEST_WINDOWS(stderr_to_stdout) {
   const char *argv[] = {test_helper, "outerr", "out;", "err;", NULL};
   subproc_result *r =
       capture(argv, (subproc_options){.out = SUBPROC_REDIRECT_PIPE,
@@ -365,7 +362,7 @@ TEST(stderr_to_stdout) {
 }
 
 /* Both pipes fill while stdin is still being written: no deadlock. */
-TEST(big_input_no_deadlock) {
+TEST_WINDOWS(big_input_no_deadlock) {
   size_t n = 3 * 1024 * 1024;
   char *in = malloc(n);
   for (size_t i = 0; i < n; i++)
@@ -381,7 +378,7 @@ TEST(big_input_no_deadlock) {
 }
 
 /* A child that exits without reading its input is not an error. */
-TEST(input_to_exited_child) {
+TEST_WINDOWS(input_to_exited_child) {
   size_t n = 4 * 1024 * 1024;
   char *in = calloc(1, n);
   const char *argv[] = {test_helper, "exit", "7", NULL};
@@ -392,7 +389,7 @@ TEST(input_to_exited_child) {
   free(in);
 }
 
-TEST(text_mode_newlines) {
+TEST_WINDOWS(text_mode_newlines) {
   /* "a\r\nb\rc\n" and a UTF-8 character */
   const char *argv[] = {test_helper, "hex", "610d0a620d630ac3a9", NULL};
   subproc_result *r =
@@ -402,7 +399,7 @@ TEST(text_mode_newlines) {
 }
 
 /* Code pages go through the Windows conversion API, both ways. */
-TEST(text_mode_code_page) {
+TEST_WINDOWS(text_mode_code_page) {
   const char *hex[] = {test_helper, "hex", "e90d0a80", NULL};
   subproc_result *r = capture(hex, (subproc_options){.encoding = "cp1252"});
   ASSERT_STREQ(r->out, "\xc3\xa9\n\xe2\x82\xac"); /* é, \r\n -> \n, € */
@@ -428,7 +425,7 @@ TEST(text_mode_code_page) {
   subproc_result_free(r);
 }
 
-TEST(stream_reads) {
+TEST_WINDOWS(stream_reads) {
   const char *argv[] = {test_helper, "echo", "one", "two", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -449,7 +446,7 @@ TEST(stream_reads) {
   subproc_free(p);
 }
 
-TEST(stream_writes) {
+TEST_WINDOWS(stream_writes) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -468,7 +465,7 @@ TEST(stream_writes) {
   subproc_free(p);
 }
 
-TEST(redirect_path_fd_file) {
+TEST_WINDOWS(redirect_path_fd_file) {
   char *a = temp_path("path.txt"), *b = temp_path("fd.txt"),
        *c = temp_path("file.txt");
   const char *argv[] = {test_helper, "echo", "x", NULL};
@@ -512,7 +509,7 @@ TEST(redirect_path_fd_file) {
   free(c);
 }
 
-TEST(redirect_handle) {
+TEST_WINDOWS(redirect_handle) {
   char *path = temp_path("handle.txt");
   HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, NULL,
                          CREATE_ALWAYS, 0, NULL);
@@ -534,7 +531,7 @@ TEST(redirect_handle) {
 /* Timeouts and termination                                            */
 /* ------------------------------------------------------------------ */
 
-TEST(communicate_timeout_retry) {
+TEST_WINDOWS(communicate_timeout_retry) {
   const char *argv[] = {test_helper, "print-sleep", "first", "1.5", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -556,7 +553,7 @@ TEST(communicate_timeout_retry) {
 
 /* Input after communication started is refused, even once stdin is closed;
  * a pipe that never runs dry does not defeat the timeout. */
-TEST(communicate_retry_rules) {
+TEST_WINDOWS(communicate_retry_rules) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -585,7 +582,7 @@ TEST(communicate_retry_rules) {
   subproc_free(p);
 }
 
-TEST(run_timeout_kills) {
+TEST_WINDOWS(run_timeout_kills) {
   const char *argv[] = {test_helper, "print-sleep", "started", "30", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -599,10 +596,10 @@ TEST(run_timeout_kills) {
   ASSERT_EQ(r->returncode, 1); /* TerminateProcess(handle, 1) */
   ASSERT_STREQ(r->out, "started\n");
   subproc_result_free(r);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
-TEST(wait_timeout_terminate) {
+TEST_WINDOWS(wait_timeout_terminate) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -619,7 +616,7 @@ TEST(wait_timeout_terminate) {
   subproc_free(p);
 }
 
-TEST(send_signal_values) {
+TEST_WINDOWS(send_signal_values) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -633,7 +630,7 @@ TEST(send_signal_values) {
   subproc_free(p);
 }
 
-TEST(ctrl_break_new_group) {
+TEST_WINDOWS(ctrl_break_new_group) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -656,7 +653,7 @@ TEST(ctrl_break_new_group) {
   subproc_free(p);
 }
 
-TEST(wait_any) {
+TEST_WINDOWS(wait_any) {
   const char *slow[] = {test_helper, "sleep", "30", NULL};
   const char *fast[] = {test_helper, "sleep", "0.1", NULL};
   subproc *p[2] = {NULL, NULL};
@@ -674,7 +671,7 @@ TEST(wait_any) {
   subproc_free(p[1]);
 }
 
-TEST(freed_child_is_an_orphan) {
+TEST_WINDOWS(freed_child_is_an_orphan) {
   const char *argv[] = {test_helper, "sleep", "0.5", NULL};
   subproc *p = NULL;
   ASSERT_OK(subproc_popen(argv, NULL, &p, NULL), (subproc_error *)NULL);
@@ -686,7 +683,7 @@ TEST(freed_child_is_an_orphan) {
   ASSERT_EQ(subproc_reap_orphans(), 0);
 }
 
-TEST(no_handle_leak) {
+TEST_WINDOWS(no_handle_leak) {
   const char *argv[] = {test_helper, "cat2", NULL};
   subproc_result *r =
       capture(argv, (subproc_options){.input = "x", .input_len = 1});
@@ -700,7 +697,7 @@ TEST(no_handle_leak) {
   ASSERT_EQ(test_count_fds(), before);
 }
 
-TEST(max_output_truncates) {
+TEST_WINDOWS(max_output_truncates) {
   const char *argv[] = {test_helper, "write", "200000", NULL};
   subproc_result *r = capture(argv, (subproc_options){.max_output = 1000});
   ASSERT_EQ(r->out_len, 1000);
@@ -713,7 +710,7 @@ TEST(max_output_truncates) {
 /* Shell                                                               */
 /* ------------------------------------------------------------------ */
 
-TEST(shell_cmd_exe) {
+TEST_WINDOWS(shell_cmd_exe) {
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_OK(subproc_run_cmd(
@@ -737,7 +734,7 @@ TEST(shell_cmd_exe) {
 
 /* %ComSpec% names the shell, given "/c" and the quoted command, with its
  * window hidden. */
-TEST(comspec) {
+TEST_WINDOWS(comspec) {
   ASSERT(SetEnvironmentVariableA("ComSpec", test_helper));
   subproc_result *r = NULL;
   subproc_error e;
@@ -760,7 +757,7 @@ TEST(comspec) {
   subproc_result_free(r);
 }
 
-TEST(comspec_unset_uses_system_root) {
+TEST_WINDOWS(comspec_unset_uses_system_root) {
   ASSERT(SetEnvironmentVariableA("ComSpec", NULL));
   subproc_result *r = NULL;
   subproc_error e;
@@ -782,7 +779,7 @@ TEST(comspec_unset_uses_system_root) {
 /* creationflags and STARTUPINFO                                       */
 /* ------------------------------------------------------------------ */
 
-TEST(creationflags_priority) {
+TEST_WINDOWS(creationflags_priority) {
   const char *argv[] = {test_helper, "priority", NULL};
   subproc_result *r =
       capture(argv, (subproc_options){.creationflags =
@@ -795,7 +792,7 @@ TEST(creationflags_priority) {
 }
 
 /* No console for the child: redirected streams still work. */
-TEST(creationflags_detached_with_pipes) {
+TEST_WINDOWS(creationflags_detached_with_pipes) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc_result *r =
       capture(argv, (subproc_options){.creationflags = SUBPROC_DETACHED_PROCESS,
@@ -805,7 +802,7 @@ TEST(creationflags_detached_with_pipes) {
   subproc_result_free(r);
 }
 
-TEST(creationflags_suspended_passes_through) {
+TEST_WINDOWS(creationflags_suspended_passes_through) {
   const char *argv[] = {test_helper, "echo", "resumed", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -821,7 +818,7 @@ TEST(creationflags_suspended_passes_through) {
   subproc_free(p);
 }
 
-TEST(startupinfo_show_window) {
+TEST_WINDOWS(startupinfo_show_window) {
   subproc_startupinfo si = {.dwFlags = SUBPROC_STARTF_USESHOWWINDOW,
                             .wShowWindow = 3};
   const char *argv[] = {test_helper, "startupinfo", NULL};
@@ -837,7 +834,7 @@ TEST(startupinfo_show_window) {
 
 /* STARTF_USESTDHANDLES: startupinfo's handles stand for inherited streams
  * (they need not be inheritable: the child gets duplicates). */
-TEST(startupinfo_std_handles) {
+TEST_WINDOWS(startupinfo_std_handles) {
   char *path = temp_path("si-out.txt");
   HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, NULL,
                          CREATE_ALWAYS, 0, NULL);
@@ -874,7 +871,7 @@ static HANDLE secret_handle(char *value, size_t size) {
   return h;
 }
 
-TEST(handle_list) {
+TEST_WINDOWS(handle_list) {
   char value[32];
   HANDLE h = secret_handle(value, sizeof value);
   const char *argv[] = {test_helper, "readhandle", value, NULL};
@@ -887,7 +884,7 @@ TEST(handle_list) {
 }
 
 /* close_fds: an inheritable handle not named anywhere stays behind. */
-TEST(inheritable_handle_not_inherited) {
+TEST_WINDOWS(inheritable_handle_not_inherited) {
   char value[32];
   HANDLE h = secret_handle(value, sizeof value);
   const char *argv[] = {test_helper, "readhandle", value, NULL};
@@ -903,7 +900,7 @@ TEST(inheritable_handle_not_inherited) {
 
 /* The parent's pipe ends are not inheritable: a sibling started with
  * keep_fds does not hold the first child's stdin open. */
-TEST(pipe_ends_not_inherited) {
+TEST_WINDOWS(pipe_ends_not_inherited) {
   const char *cat[] = {test_helper, "cat", NULL};
   const char *sleeper[] = {test_helper, "sleep", "30", NULL};
   subproc *p = NULL, *q = NULL;
@@ -944,7 +941,7 @@ static DWORD WINAPI spawn_many(void *arg) {
 
 /* Spawns from several threads at once: each child sees EOF on its stdin
  * as soon as its own parent closes it. */
-TEST(concurrent_spawns) {
+TEST_WINDOWS(concurrent_spawns) {
   HANDLE t[3];
   int failures[3] = {0, 0, 0};
   for (int i = 0; i < 3; i++)
@@ -967,7 +964,7 @@ static char *make_batch(const char *name) {
 }
 
 /* Metacharacters reach the script quoted, never as cmd.exe syntax. */
-TEST(batch_args_quoted) {
+TEST_WINDOWS(batch_args_quoted) {
   char *bat = make_batch("args.bat");
   char *marker = temp_path("pwned.txt");
   char inject[4096];
@@ -986,7 +983,7 @@ TEST(batch_args_quoted) {
   free(marker);
 }
 
-TEST(batch_refuses_unsafe_args) {
+TEST_WINDOWS(batch_refuses_unsafe_args) {
   char *bat = make_batch("refuse.cmd");
   const char *bad[] = {"100%",    "%PATH%",      "a\"b",
                        "\"&calc", "line\nbreak", NULL};
@@ -1004,7 +1001,7 @@ TEST(batch_refuses_unsafe_args) {
 }
 
 /* "x.bat. . " is x.bat to Windows, and executable= names the script too. */
-TEST(batch_detected_in_every_spelling) {
+TEST_WINDOWS(batch_detected_in_every_spelling) {
   char *bat = make_batch("Spell.BaT");
   size_t n = strlen(bat);
   char *dotted = malloc(n + 8);
@@ -1040,7 +1037,7 @@ TEST(batch_detected_in_every_spelling) {
 /* ------------------------------------------------------------------ */
 
 /* kill_tree: on timeout the whole job goes, grandchild included. */
-TEST(kill_tree_job) {
+TEST_WINDOWS(kill_tree_job) {
   const char *argv[] = {test_helper, "tree", "30", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -1054,11 +1051,11 @@ TEST(kill_tree_job) {
   ASSERT(pid != 0);
   ASSERT(process_gone(pid, 5000));
   subproc_result_free(r);
-  test_assert_no_zombies();
+  ASSERT_NO_CHILDREN();
 }
 
 /* Python's default: only the direct child is killed. */
-TEST(no_kill_tree_leaves_grandchild) {
+TEST_WINDOWS(no_kill_tree_leaves_grandchild) {
   const char *argv[] = {test_helper, "tree", "30", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -1072,7 +1069,7 @@ TEST(no_kill_tree_leaves_grandchild) {
   subproc_result_free(r);
 }
 
-TEST(send_signal_group_job) {
+TEST_WINDOWS(send_signal_group_job) {
   const char *argv[] = {test_helper, "tree", "30", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -1093,7 +1090,7 @@ TEST(send_signal_group_job) {
 }
 
 /* wait_delay: a grandchild holding stdout does not hold communicate. */
-TEST(wait_delay_grandchild) {
+TEST_WINDOWS(wait_delay_grandchild) {
   const char *argv[] = {test_helper, "grandchild", "8", "hi", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -1114,7 +1111,7 @@ TEST(wait_delay_grandchild) {
 /* Pipelines and the audit hook                                        */
 /* ------------------------------------------------------------------ */
 
-TEST(pipeline) {
+TEST_WINDOWS(pipeline) {
   const char *a[] = {test_helper, "echo", "through", "two", NULL};
   const char *b[] = {test_helper, "cat", NULL};
   const char *c[] = {test_helper, "cat", NULL};
@@ -1132,7 +1129,7 @@ TEST(pipeline) {
 
 /* A child never gets an overlapped pipe end: one child's stdout given as
  * another's stdin goes through a synchronous pipe (and a relay). */
-TEST(chained_pipe_is_synchronous) {
+TEST_WINDOWS(chained_pipe_is_synchronous) {
   const char *a[] = {test_helper, "echo", "chained", NULL};
   const char *b[] = {test_helper, "iomodes", NULL};
   subproc *pa = NULL, *pb = NULL;
@@ -1188,7 +1185,7 @@ static int audit_hook(void *arg, const char *executable,
   return strcmp(argv[1], "exit") == 0 ? *(int *)arg : 0;
 }
 
-TEST(audit_hook_refuses) {
+TEST_WINDOWS(audit_hook_refuses) {
   int refuse = 1;
   subproc_set_audit_hook(audit_hook, &refuse);
   const char *argv[] = {test_helper, "exit", "0", NULL};
@@ -1199,3 +1196,4 @@ TEST(audit_hook_refuses) {
   subproc_set_audit_hook(NULL, NULL);
   ASSERT_EQ(audit_seen, 1);
 }
+#endif
