@@ -99,6 +99,17 @@ static int mode_cat2(int argc, char **argv) {
   return cat(1);
 }
 
+/* stdin to stdout in hex, two digits a byte, no newline */
+static int mode_tohex(int argc, char **argv) {
+  (void)argc, (void)argv;
+  char buf[65536];
+  size_t n;
+  while ((n = read_some(0, buf, sizeof buf)) > 0)
+    for (size_t i = 0; i < n; i++)
+      printf("%02x", (unsigned char)buf[i]);
+  return 0;
+}
+
 static int mode_cwd(int argc, char **argv) {
   (void)argc, (void)argv;
   print_cwd();
@@ -223,7 +234,8 @@ static int step_is(const char *step, size_t len, const char *name) {
 /* script STEP...: the steps in order, for what a test would otherwise
  * write as a shell command: out:TEXT and err:TEXT write TEXT to stdout or
  * stderr, hex:HEX the decoded bytes to stdout, write:N and write:N:FD the
- * pattern of `write`; sleep:S; closein closes stdin; exit:CODE exits. */
+ * pattern of `write`; sleep:S; cat copies stdin to stdout; closein closes
+ * stdin; exit:CODE exits. */
 static int mode_script(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *s = argv[i], *arg = strchr(s, ':') ? strchr(s, ':') + 1 : "";
@@ -238,6 +250,8 @@ static int mode_script(int argc, char **argv) {
       rc = write_pattern(atoll(arg), fd ? atoi(fd + 1) : 1);
     else if (step_is(s, len, "sleep"))
       sleep_s(arg);
+    else if (step_is(s, len, "cat"))
+      rc = cat(0);
     else if (step_is(s, len, "closein"))
       close_fd(0);
     else if (step_is(s, len, "exit"))
@@ -486,6 +500,7 @@ static const struct mode {
     {"exit", mode_exit},
     {"cat", mode_cat},
     {"cat2", mode_cat2},
+    {"tohex", mode_tohex},
     {"cwd", mode_cwd},
     {"env", mode_env},
     {"environ", mode_environ},

@@ -1,57 +1,52 @@
 /* The Popen object: spawning, every option, every error, fd hygiene. */
-#include "test.h"
-#ifndef _WIN32
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#ifndef _WIN32
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "subproc.h"
 #include "subproc_config.h"
 #include "test.h"
-
-/* Runs the helper with args, stdout captured; returns its stdout. */
-static char *helper_out(const char *const *args, subproc_options o, int *rc_out,
-                        subproc_error *e) {
-  const char *argv[32] = {test_helper};
-  size_t n = 1;
-  for (; args[n - 1]; n++)
-    argv[n] = args[n - 1];
-  argv[n] = NULL;
-  o.out = SUBPROC_REDIRECT_PIPE;
-  subproc_result *r = NULL;
-  int rc = subproc_run(argv, &o, &r, e);
-  if (rc_out)
-    *rc_out = rc;
-  if (rc < 0 && rc != SUBPROC_ECALLED) {
-    subproc_result_free(r);
-    return NULL;
-  }
-  char *s = r->out;
-  r->out = NULL;
-  subproc_result_free(r);
-  return s;
-}
-
-#define HELPER(o, ...)                                                         \
-  helper_out((const char *const[]){__VA_ARGS__, NULL}, (o), NULL, NULL)
+#include "testing.h"
+#include "util.h"
 
 static subproc_options none;
 
 /* ---- basics ---- */
 
-TEST_POSIX(popen_argv_verbatim) {
-  char *s = HELPER(none, "echo", "a b", "$HOME", "*", ";|&", "'\"", "");
-  ASSERT_STREQ(s, "a b\n$HOME\n*\n;|&\n'\"\n\n");
+TEST(popen_argv_verbatim) {
+  char *s = HELPER_OUT(none, "echo", "a b", "$HOME", "*", ";|&", "'\"", "",
+                       "h\xc3\xa9llo \xe6\x97\xa5");
+  ASSERT_STREQ(s, "a b\n$HOME\n*\n;|&\n'\"\n\nh\xc3\xa9llo \xe6\x97\xa5\n");
   free(s);
 }
 
-TEST_POSIX(popen_exit_status) {
+/* The child sees exactly the argv that was given (on Windows: its C
+ * runtime decodes list2cmdline's command line back into it). */
+TEST(popen_argv_round_trip) {
+  const char *argv[64] = {test_helper, "argv"};
+  size_t n = 2;
+  for (size_t i = 0; tricky_args[i]; i++)
+    argv[n++] = tricky_args[i];
+  argv[n] = NULL;
+  subproc_result *r = run_ok(argv, none);
+  ASSERT_EQ(r->returncode, 0);
+  char *p = r->out, buf[4096];
+  for (size_t i = 0; i < n; i++) {
+    ASSERT(next_hex_line(&p, buf) != NULL);
+    ASSERT_STREQ(buf, argv[i]);
+  }
+  ASSERT_STREQ(p, "");
+  subproc_result_free(r);
+}
+
+TEST(popen_exit_status) {
   const char *argv[] = {test_helper, "exit", "3", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -63,7 +58,6 @@ TEST_POSIX(popen_exit_status) {
   ASSERT_EQ(rc, 3);
   ASSERT_EQ(subproc_returncode(p), 3);
   subproc_free(p);
-  ASSERT_NO_CHILDREN();
 }
 
 TEST_POSIX(popen_signal_status) {
@@ -122,20 +116,15 @@ TEST_POSIX(popen_shell_executable) {
   subproc_result_free(r);
 }
 
-TEST_POSIX(popen_executable_keeps_argv0) {
+TEST(popen_executable_keeps_argv0) {
   const char *argv[] = {"fakename", "argv0", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.executable = test_helper,
-                                           .capture_output = 1},
-                        &r, &e),
-            &e);
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.executable = test_helper});
   ASSERT_STREQ(r->out, "fakename\n");
   subproc_result_free(r);
 }
 
-TEST_POSIX(popen_cmd_is_program_without_shell) {
+TEST(popen_cmd_is_program_without_shell) {
   subproc *p = NULL;
   subproc_error e;
   /* Without shell the whole string is the program name, not a command. */
@@ -149,7 +138,7 @@ TEST_POSIX(popen_cmd_is_program_without_shell) {
   subproc_free(p);
 }
 
-/* ---- PATH search ---- */
+/* ---- PATH search (POSIX: os.execvpe's rules) ---- */
 
 static char helper_dir[4096];
 static const char *helper_base(void) {
@@ -181,6 +170,7 @@ TEST_POSIX(popen_path_from_child_env) {
   subproc_result_free(r);
 }
 
+#ifndef _WIN32
 TEST_POSIX(popen_relative_executable_uses_cwd) {
   const char *base = helper_base();
   char rel[4200];
@@ -203,65 +193,61 @@ TEST_POSIX(popen_relative_executable_uses_cwd) {
 
 TEST_POSIX(popen_path_eacces_reported_first) {
   /* A non-executable candidate earlier on PATH: EACCES, as execvp says. */
-  char dir[] = "/tmp/subproc-test-XXXXXX";
-  ASSERT(mkdtemp(dir));
-  char file[128];
-  snprintf(file, sizeof file, "%s/prog", dir);
-  FILE *f = fopen(file, "w");
-  fputs("#!/bin/sh\necho no\n", f);
-  fclose(f);
+  char *file = test_temp_path("prog");
+  test_write_file(file, "#!/bin/sh\necho no\n");
   chmod(file, 0644);
-  char path[256];
-  snprintf(path, sizeof path, "PATH=%s:/bin:/usr/bin", dir);
+  char path[4200];
+  snprintf(path, sizeof path, "PATH=%s:/bin:/usr/bin", test_temp_dir());
   const char *env[] = {path, NULL};
   const char *argv[] = {"prog", NULL};
   subproc_result *r = NULL;
   subproc_error e;
   int rc = subproc_run(argv, &(subproc_options){.env = env}, &r, &e);
-  unlink(file);
-  rmdir(dir);
+  test_remove_file(file);
+  free(file);
   if (geteuid() == 0 && rc == 0)
     SKIP("root may execute a file without x bits on this filesystem");
   ASSERT_EQ(rc, -EACCES);
   ASSERT_STREQ(e.step, "exec");
   subproc_result_free(r);
 }
+#endif
 
 /* ---- errors with a step and a path ---- */
 
-TEST_POSIX(popen_not_found) {
-  int before = test_count_fds();
+TEST(popen_not_found) {
   const char *argv[] = {"subproc-no-such-program", NULL};
   subproc *p = (subproc *)1;
   subproc_error e;
   ASSERT_EQ(subproc_popen(argv, NULL, &p, &e), -ENOENT);
   ASSERT(p == NULL);
   ASSERT_EQ(e.code, -ENOENT);
-  ASSERT_EQ(e.os_errno, ENOENT);
   ASSERT_STREQ(e.step, "exec");
   ASSERT_STREQ(e.path, "subproc-no-such-program");
-  ASSERT_STREQ(e.message,
-               "exec 'subproc-no-such-program': No such file or directory");
-  ASSERT_EQ(test_count_fds(), before);
-  ASSERT_NO_CHILDREN();
+  ASSERT_OS_MESSAGE(e.message, "exec 'subproc-no-such-program'", ENOENT);
+#ifdef _WIN32
+  ASSERT_CONTAINS(e.message, "[WinError 2]"); /* ERROR_FILE_NOT_FOUND */
+#else
+  ASSERT_EQ(e.os_errno, ENOENT);
+#endif
 }
 
+#ifndef _WIN32
 TEST_POSIX(popen_not_executable) {
-  char file[] = "/tmp/subproc-noexec-XXXXXX";
-  int fd = mkstemp(file);
-  ASSERT(fd >= 0);
-  close(fd);
+  char *file = test_temp_path("noexec");
+  test_write_file(file, "");
   chmod(file, 0644);
   const char *argv[] = {file, NULL};
   subproc *p = NULL;
   subproc_error e;
   int rc = subproc_popen(argv, NULL, &p, &e);
-  unlink(file);
+  test_remove_file(file);
   ASSERT_EQ(rc, -EACCES);
   ASSERT_STREQ(e.step, "exec");
   ASSERT_STREQ(e.path, file);
-  ASSERT_NO_CHILDREN();
+  free(file);
 }
+#endif
 
 TEST_POSIX(popen_directory_as_executable) {
   const char *argv[] = {"/tmp", NULL};
@@ -271,8 +257,7 @@ TEST_POSIX(popen_directory_as_executable) {
   ASSERT_STREQ(e.message, "exec '/tmp': Permission denied");
 }
 
-TEST_POSIX(popen_bad_cwd) {
-  int before = test_count_fds();
+TEST(popen_bad_cwd) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -280,15 +265,13 @@ TEST_POSIX(popen_bad_cwd) {
                           &(subproc_options){.cwd = "/nope",
                                              .out = SUBPROC_REDIRECT_PIPE},
                           &p, &e),
-            -ENOENT);
+            TEST_EBADCWD);
   ASSERT_STREQ(e.step, "chdir");
   ASSERT_STREQ(e.path, "/nope");
-  ASSERT_STREQ(e.message, "chdir '/nope': No such file or directory");
-  ASSERT_EQ(test_count_fds(), before);
-  ASSERT_NO_CHILDREN();
+  ASSERT_OS_MESSAGE(e.message, "chdir '/nope'", -TEST_EBADCWD);
 }
 
-TEST_POSIX(popen_bad_arguments) {
+TEST(popen_bad_arguments) {
   subproc *p = NULL;
   subproc_error e;
   const char *empty[] = {NULL};
@@ -305,22 +288,25 @@ TEST_POSIX(popen_bad_arguments) {
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pipesize = -2}, &p, &e),
             SUBPROC_EINVAL);
   ASSERT_STREQ(e.step, "pipesize");
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.n_pass_fds = 2}, &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT(p == NULL);
+}
+
+/* The Windows-only options are refused (windows.unsupported_options: the
+ * other way round). */
+TEST_POSIX(popen_windows_options_refused) {
+  const char *argv[] = {test_helper, NULL};
+  subproc *p = NULL;
+  subproc_error e;
   ASSERT_EQ(
       subproc_popen(argv, &(subproc_options){.creationflags = 0x10}, &p, &e),
       SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "Windows");
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.n_pass_fds = 2}, &p, &e),
-            SUBPROC_EINVAL);
-  ASSERT_EQ(subproc_popen(
-                argv,
-                &(subproc_options){.set_process_group = 1, .process_group = -5},
-                &p, &e),
-            SUBPROC_EINVAL);
   ASSERT(p == NULL);
-  ASSERT_NO_CHILDREN();
 }
 
-TEST_POSIX(popen_bad_env) {
+TEST(popen_bad_env) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -335,8 +321,7 @@ TEST_POSIX(popen_bad_env) {
   ASSERT_CONTAINS(e.message, "illegal environment variable name");
 }
 
-TEST_POSIX(popen_bad_fds) {
-  int before = test_count_fds();
+TEST(popen_bad_fds) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -347,17 +332,10 @@ TEST_POSIX(popen_bad_fds) {
             -EBADF);
   ASSERT_STREQ(e.step, "stdout");
   ASSERT_EQ(e.fd, 987);
-  int bad[] = {986};
-  ASSERT_EQ(subproc_popen(argv,
-                          &(subproc_options){.pass_fds = bad, .n_pass_fds = 1},
-                          &p, &e),
-            -EBADF);
-  ASSERT_STREQ(e.step, "pass_fds");
   ASSERT_EQ(
       subproc_popen(
           argv, &(subproc_options){.err = SUBPROC_REDIRECT_FILE(NULL)}, &p, &e),
       SUBPROC_EINVAL);
-  ASSERT_EQ(test_count_fds(), before);
 }
 
 TEST_POSIX(popen_unknown_user_group) {
@@ -381,7 +359,7 @@ TEST_POSIX(popen_unknown_user_group) {
   ASSERT_STREQ(e.path, "no-such-group-y");
 }
 
-TEST_POSIX(popen_bad_redirect_path) {
+TEST(popen_bad_redirect_path) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
@@ -391,30 +369,27 @@ TEST_POSIX(popen_bad_redirect_path) {
                           &p, &e),
             -ENOENT);
   ASSERT_STREQ(e.step, "open");
-  ASSERT_STREQ(e.message, "open '/nonexistent/in': No such file or directory");
+  ASSERT_OS_MESSAGE(e.message, "open '/nonexistent/in'", ENOENT);
 }
 
 /* ---- redirections ---- */
 
-TEST_POSIX(popen_devnull) {
-  char *s = HELPER(((subproc_options){.in = SUBPROC_REDIRECT_DEVNULL}), "cat");
+TEST(popen_devnull) {
+  char *s =
+      HELPER_OUT(((subproc_options){.in = SUBPROC_REDIRECT_DEVNULL}), "cat");
   ASSERT_STREQ(s, "");
   free(s);
   const char *argv[] = {test_helper, "echo", "lost", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.out = SUBPROC_REDIRECT_DEVNULL}, &r,
-                        &e),
-            &e);
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.out = SUBPROC_REDIRECT_DEVNULL});
   ASSERT(r->out == NULL);
+  ASSERT(r->err == NULL);
   subproc_result_free(r);
 }
 
-TEST_POSIX(popen_redirect_fd_file_path) {
-  char path[] = "/tmp/subproc-redir-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT(fd >= 0);
+TEST(popen_redirect_fd_file_path) {
+  char *path = test_temp_path("redir");
+  int fd = test_create_file(path);
   const char *argv[] = {test_helper, "outerr", "OUT", "ERR", NULL};
   subproc_error e;
   int rc;
@@ -424,12 +399,10 @@ TEST_POSIX(popen_redirect_fd_file_path) {
                                             .err = SUBPROC_REDIRECT_STDOUT},
                          &rc, &e),
             &e);
-  char buf[64] = {0};
-  ASSERT_EQ(pread(fd, buf, sizeof buf - 1, 0), 6);
-  ASSERT_STREQ(buf, "OUTERR");
-  close(fd);
+  ASSERT_EQ(close(fd), 0);
+  ASSERT_FILE_EQ(path, "OUTERR");
   /* FILE *: buffered data written before the spawn comes first */
-  FILE *f = fopen(path, "w");
+  FILE *f = fopen(path, "wb");
   fputs("first;", f);
   ASSERT_OK(subproc_call(argv,
                          &(subproc_options){.out = SUBPROC_REDIRECT_FILE(f),
@@ -437,56 +410,44 @@ TEST_POSIX(popen_redirect_fd_file_path) {
                          &rc, &e),
             &e);
   fclose(f);
-  f = fopen(path, "r");
-  memset(buf, 0, sizeof buf);
-  ASSERT(fgets(buf, sizeof buf, f));
-  fclose(f);
-  ASSERT_STREQ(buf, "first;OUT");
+  ASSERT_FILE_EQ(path, "first;OUT");
   /* a path opened for the child, for stdin and for stderr */
   const char *cat[] = {test_helper, "cat2", NULL};
-  char errpath[64];
-  snprintf(errpath, sizeof errpath, "%s.err", path);
-  subproc_result *r = NULL;
-  ASSERT_OK(
-      subproc_run(cat,
-                  &(subproc_options){.in = SUBPROC_REDIRECT_PATH(path),
-                                     .out = SUBPROC_REDIRECT_PIPE,
-                                     .err = SUBPROC_REDIRECT_PATH(errpath)},
-                  &r, &e),
-      &e);
+  char *errpath = test_temp_path("redir.err");
+  subproc_result *r =
+      run_ok(cat, (subproc_options){.in = SUBPROC_REDIRECT_PATH(path),
+                                    .out = SUBPROC_REDIRECT_PIPE,
+                                    .err = SUBPROC_REDIRECT_PATH(errpath)});
   ASSERT_STREQ(r->out, "first;OUT");
   subproc_result_free(r);
-  f = fopen(errpath, "r");
-  memset(buf, 0, sizeof buf);
-  ASSERT(fgets(buf, sizeof buf, f));
-  fclose(f);
-  ASSERT_STREQ(buf, "first;OUT");
-  unlink(errpath);
-  unlink(path);
+  ASSERT_FILE_EQ(errpath, "first;OUT");
+  test_remove_file(errpath);
+  test_remove_file(path);
+  free(errpath);
+  free(path);
 }
 
-TEST_POSIX(popen_stderr_to_stdout_pipe) {
+TEST(popen_stderr_to_stdout_pipe) {
   const char *argv[] = {test_helper, "outerr", "O", "E", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
-                                           .err = SUBPROC_REDIRECT_STDOUT},
-                        &r, &e),
-            &e);
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                     .err = SUBPROC_REDIRECT_STDOUT});
   ASSERT_STREQ(r->out, "OE");
   ASSERT(r->err == NULL);
   subproc_result_free(r);
 }
 
+#ifndef _WIN32
 /* Replace this process's 0, 1, 2 with three files, as CPython's
  * test_swap_fds does, and rotate them for the child. */
 TEST_POSIX(popen_swap_std_fds) {
-  char names[3][32];
+  char *names[3];
   int fds[3];
   for (int i = 0; i < 3; i++) {
-    snprintf(names[i], sizeof names[i], "/tmp/subproc-swap%d-XXXXXX", i);
-    fds[i] = mkstemp(names[i]);
+    char name[16];
+    snprintf(name, sizeof name, "swap%d", i);
+    names[i] = test_temp_path(name);
+    fds[i] = test_create_file(names[i]);
   }
   int saved[3];
   for (int i = 0; i < 3; i++) {
@@ -507,16 +468,12 @@ TEST_POSIX(popen_swap_std_fds) {
     close(saved[i]);
   }
   ASSERT_OK(r, &e);
-  char buf[64];
-  memset(buf, 0, sizeof buf);
-  pread(fds[0], buf, sizeof buf, 0);
-  ASSERT_STREQ(buf, "to-stdout");
-  memset(buf, 0, sizeof buf);
-  pread(fds[1], buf, sizeof buf, 0);
-  ASSERT_STREQ(buf, "to-stderr");
+  const char *want[] = {"to-stdout", "to-stderr", ""};
   for (int i = 0; i < 3; i++) {
+    ASSERT_FILE_EQ(names[i], want[i]);
     close(fds[i]);
-    unlink(names[i]);
+    test_remove_file(names[i]);
+    free(names[i]);
   }
 }
 
@@ -550,16 +507,16 @@ TEST_POSIX(popen_parent_std_fds_closed) {
 TEST_POSIX(popen_close_fds_default) {
   int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
   ASSERT(leak > 2);
-  char *s = HELPER(none, "fds");
+  char *s = HELPER_OUT(none, "fds");
   ASSERT_STREQ(s, "0 1 2\n");
   free(s);
   /* keep_fds (close_fds=False) lets it through */
   char num[16];
   snprintf(num, sizeof num, "%d", leak);
-  s = HELPER(((subproc_options){.keep_fds = 1}), "isfd", num);
+  s = HELPER_OUT(((subproc_options){.keep_fds = 1}), "isfd", num);
   ASSERT_STREQ(s, "open\n");
   free(s);
-  s = HELPER(none, "isfd", num);
+  s = HELPER_OUT(none, "isfd", num);
   ASSERT_STREQ(s, "closed\n");
   free(s);
   close(leak);
@@ -571,8 +528,8 @@ TEST_POSIX(popen_pass_fds) {
   int fds[] = {p[1]};
   char num[16];
   snprintf(num, sizeof num, "%d", p[1]);
-  char *s = HELPER(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}),
-                   "writefd", num, "secret");
+  char *s = HELPER_OUT(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}),
+                       "writefd", num, "secret");
   free(s);
   close(p[1]);
   char buf[32] = {0};
@@ -583,62 +540,97 @@ TEST_POSIX(popen_pass_fds) {
   int q = open("/dev/null", O_RDONLY);
   int other = open("/dev/null", O_RDONLY);
   int keep[] = {q};
-  s = HELPER(((subproc_options){.pass_fds = keep, .n_pass_fds = 1}), "fds");
+  s = HELPER_OUT(((subproc_options){.pass_fds = keep, .n_pass_fds = 1}), "fds");
   char want[32];
   snprintf(want, sizeof want, "0 1 2 %d\n", q);
   ASSERT_STREQ(s, want);
   free(s);
   close(q);
   close(other);
+  /* a passed fd that is not open */
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *c = NULL;
+  subproc_error e;
+  int bad[] = {986};
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.pass_fds = bad, .n_pass_fds = 1},
+                          &c, &e),
+            -EBADF);
+  ASSERT_STREQ(e.step, "pass_fds");
 }
+#endif
 
-TEST_POSIX(popen_no_fd_leak) {
+/* The runner checks that 50 runs leave no fd (handle) open. */
+TEST(popen_no_fd_leak) {
   const char *argv[] = {test_helper, "cat2", NULL};
-  int before = test_count_fds();
   for (int i = 0; i < 50; i++) {
-    subproc_result *r = NULL;
-    subproc_error e;
-    ASSERT_OK(subproc_run(argv,
-                          &(subproc_options){.input = "x",
-                                             .input_len = 1,
-                                             .capture_output = 1},
-                          &r, &e),
-              &e);
+    subproc_result *r =
+        run_ok(argv, (subproc_options){.input = "x", .input_len = 1});
+    ASSERT_STREQ(r->out, "x");
     subproc_result_free(r);
   }
-  ASSERT_EQ(test_count_fds(), before);
-  ASSERT_NO_CHILDREN();
 }
 
-/* 4 threads spawn at once: every child sees only 0, 1, 2 (no pipe of a
- * sibling spawn leaks into it) and gets its own output back. */
+/* The parent's pipe ends are not inheritable: a sibling started with
+ * keep_fds (close_fds=False) does not hold the first child's stdin open. */
+TEST(popen_pipe_ends_not_inherited) {
+  const char *cat[] = {test_helper, "cat", NULL};
+  const char *sleeper[] = {test_helper, "sleep", "30", NULL};
+  subproc *p = start(cat, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE});
+  subproc *q = start(sleeper, &(subproc_options){.keep_fds = 1});
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_communicate(p, "ping", 4, test_slow(10), &r, &e), &e);
+  ASSERT_STREQ(r->out, "ping");
+  subproc_result_free(r);
+  subproc_free(p);
+  finish_killed(q);
+}
+
+/* 4 threads spawn at once: every child gets its own output back, sees EOF
+ * on its stdin as soon as its own parent closes it and (POSIX) has only
+ * 0, 1, 2 open: no pipe of a sibling spawn leaks into it. */
 static void *spawn_thread(void *arg) {
   intptr_t id = (intptr_t)arg;
   for (int i = 0; i < 100; i++) {
     char token[32];
     snprintf(token, sizeof token, "t%ld-%d", (long)id, i);
-    const char *argv[] = {test_helper, "fds", NULL};
     const char *echo[] = {test_helper, "echo", token, NULL};
+    const char *cat[] = {test_helper, "cat", NULL};
     subproc_result *r = NULL;
-    subproc_error e;
-    if (subproc_run(argv, &(subproc_options){.capture_output = 1}, &r, &e) < 0)
+#ifndef _WIN32
+    const char *fds[] = {test_helper, "fds", NULL};
+    if (subproc_run(fds, &(subproc_options){.capture_output = 1}, &r, NULL) < 0)
       return (void *)"spawn failed";
     int ok = strcmp(r->out, "0 1 2\n") == 0;
     subproc_result_free(r);
     if (!ok)
       return (void *)"fd leaked into a child";
-    if (subproc_run(echo, &(subproc_options){.capture_output = 1}, &r, &e) < 0)
+#endif
+    if (subproc_run(echo, &(subproc_options){.capture_output = 1}, &r, NULL) <
+        0)
       return (void *)"spawn failed";
-    ok = strncmp(r->out, token, strlen(token)) == 0;
+    int echoed = strncmp(r->out, token, strlen(token)) == 0;
     subproc_result_free(r);
-    if (!ok)
+    if (!echoed)
       return (void *)"crossed output";
+    if (subproc_run(cat,
+                    &(subproc_options){.input = token,
+                                       .input_len = strlen(token),
+                                       .capture_output = 1,
+                                       .timeout = test_slow(60)},
+                    &r, NULL) < 0)
+      return (void *)"cat failed (no EOF on its stdin?)";
+    int catted = strcmp(r->out, token) == 0;
+    subproc_result_free(r);
+    if (!catted)
+      return (void *)"crossed input";
   }
   return NULL;
 }
 
-TEST_POSIX(popen_threads_concurrent) {
-  int before = test_count_fds();
+TEST(popen_threads_concurrent) {
   pthread_t t[4];
   for (intptr_t i = 0; i < 4; i++)
     pthread_create(&t[i], NULL, spawn_thread, (void *)i);
@@ -648,57 +640,90 @@ TEST_POSIX(popen_threads_concurrent) {
     if (res)
       TEST_FAIL("thread %d: %s", i, (const char *)res);
   }
-  ASSERT_EQ(test_count_fds(), before);
-  ASSERT_NO_CHILDREN();
 }
 
 /* ---- options ---- */
 
-TEST_POSIX(popen_cwd_and_umask) {
-  char *s = HELPER(((subproc_options){.cwd = "/"}), "cwd");
+TEST(popen_cwd) {
+  char *s = HELPER_OUT(((subproc_options){.cwd = test_temp_dir()}), "cwd");
+  char want[4200];
+  snprintf(want, sizeof want, "%s\n", test_temp_dir());
+  ASSERT_STREQ(s, want);
+  free(s);
+}
+
+TEST_POSIX(popen_cwd_root_and_umask) {
+  char *s = HELPER_OUT(((subproc_options){.cwd = "/"}), "cwd");
   ASSERT_STREQ(s, "/\n");
   free(s);
-  s = HELPER(((subproc_options){.set_umask = 1, .umask = 077}), "umask");
+  s = HELPER_OUT(((subproc_options){.set_umask = 1, .umask = 077}), "umask");
   ASSERT_STREQ(s, "077\n");
   free(s);
-  s = HELPER(((subproc_options){.set_umask = 1, .umask = 0}), "umask");
+  s = HELPER_OUT(((subproc_options){.set_umask = 1, .umask = 0}), "umask");
   ASSERT_STREQ(s, "000\n");
   free(s);
 }
 
-TEST_POSIX(popen_env_replaces) {
-  const char *env[] = {"FOO=bar baz", "EMPTY=", NULL};
-  char *s = HELPER(((subproc_options){.env = env}), "environ");
-  ASSERT_STREQ(s, "FOO=bar baz\nEMPTY=\n");
+TEST(popen_env_replaces) {
+  const char *env[] = {"FOO=bar baz",
+                       "EMPTY=", "GREETING=h\xc3\xa9llo \xe6\x97\xa5", NULL};
+  test_setenv("SUBPROC_INHERITED", "yes");
+  subproc_options o = {.env = env};
+  char *s = HELPER_OUT(o, "env", "FOO");
+  ASSERT_STREQ(s, "bar baz\n");
   free(s);
-  setenv("SUBPROC_INHERITED", "yes", 1);
-  s = HELPER(none, "env", "SUBPROC_INHERITED");
+  s = HELPER_OUT(o, "env", "GREETING");
+  ASSERT_STREQ(s, "h\xc3\xa9llo \xe6\x97\xa5\n");
+  free(s);
+  s = HELPER_OUT(o, "env", "SUBPROC_INHERITED");
+  ASSERT_STREQ(s, "<unset>\n");
+  free(s);
+#ifndef _WIN32
+  /* Exactly the given block, in order (Windows sorts it and adds to it:
+   * windows.env_block). */
+  s = HELPER_OUT(o, "environ");
+  ASSERT_STREQ(s, "FOO=bar baz\nEMPTY=\nGREETING=h\xc3\xa9llo \xe6\x97\xa5\n");
+  free(s);
+#endif
+  /* Without env, the parent's own. */
+  s = HELPER_OUT(none, "env", "SUBPROC_INHERITED");
   ASSERT_STREQ(s, "yes\n");
   free(s);
 }
 
+#ifndef _WIN32
 TEST_POSIX(popen_new_session_and_group) {
   int pid, pgid, sid;
-  char *s = HELPER(((subproc_options){.start_new_session = 1}), "sid");
+  char *s = HELPER_OUT(((subproc_options){.start_new_session = 1}), "sid");
   ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
   ASSERT_EQ(sid, pid);
   ASSERT_EQ(pgid, pid);
   free(s);
-  s = HELPER(((subproc_options){.set_process_group = 1, .process_group = 0}),
-             "sid");
+  s = HELPER_OUT(
+      ((subproc_options){.set_process_group = 1, .process_group = 0}), "sid");
   ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
   ASSERT_EQ(pgid, pid);
   ASSERT_EQ(sid, getsid(0));
   free(s);
-  s = HELPER(none, "sid");
+  s = HELPER_OUT(none, "sid");
   ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
   ASSERT_EQ(pgid, getpgid(0));
   free(s);
   /* kill_tree=ON puts the child in a group of its own */
-  s = HELPER(((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}), "sid");
+  s = HELPER_OUT(((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}), "sid");
   ASSERT_EQ(sscanf(s, "%d %d %d", &pid, &pgid, &sid), 3);
   ASSERT_EQ(pgid, pid);
   free(s);
+  /* no such group */
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(
+                argv,
+                &(subproc_options){.set_process_group = 1, .process_group = -5},
+                &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT(p == NULL);
 }
 
 static void on_signal(int sig) { (void)sig; }
@@ -715,12 +740,12 @@ TEST_POSIX(popen_signals_restored) {
   sigprocmask(SIG_BLOCK, &set, NULL);
   /* Default: SIGPIPE/SIGXFSZ back to default, handlers reset, mask empty;
    * other ignored signals stay ignored (exec keeps them). */
-  char *s = HELPER(none, "signals");
+  char *s = HELPER_OUT(none, "signals");
   ASSERT_STREQ(s, "PIPE=default XFSZ=default INT=default USR1=ignore "
                   "blocked=0\n");
   free(s);
   /* restore_signals=False: exactly what exec inherits (Python). */
-  s = HELPER(((subproc_options){.keep_signals = 1}), "signals");
+  s = HELPER_OUT(((subproc_options){.keep_signals = 1}), "signals");
   ASSERT_STREQ(s, "PIPE=ignore XFSZ=ignore INT=default USR1=ignore "
                   "blocked=2\n");
   free(s);
@@ -737,19 +762,19 @@ TEST_POSIX(popen_user_group_as_root) {
   if (geteuid() != 0)
     SKIP("needs root to switch user and groups");
   const char *groups[] = {"65534", "4", NULL};
-  char *s =
-      HELPER(((subproc_options){
-                 .user = "65534", .group = "65534", .extra_groups = groups}),
-             "ids");
+  char *s = HELPER_OUT(((subproc_options){.user = "65534",
+                                          .group = "65534",
+                                          .extra_groups = groups}),
+                       "ids");
   /* uid euid gid egid groups...: setgroups, then setregid, then setreuid */
   ASSERT_STREQ(s, "65534 65534 65534 65534 4 65534\n");
   free(s);
   const char *none_groups[] = {NULL};
-  s = HELPER(((subproc_options){.extra_groups = none_groups}), "ids");
+  s = HELPER_OUT(((subproc_options){.extra_groups = none_groups}), "ids");
   ASSERT_STREQ(s, "0 0 0 0\n");
   free(s);
   /* a name resolved in the parent */
-  s = HELPER(((subproc_options){.user = "nobody"}), "ids");
+  s = HELPER_OUT(((subproc_options){.user = "nobody"}), "ids");
   ASSERT(strncmp(s, "65534 65534 0 0", 15) == 0);
   free(s);
 }
@@ -763,7 +788,6 @@ TEST_POSIX(popen_setuid_failure_reported) {
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "0"}, &p, &e),
             -EPERM);
   ASSERT_STREQ(e.step, "setuid");
-  ASSERT_NO_CHILDREN();
 }
 
 static int preexec_umask(void *arg) {
@@ -777,9 +801,10 @@ static int preexec_fail(void *arg) {
 }
 
 TEST_POSIX(popen_preexec) {
-  char *s = HELPER(((subproc_options){.preexec = preexec_umask,
-                                      .preexec_arg = (void *)(intptr_t)0027}),
-                   "umask");
+  char *s =
+      HELPER_OUT(((subproc_options){.preexec = preexec_umask,
+                                    .preexec_arg = (void *)(intptr_t)0027}),
+                 "umask");
   ASSERT_STREQ(s, "027\n");
   free(s);
   const char *argv[] = {test_helper, "exit", "0", NULL};
@@ -796,7 +821,6 @@ TEST_POSIX(popen_preexec) {
       SUBPROC_ESUBPROCESS);
   ASSERT_STREQ(e.step, "preexec");
   ASSERT_EQ(e.os_errno, EPERM);
-  ASSERT_NO_CHILDREN();
 }
 
 TEST_POSIX(popen_spawn_methods) {
@@ -852,32 +876,24 @@ TEST_POSIX(popen_spawn_methods) {
 
 TEST_POSIX(popen_pipesize) {
   const char *argv[] = {test_helper, "cat", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE,
-                                             .pipesize = 1 << 20},
-                          &p, &e),
-            &e);
+  subproc *p = start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                              .out = SUBPROC_REDIRECT_PIPE,
+                                              .pipesize = 1 << 20});
   ASSERT_EQ(fcntl(subproc_fd(p, 0), F_GETPIPE_SZ), 1 << 20);
   ASSERT_EQ(fcntl(subproc_fd(p, 1), F_GETPIPE_SZ), 1 << 20);
   ASSERT_EQ(subproc_fd(p, 2), -1);
   subproc_close(p, NULL);
   subproc_free(p);
 }
+#endif
 
-TEST_POSIX(popen_streams_bufsize) {
+TEST(popen_streams_bufsize) {
   const char *argv[] = {test_helper, "cat", NULL};
-  subproc *p = NULL;
+  subproc *p =
+      start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                     .out = SUBPROC_REDIRECT_PIPE,
+                                     .bufsize = SUBPROC_BUFSIZE_UNBUFFERED});
   subproc_error e;
-  ASSERT_OK(
-      subproc_popen(argv,
-                    &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                       .out = SUBPROC_REDIRECT_PIPE,
-                                       .bufsize = SUBPROC_BUFSIZE_UNBUFFERED},
-                    &p, &e),
-      &e);
   FILE *in = subproc_stream(p, 0), *out = subproc_stream(p, 1);
   ASSERT(in && out);
   ASSERT(subproc_stream(p, 2) == NULL);
@@ -895,15 +911,45 @@ TEST_POSIX(popen_streams_bufsize) {
 
 /* ---- the audit hook ---- */
 
-static char audited[256];
+static char audited[8192];
 static int audit_record(void *arg, const char *exe, const char *const *argv,
                         const char *cwd, const char *const *env) {
   snprintf(audited, sizeof audited, "%s|%s|%s|%s|%s", exe, argv[0],
            argv[1] ? argv[1] : "", cwd ? cwd : "-", env ? env[0] : "-");
-  return arg ? -1 : 0;
+  return arg && strcmp(argv[1], "exit") == 0 ? -1 : 0;
 }
 
-TEST_POSIX(popen_audit_hook) {
+TEST(popen_audit_hook) {
+  const char *argv[] = {test_helper, "echo", "x", NULL};
+  const char *env[] = {"X=1", NULL};
+  subproc_set_audit_hook(audit_record, NULL);
+  subproc_error e;
+  int rc;
+  ASSERT_OK(subproc_call(argv,
+                         &(subproc_options){.cwd = test_temp_dir(),
+                                            .env = env,
+                                            .out = SUBPROC_REDIRECT_DEVNULL},
+                         &rc, &e),
+            &e);
+  char want[8192];
+  snprintf(want, sizeof want, "%s|%s|echo|%s|X=1", test_helper, test_helper,
+           test_temp_dir());
+  ASSERT_STREQ(audited, want);
+  /* A refusal: the spawn fails, nothing is started. */
+  subproc_set_audit_hook(audit_record, (void *)1);
+  const char *refused[] = {test_helper, "exit", "0", NULL};
+  subproc *p = (subproc *)&e;
+  ASSERT_EQ(subproc_popen(refused, NULL, &p, &e), SUBPROC_ESUBPROCESS);
+  ASSERT_STREQ(e.step, "audit");
+  ASSERT(p == NULL);
+  audited[0] = '\0';
+  subproc_set_audit_hook(NULL, NULL);
+  ASSERT_OK(subproc_call(refused, NULL, &rc, &e), &e);
+  ASSERT_STREQ(audited, ""); /* removed */
+}
+
+/* With shell, the event names the shell (Python: /bin/sh). */
+TEST_POSIX(popen_audit_hook_shell) {
   const char *argv[] = {"echo $X", NULL};
   const char *env[] = {"X=1", NULL};
   subproc_set_audit_hook(audit_record, NULL);
@@ -917,119 +963,119 @@ TEST_POSIX(popen_audit_hook) {
                          &rc, &e),
             &e);
   ASSERT_STREQ(audited, "/bin/sh|/bin/sh|-c|/|X=1");
-  subproc_set_audit_hook(audit_record, (void *)1);
-  ASSERT_EQ(subproc_call(argv, &(subproc_options){.shell = 1}, &rc, &e),
-            SUBPROC_ESUBPROCESS);
-  ASSERT_STREQ(e.step, "audit");
   subproc_set_audit_hook(NULL, NULL);
-  ASSERT_OK(subproc_call(
-                argv,
-                &(subproc_options){.shell = 1, .out = SUBPROC_REDIRECT_DEVNULL},
-                &rc, &e),
-            &e);
-  ASSERT_NO_CHILDREN();
 }
 
 /* ---- waiting and signals ---- */
 
-TEST_POSIX(popen_wait_timeout) {
-  const char *argv[] = {test_helper, "sleep", "10", NULL};
+TEST(popen_wait_timeout) {
+  const char *argv[] = {test_helper, "sleep", "30", NULL};
   subproc *p = NULL;
   subproc_error e;
   ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  ASSERT_EQ(subproc_poll(p, NULL), 0);
   double t0 = test_now();
   ASSERT_EQ(subproc_wait(p, 0.2, NULL, &e), SUBPROC_ETIMEDOUT);
   double dt = test_now() - t0;
-  ASSERT(dt >= 0.19 && dt < 2.0);
+  ASSERT_GE(dt, 0.19);
+  ASSERT_LT(dt, 0.2 + test_slow(2.0));
   ASSERT(e.timeout == 0.2);
   ASSERT_STREQ(e.step, "wait");
   ASSERT_EQ(subproc_poll(p, NULL), 0);
+  ASSERT_EQ(subproc_returncode(p), SUBPROC_NO_RETURNCODE);
   ASSERT_EQ(subproc_wait(p, 0, NULL, &e), SUBPROC_ETIMEDOUT);
   ASSERT_OK(subproc_kill(p), &e);
   int rc = 0;
-  ASSERT_OK(subproc_wait(p, 5.0, &rc, &e), &e);
-  ASSERT_EQ(rc, -SIGKILL);
+  ASSERT_OK(subproc_wait(p, test_slow(5.0), &rc, &e), &e);
+  ASSERT_EQ(rc, TEST_RC_KILLED);
   ASSERT_EQ(subproc_poll(p, &rc), 1);
   /* signalling a reaped child is a no-op, as in Python */
   ASSERT_OK(subproc_terminate(p), &e);
+  ASSERT_OK(subproc_kill(p), &e);
   subproc_free(p);
-  ASSERT_NO_CHILDREN();
 }
 
-TEST_POSIX(popen_terminate_and_signal) {
-  const char *argv[] = {test_helper, "sleep", "10", NULL};
-  subproc *p = NULL;
+TEST(popen_terminate) {
+  const char *argv[] = {test_helper, "sleep", "30", NULL};
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   ASSERT_OK(subproc_terminate(p), &e);
   int rc = 0;
   ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
-  ASSERT_EQ(rc, -SIGTERM);
+  ASSERT_EQ(rc, TEST_RC_TERMINATED);
   subproc_free(p);
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
-  ASSERT_OK(subproc_send_signal(p, SIGUSR1), &e);
+  /* not a group leader: no group to signal, running or reaped */
+  p = start(argv, NULL);
+  ASSERT_EQ(subproc_send_signal_group(p, SIGTERM), SUBPROC_EINVAL);
+  ASSERT_OK(subproc_kill(p), &e);
   ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
-  ASSERT_EQ(rc, -SIGUSR1);
-  /* not a group leader: no group to signal */
   ASSERT_EQ(subproc_send_signal_group(p, SIGTERM), SUBPROC_EINVAL);
   subproc_free(p);
 }
 
-TEST_POSIX(popen_free_running_child_no_zombie) {
-  const char *argv[] = {test_helper, "sleep", "0.2", NULL};
-  subproc *p = NULL;
+#ifndef _WIN32
+TEST_POSIX(popen_send_signal) {
+  const char *argv[] = {test_helper, "sleep", "30", NULL};
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(
-                argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE}, &p, &e),
-            &e);
-  pid_t pid = (pid_t)subproc_pid(p);
-  subproc_free(p); /* still running: not killed, not waited for */
-  ASSERT_EQ(kill(pid, 0), 0);
-  ASSERT_EQ(subproc_reap_orphans(), 1);
-  usleep(500000);
-  ASSERT_EQ(subproc_reap_orphans(), 0);
-  ASSERT_NO_CHILDREN();
+  ASSERT_OK(subproc_send_signal(p, SIGUSR1), &e);
+  int rc = 0;
+  ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
+  ASSERT_EQ(rc, -SIGUSR1);
+  subproc_free(p);
 }
 
 TEST_POSIX(popen_sigchld_ignored) {
   /* The kernel reaps for us; Python then reports returncode 0. */
   signal(SIGCHLD, SIG_IGN);
   const char *argv[] = {test_helper, "exit", "5", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   int rc = -1;
   ASSERT_OK(subproc_wait(p, SUBPROC_FOREVER, &rc, &e), &e);
   ASSERT_EQ(rc, 0);
   subproc_free(p);
 }
+#endif
 
-TEST_POSIX(popen_wait_any) {
-  const char *slow[] = {test_helper, "sleep", "2", NULL};
+/* A freed running child is neither killed nor waited for; it is reaped
+ * once it has exited, and never stays a zombie. */
+TEST(popen_free_running_child_no_zombie) {
+  char seconds[32];
+  snprintf(seconds, sizeof seconds, "%g", test_slow(0.5));
+  const char *argv[] = {test_helper, "sleep", seconds, NULL};
+  subproc *p = start(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE});
+  long pid = subproc_pid(p);
+  subproc_free(p);
+  ASSERT(test_process_running(pid));
+  ASSERT_EQ(subproc_reap_orphans(), 1);
+  double end = test_now() + test_slow(10);
+  while (subproc_reap_orphans() > 0 && test_now() < end)
+    test_sleep(0.05);
+  ASSERT_EQ(subproc_reap_orphans(), 0);
+}
+
+TEST(popen_wait_any) {
+  const char *slow[] = {test_helper, "sleep", "30", NULL};
   const char *fast[] = {test_helper, "sleep", "0.05", NULL};
-  subproc *ps[3] = {NULL, NULL, NULL};
+  subproc *ps[3] = {start(slow, NULL), start(fast, NULL), start(slow, NULL)};
   subproc_error e;
-  ASSERT_OK(subproc_popen(slow, NULL, &ps[0], &e), &e);
-  ASSERT_OK(subproc_popen(fast, NULL, &ps[1], &e), &e);
-  ASSERT_OK(subproc_popen(slow, NULL, &ps[2], &e), &e);
   size_t idx = 99;
-  ASSERT_OK(subproc_wait_any(ps, 3, 5.0, &idx, &e), &e);
+  ASSERT_OK(subproc_wait_any(ps, 3, test_slow(10.0), &idx, &e), &e);
   ASSERT_EQ(idx, 1);
+  ASSERT_EQ(subproc_returncode(ps[1]), 0);
   /* an already-reaped child counts as exited at once */
   ASSERT_OK(subproc_wait_any(ps, 3, 0, &idx, &e), &e);
   ASSERT_EQ(idx, 1);
   subproc *rest[2] = {ps[0], ps[2]};
   ASSERT_EQ(subproc_wait_any(rest, 2, 0.1, &idx, &e), SUBPROC_ETIMEDOUT);
   ASSERT_EQ(subproc_wait_any(rest, 0, 0.1, &idx, &e), SUBPROC_EINVAL);
-  for (int i = 0; i < 3; i++) {
-    subproc_kill(ps[i]);
-    subproc_wait(ps[i], SUBPROC_FOREVER, NULL, NULL);
-    subproc_free(ps[i]);
-  }
-  ASSERT_NO_CHILDREN();
+  finish_killed(ps[0]);
+  subproc_free(ps[1]);
+  finish_killed(ps[2]);
 }
 
-TEST_POSIX(popen_strerror) {
+TEST(popen_strerror) {
   ASSERT_STREQ(subproc_errname(SUBPROC_ETIMEDOUT), "SUBPROC_ETIMEDOUT");
   ASSERT_STREQ(subproc_errname(-ENOENT), "ENOENT");
   ASSERT_STREQ(subproc_strerror(-ENOENT), "No such file or directory");
@@ -1040,39 +1086,33 @@ TEST_POSIX(popen_strerror) {
 }
 
 /* ---- the fallback paths of older kernels, forced through test knobs ---- */
-#include "testing.h"
 
 TEST_POSIX(popen_fallback_no_pidfd) {
   subproc__set_test_flags(SUBPROC__NO_PIDFD);
-  const char *argv[] = {test_helper, "sleep", "10", NULL};
-  subproc *p = NULL;
+  const char *argv[] = {test_helper, "sleep", "30", NULL};
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   ASSERT_EQ(subproc__test_pidfd(p), -1);
   double t0 = test_now();
   ASSERT_EQ(subproc_wait(p, 0.2, NULL, &e), SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 >= 0.19);
+  ASSERT_GE(test_now() - t0, 0.19);
   ASSERT_OK(subproc_kill(p), &e);
   int rc = 0;
-  ASSERT_OK(subproc_wait(p, 5, &rc, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(5), &rc, &e), &e);
   ASSERT_EQ(rc, -9);
   subproc_free(p);
   /* wait_any without pidfds polls the children */
   const char *fast[] = {test_helper, "exit", "4", NULL};
-  subproc *ps[2];
-  ASSERT_OK(subproc_popen(argv, NULL, &ps[0], &e), &e);
-  ASSERT_OK(subproc_popen(fast, NULL, &ps[1], &e), &e);
+  subproc *ps[2] = {start(argv, NULL), start(fast, NULL)};
   size_t idx = 9;
-  ASSERT_OK(subproc_wait_any(ps, 2, 5, &idx, &e), &e);
+  ASSERT_OK(subproc_wait_any(ps, 2, test_slow(5), &idx, &e), &e);
   ASSERT_EQ(idx, 1);
   ASSERT_EQ(subproc_returncode(ps[1]), 4);
-  subproc_kill(ps[0]);
-  subproc_wait(ps[0], SUBPROC_FOREVER, NULL, NULL);
-  subproc_free(ps[0]);
+  finish_killed(ps[0]);
   subproc_free(ps[1]);
-  ASSERT_NO_CHILDREN();
 }
 
+#ifndef _WIN32
 static void check_close_fallback(int flags) {
   subproc__set_test_flags(flags);
   int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
@@ -1080,7 +1120,7 @@ static void check_close_fallback(int flags) {
   int keep = open("/dev/null", O_RDONLY);
   int fds[] = {keep};
   char *s =
-      HELPER(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}), "fds");
+      HELPER_OUT(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}), "fds");
   char want[32];
   snprintf(want, sizeof want, "0 1 2 %d\n", keep);
   ASSERT_STREQ(s, want);
