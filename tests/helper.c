@@ -87,6 +87,13 @@ static int cat(int both) {
   return 0;
 }
 
+static int drain(void) {
+  char buf[65536];
+  while (read_some(0, buf, sizeof buf) > 0) {
+  }
+  return 0;
+}
+
 /* stdin to stdout */
 static int mode_cat(int argc, char **argv) {
   (void)argc, (void)argv;
@@ -108,6 +115,19 @@ static int mode_tohex(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       printf("%02x", (unsigned char)buf[i]);
   return 0;
+}
+
+/* grep TEXT: the lines of stdin that contain TEXT; status 1 if none */
+static int mode_grep(int argc, char **argv) {
+  (void)argc;
+  char line[4096];
+  int found = 0;
+  while (fgets(line, sizeof line, stdin))
+    if (strstr(line, argv[2])) {
+      fputs(line, stdout);
+      found = 1;
+    }
+  return found ? 0 : 1;
 }
 
 static int mode_cwd(int argc, char **argv) {
@@ -234,8 +254,8 @@ static int step_is(const char *step, size_t len, const char *name) {
 /* script STEP...: the steps in order, for what a test would otherwise
  * write as a shell command: out:TEXT and err:TEXT write TEXT to stdout or
  * stderr, hex:HEX the decoded bytes to stdout, write:N and write:N:FD the
- * pattern of `write`; sleep:S; cat copies stdin to stdout; closein closes
- * stdin; exit:CODE exits. */
+ * pattern of `write`; sleep:S; cat copies stdin to stdout, drain reads it
+ * to its end; closein closes stdin; exit:CODE exits. */
 static int mode_script(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *s = argv[i], *arg = strchr(s, ':') ? strchr(s, ':') + 1 : "";
@@ -252,6 +272,8 @@ static int mode_script(int argc, char **argv) {
       sleep_s(arg);
     else if (step_is(s, len, "cat"))
       rc = cat(0);
+    else if (step_is(s, len, "drain"))
+      rc = drain();
     else if (step_is(s, len, "closein"))
       close_fd(0);
     else if (step_is(s, len, "exit"))
@@ -501,6 +523,7 @@ static const struct mode {
     {"cat", mode_cat},
     {"cat2", mode_cat2},
     {"tohex", mode_tohex},
+    {"grep", mode_grep},
     {"cwd", mode_cwd},
     {"env", mode_env},
     {"environ", mode_environ},
@@ -701,6 +724,7 @@ static long spawn_sleeper(const char *seconds, int inherit_std) {
 }
 
 static void binary_std_streams(void) {
+  _setmode(_fileno(stdin), _O_BINARY);
   _setmode(_fileno(stdout), _O_BINARY);
   _setmode(_fileno(stderr), _O_BINARY);
 }

@@ -6,29 +6,11 @@
 #include "cmdline.h"
 #include "subproc.h"
 #include "test.h"
+#include "util.h"
 
 #include "data/cmdline_cases.inc"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static size_t argv_len(const char *const *argv) {
-  size_t n = 0;
-  while (argv[n])
-    n++;
-  return n;
-}
-
-static void assert_argv_eq(const char *what, char **got, size_t n,
-                           const char *const *want) {
-  if (n != argv_len(want))
-    TEST_FAIL("[%s]: %zu arguments, expected %zu", what, n, argv_len(want));
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(got[i], want[i]) != 0)
-      TEST_FAIL("[%s]: argument %zu is [%s], expected [%s]", what, i, got[i],
-                want[i]);
-  if (got[n] != NULL)
-    TEST_FAIL("[%s]: argv is not NULL-terminated", what);
-}
 
 static void assert_decodes_to(const char *line, const char *const *want) {
   char **argv = NULL;

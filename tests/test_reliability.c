@@ -1,13 +1,12 @@
 /* Reliability: fault injection, stress, signals and security, each with real
- * children. After every scenario the test checks that no fd leaked (the
- * count of /proc/self/fd) and that no child is left unreaped.
+ * children. After every scenario the test checks that no fd leaked and
+ * that no child is left (the runner does so after the last).
  *
  * SUBPROC_STRESS_SCALE (a positive number, default 1; 0.25 in sanitizer
  * builds) scales the stress counts: .ci/valgrind.sh sets it low. */
-#include "test.h"
+#include <errno.h>
 #ifndef _WIN32
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -21,9 +20,69 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#endif
 
 #include "subproc.h"
 #include "test.h"
+#include "util.h"
+
+/* No fd left open that was not open at fds_before, no child left. */
+static void expect_clean(int fds_before) {
+  ASSERT_EQ(test_count_fds(), fds_before);
+  ASSERT_NO_CHILDREN();
+}
+
+/* A child that never reads its stdin: communicate and run time out, the
+ * unsent input is kept for a later call. */
+TEST(rel_child_never_reads_stdin) {
+  size_t big = 4u << 20;
+  char *input = pattern(big);
+  int before = test_count_fds();
+  const char *argv[] = {test_helper, "noread", "60", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_popen(argv,
+                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                             .out = SUBPROC_REDIRECT_PIPE},
+                          &p, &e),
+            &e);
+  double t0 = test_now();
+  subproc_result *r = NULL;
+  ASSERT_EQ(subproc_communicate(p, input, big, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
+  double dt = test_now() - t0;
+  ASSERT_GE(dt, 0.29);
+  ASSERT_LT(dt, 0.3 + test_slow(2.7));
+  ASSERT(r && r->timed_out);
+  ASSERT_EQ(r->out_len, 0);
+  subproc_result_free(r);
+  ASSERT_EQ(subproc_poll(p, NULL), 0);
+  /* A later call continues (the unsent input is kept). */
+  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.1, NULL, &e), SUBPROC_ETIMEDOUT);
+  ASSERT_OK(subproc_kill(p), NULL);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(30.0), &r, &e), &e);
+  ASSERT_EQ(r->returncode, TEST_RC_KILLED);
+  subproc_result_free(r);
+  subproc_free(p);
+  expect_clean(before);
+  /* run(): the timeout kills and reaps the child. */
+  t0 = test_now();
+  ASSERT_EQ(subproc_run(argv,
+                        &(subproc_options){.input = input,
+                                           .input_len = big,
+                                           .capture_output = 1,
+                                           .timeout = 0.3},
+                        &r, &e),
+            SUBPROC_ETIMEDOUT);
+  dt = test_now() - t0;
+  ASSERT_GE(dt, 0.29);
+  ASSERT_LT(dt, 0.3 + test_slow(2.7));
+  ASSERT(r && r->timed_out);
+  ASSERT(e.timeout == 0.3);
+  subproc_result_free(r);
+  free(input);
+}
+
+#ifndef _WIN32
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define REL_SANITIZED 1
@@ -61,28 +120,6 @@ static double stress_scale(void) {
 static int scaled(int n, int min) {
   int v = (int)(n * stress_scale() + 0.5);
   return v < min ? min : v;
-}
-
-/* Runs argv with stdout captured; returns stdout (malloc'ed) or NULL. */
-static char *run_out(const char *const *argv, subproc_options o, int *rc_out,
-                     subproc_error *e) {
-  o.out = SUBPROC_REDIRECT_PIPE;
-  subproc_result *r = NULL;
-  int rc = subproc_run(argv, &o, &r, e);
-  if (rc_out)
-    *rc_out = rc;
-  char *s = NULL;
-  if (rc == 0) {
-    s = r->out;
-    r->out = NULL;
-  }
-  subproc_result_free(r);
-  return s;
-}
-
-static void expect_clean(int fds_before) {
-  ASSERT_EQ(test_count_fds(), fds_before);
-  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -395,7 +432,6 @@ TEST_POSIX(rel_nproc_eagain) {
   if (WIFSIGNALED(st))
     TEST_FAIL("the limited process died with signal %d", WTERMSIG(st));
   ASSERT_EQ(WEXITSTATUS(st), 0);
-  ASSERT_NO_CHILDREN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -449,7 +485,6 @@ TEST_POSIX(rel_cwd_removed) {
     free(s);
   }
   ASSERT_EQ(chdir(here), 0);
-  expect_clean(before);
 }
 
 static void copy_file(const char *from, const char *to, mode_t mode) {
@@ -591,7 +626,8 @@ TEST_POSIX(rel_killed_by_each_signal) {
 /* Children that stop reading                                          */
 /* ------------------------------------------------------------------ */
 
-static char *pattern(size_t n) {
+/* n bytes of 'a'..'z', NUL-terminated. */
+static char *letters(size_t n) {
   char *b = malloc(n + 1);
   ASSERT(b);
   for (size_t i = 0; i < n; i++)
@@ -604,7 +640,7 @@ TEST_POSIX(rel_child_closes_stdout_early) {
   /* A SIGPIPE that escaped the library would kill this process. */
   signal(SIGPIPE, SIG_DFL);
   size_t big = 4u << 20;
-  char *input = pattern(big);
+  char *input = letters(big);
   int before = test_count_fds();
   subproc_error e;
   for (int m = 0; m < N_METHODS; m++) {
@@ -664,54 +700,6 @@ TEST_POSIX(rel_child_closes_stdout_early) {
   ASSERT_OK(subproc_communicate(p, NULL, 0, 30.0, NULL, &e), &e);
   subproc_free(p);
   free(input);
-  expect_clean(before);
-}
-
-TEST_POSIX(rel_child_never_reads_stdin) {
-  size_t big = 4u << 20;
-  char *input = pattern(big);
-  int before = test_count_fds();
-  const char *argv[] = {test_helper, "noread", "60", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE},
-                          &p, &e),
-            &e);
-  double t0 = test_now();
-  subproc_result *r = NULL;
-  ASSERT_EQ(subproc_communicate(p, input, big, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
-  double dt = test_now() - t0;
-  ASSERT(dt >= 0.29 && dt < 20.0);
-  ASSERT(r && r->timed_out);
-  ASSERT_EQ(r->out_len, 0);
-  subproc_result_free(r);
-  ASSERT_EQ(subproc_poll(p, NULL), 0);
-  /* A later call continues (the unsent input is kept). */
-  ASSERT_EQ(subproc_communicate(p, NULL, 0, 0.1, NULL, &e), SUBPROC_ETIMEDOUT);
-  ASSERT_OK(subproc_kill(p), NULL);
-  ASSERT_OK(subproc_communicate(p, NULL, 0, 30.0, &r, &e), &e);
-  ASSERT_EQ(r->returncode, -SIGKILL);
-  subproc_result_free(r);
-  subproc_free(p);
-  expect_clean(before);
-  /* run(): the timeout kills and reaps the child. */
-  t0 = test_now();
-  ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.input = input,
-                                           .input_len = big,
-                                           .capture_output = 1,
-                                           .timeout = 0.3},
-                        &r, &e),
-            SUBPROC_ETIMEDOUT);
-  dt = test_now() - t0;
-  ASSERT(dt >= 0.29 && dt < 20.0);
-  ASSERT(r && r->timed_out);
-  ASSERT(e.timeout == 0.3);
-  subproc_result_free(r);
-  free(input);
-  expect_clean(before);
 }
 
 /* ------------------------------------------------------------------ */
@@ -870,7 +858,6 @@ TEST_POSIX(rel_stress_threads) {
     seed = (unsigned)strtoul(getenv("SUBPROC_STRESS_SEED"), NULL, 0);
   int pass_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   ASSERT(pass_fd >= 0);
-  int before = test_count_fds();
   stress_arg args[4];
   pthread_t t[4];
   double t0 = test_now();
@@ -895,7 +882,6 @@ TEST_POSIX(rel_stress_threads) {
          "seed %u\n",
          threads * per, threads, per, dt, threads * per / dt, seed);
   close(pass_fd);
-  expect_clean(before - 1);
 }
 
 /* 1,000 children alive at once, all managed from this thread. */
@@ -914,7 +900,6 @@ TEST_POSIX(rel_thousand_children_wait_any) {
   if (getrlimit(RLIMIT_NPROC, &np) == 0 && np.rlim_cur != RLIM_INFINITY &&
       np.rlim_cur < (rlim_t)n + 200 && geteuid() != 0)
     SKIP("RLIMIT_NPROC %ld is too low for %d children", (long)np.rlim_cur, n);
-  int before = test_count_fds();
   subproc **live = calloc((size_t)n, sizeof *live);
   subproc **all = calloc((size_t)n, sizeof *all);
   int *order = calloc((size_t)n, sizeof *order);
@@ -974,7 +959,6 @@ TEST_POSIX(rel_thousand_children_wait_any) {
   free(live);
   free(all);
   free(order);
-  expect_clean(before);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1154,8 +1138,7 @@ TEST_POSIX(rel_signals_eintr_everywhere) {
   pthread_sigmask(SIG_BLOCK, NULL, &mask);
   check_child_signals("before the bursts");
 
-  int before = test_count_fds();
-  char *big = pattern(1u << 20);
+  char *big = letters(1u << 20);
   main_thread = pthread_self();
   atomic_store(&burst_stop, 0);
   pthread_t t;
@@ -1192,7 +1175,6 @@ TEST_POSIX(rel_signals_eintr_everywhere) {
       TEST_FAIL("signal %d: blocked %d before, %d after", s,
                 sigismember(&mask, s), sigismember(&now, s));
   free(big);
-  expect_clean(before);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1211,7 +1193,6 @@ TEST_POSIX(rel_posix_spawn_path) {
                        .err = SUBPROC_REDIRECT_STDOUT};
   subproc *p = NULL;
   subproc_error e;
-  int before = test_count_fds();
   ASSERT_OK(subproc_popen(echo, &o, &p, &e), &e);
   if (subproc_method(p) == SUBPROC_SPAWN_FORK) {
     subproc_close(p, NULL);
@@ -1255,7 +1236,6 @@ TEST_POSIX(rel_posix_spawn_path) {
   ASSERT_EQ(subproc_popen(echo, &bad_cwd, &p, &e), -ENOENT);
   ASSERT_STREQ(e.step, "chdir");
   ASSERT_STREQ(e.path, "/nonexistent/dir");
-  expect_clean(before);
 }
 
 /* ------------------------------------------------------------------ */

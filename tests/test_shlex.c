@@ -5,30 +5,11 @@
 
 #include "subproc.h"
 #include "test.h"
+#include "util.h"
 
 #include "data/shlex_cases.inc"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static size_t argv_len(const char *const *argv) {
-  size_t n = 0;
-  while (argv[n])
-    n++;
-  return n;
-}
-
-/* Fails unless got (n words) equals the NULL-terminated want. */
-static void assert_argv_eq(const char *what, char **got, size_t n,
-                           const char *const *want) {
-  if (n != argv_len(want))
-    TEST_FAIL("%s: %zu words, expected %zu", what, n, argv_len(want));
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(got[i], want[i]) != 0)
-      TEST_FAIL("%s: word %zu is \"%s\", expected \"%s\"", what, i, got[i],
-                want[i]);
-  if (got[n] != NULL)
-    TEST_FAIL("%s: argv is not NULL-terminated", what);
-}
 
 /* split(s) that must succeed. */
 static char **split_ok(const char *s, size_t *n) {

@@ -1,11 +1,11 @@
 /* Text mode: decoding to UTF-8, encoding from it, errors handlers, universal
  * newlines and the locale's encoding. Expected values come from CPython 3.11
  * (bytes.decode / str.encode with the same arguments). */
-#include "test.h"
-#ifndef _WIN32
-#include <langinfo.h>
 #include <locale.h>
 #include <pthread.h>
+#ifndef _WIN32
+#include <langinfo.h>
+#endif
 
 #include "internal.h"
 #include "test.h"
@@ -31,7 +31,7 @@ static void expect_mem(const char *file, int line, const char *got, size_t glen,
   fprintf(stderr, "\"\n  expected: \"");
   print_escaped(exp, elen);
   fprintf(stderr, "\"\n");
-  exit(1);
+  test_fail_exit();
 }
 
 #define EXPECT_BUF(buf, exp_, n_)                                              \
@@ -158,7 +158,7 @@ static const char mixed[] = "a\xc3\xa9"
                             "d\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf"
                             "e";
 
-TEST_POSIX(text_utf8_passthrough) {
+TEST(text_utf8_passthrough) {
   subproc__buf out = {0};
   subproc_error e;
   OK(decode((cfg){"utf-8", NULL, 0}, mixed, sizeof mixed - 1, &out, &e), e);
@@ -170,14 +170,14 @@ TEST_POSIX(text_utf8_passthrough) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_utf8_every_split) {
+TEST(text_utf8_every_split) {
   check_all_splits((cfg){"utf-8", NULL, 0}, mixed, sizeof mixed - 1, mixed,
                    sizeof mixed - 1);
   check_all_splits((cfg){"utf-8", "strict", 1}, mixed, sizeof mixed - 1, mixed,
                    sizeof mixed - 1);
 }
 
-TEST_POSIX(text_utf8_every_split_three_ways) {
+TEST(text_utf8_every_split_three_ways) {
   size_t n = sizeof mixed - 1;
   for (size_t a = 0; a <= n; a++) {
     for (size_t b = a; b <= n; b++) {
@@ -191,7 +191,7 @@ TEST_POSIX(text_utf8_every_split_three_ways) {
   }
 }
 
-TEST_POSIX(text_utf8_name_spellings) {
+TEST(text_utf8_name_spellings) {
   const char *names[] = {"utf-8", "UTF-8", "utf8",   "UTF8",
                          "Utf_8", "u8",    "cp65001"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -205,7 +205,7 @@ TEST_POSIX(text_utf8_name_spellings) {
   }
 }
 
-TEST_POSIX(text_errors_modes_match_python) {
+TEST(text_errors_modes_match_python) {
   for (size_t i = 0; i < sizeof utf8_cases / sizeof *utf8_cases; i++) {
     const struct utf8_case *t = &utf8_cases[i];
     for (int m = 0; m < 4; m++) {
@@ -220,7 +220,7 @@ TEST_POSIX(text_errors_modes_match_python) {
   }
 }
 
-TEST_POSIX(text_errors_modes_every_split) {
+TEST(text_errors_modes_every_split) {
   for (size_t i = 0; i < sizeof utf8_cases / sizeof *utf8_cases; i++) {
     const struct utf8_case *t = &utf8_cases[i];
     for (int m = 0; m < 4; m++)
@@ -229,7 +229,7 @@ TEST_POSIX(text_errors_modes_every_split) {
   }
 }
 
-TEST_POSIX(text_strict_error_matches_python) {
+TEST(text_strict_error_matches_python) {
   for (size_t i = 0; i < sizeof utf8_cases / sizeof *utf8_cases; i++) {
     const struct utf8_case *t = &utf8_cases[i];
     subproc__buf out = {0};
@@ -251,7 +251,7 @@ TEST_POSIX(text_strict_error_matches_python) {
   }
 }
 
-TEST_POSIX(text_strict_offset_across_chunks) {
+TEST(text_strict_offset_across_chunks) {
   char in[3000];
   memset(in, 'x', sizeof in);
   in[2500] = (char)0xE2; /* \xe2\x82 then 'x': a broken 3-byte sequence */
@@ -273,7 +273,7 @@ TEST_POSIX(text_strict_offset_across_chunks) {
   }
 }
 
-TEST_POSIX(text_strict_truncated_at_eof) {
+TEST(text_strict_truncated_at_eof) {
   subproc__decoder *d;
   subproc_error e;
   subproc__buf out = {0};
@@ -290,7 +290,7 @@ TEST_POSIX(text_strict_truncated_at_eof) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_surrogateescape_round_trip) {
+TEST(text_surrogateescape_round_trip) {
   char all[256];
   for (int i = 0; i < 256; i++)
     all[i] = (char)i;
@@ -309,7 +309,7 @@ TEST_POSIX(text_surrogateescape_round_trip) {
 
 /* ---- universal newlines ---- */
 
-TEST_POSIX(text_universal_newlines) {
+TEST(text_universal_newlines) {
   static const char in[] = "x\r\ny\rz\r\r\n\n\r";
   check_all_splits((cfg){"utf-8", NULL, 1}, in, sizeof in - 1,
                    "x\ny\nz\n\n\n\n", 9);
@@ -317,7 +317,7 @@ TEST_POSIX(text_universal_newlines) {
                    sizeof in - 1);
 }
 
-TEST_POSIX(text_crlf_split_across_chunks) {
+TEST(text_crlf_split_across_chunks) {
   subproc__decoder *d;
   subproc_error e;
   subproc__buf out = {0};
@@ -335,7 +335,7 @@ TEST_POSIX(text_crlf_split_across_chunks) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_lone_cr_at_eof) {
+TEST(text_lone_cr_at_eof) {
   subproc__decoder *d;
   subproc_error e;
   subproc__buf out = {0};
@@ -347,7 +347,7 @@ TEST_POSIX(text_lone_cr_at_eof) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_universal_with_errors) {
+TEST(text_universal_with_errors) {
   /* A replacement between \r and \n separates them. */
   check_all_splits((cfg){"utf-8", "backslashreplace", 1}, "a\r\xff\n", 4,
                    "a\n\\xff\n", 7);
@@ -365,7 +365,7 @@ static const char utf16_text_lf[] =
 static const char utf16_text_crlf[] =
     "h\xc3\xa9llo\x0d\x0aw\xc3\xb6rld\xe2\x82\xac\xf0\x9f\x98\x80";
 
-TEST_POSIX(text_utf16le_every_split) {
+TEST(text_utf16le_every_split) {
   ASSERT_EQ(sizeof utf16le - 1, 30);
   const char *names[] = {"utf-16-le", "UTF-16LE", "utf_16_le"};
   for (size_t i = 0; i < 3; i++) {
@@ -376,7 +376,8 @@ TEST_POSIX(text_utf16le_every_split) {
   }
 }
 
-TEST_POSIX(text_utf16_with_bom) {
+TEST_KNOWN_FAIL_WINDOWS(text_utf16_with_bom,
+                        "the Windows codec does not know 'utf-16'") {
   /* 'hé'.encode('utf-16'): a BOM, then little-endian. */
   subproc__buf out = {0};
   subproc_error e;
@@ -385,7 +386,7 @@ TEST_POSIX(text_utf16_with_bom) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_utf16le_errors_match_python) {
+TEST(text_utf16le_errors_match_python) {
   static const struct {
     const char *in;
     size_t len;
@@ -435,7 +436,7 @@ TEST_POSIX(text_utf16le_errors_match_python) {
   }
 }
 
-TEST_POSIX(text_latin1) {
+TEST(text_latin1) {
   const char *names[] = {"latin-1",   "latin1", "ISO-8859-1",
                          "iso8859_1", "L1",     "iso-8859-1"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -454,7 +455,7 @@ TEST_POSIX(text_latin1) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_other_codepages) {
+TEST(text_other_codepages) {
   subproc__buf out = {0};
   subproc_error e;
   /* 0x80 is the euro sign in cp1252, 0xa4 in ISO-8859-15. */
@@ -469,7 +470,9 @@ TEST_POSIX(text_other_codepages) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_ascii_errors) {
+TEST_KNOWN_FAIL_WINDOWS(text_ascii_errors,
+                        "the Windows codec decodes ascii byte 0xff as 0x7f "
+                        "(best fit) instead of failing") {
   /* b'a\xffb'.decode('ascii', 'replace') == 'a\ufffdb' */
   check_all_splits((cfg){"ascii", "replace", 0},
                    "a\xff"
@@ -502,7 +505,7 @@ TEST_POSIX(text_ascii_errors) {
 
 /* ---- bad names ---- */
 
-TEST_POSIX(text_unknown_encoding) {
+TEST(text_unknown_encoding) {
   subproc__decoder *d = (subproc__decoder *)&d;
   subproc_error e;
   ASSERT_EQ(subproc__decoder_new("no-such-codec", NULL, 0, &d, &e),
@@ -518,7 +521,7 @@ TEST_POSIX(text_unknown_encoding) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_unknown_errors_mode) {
+TEST(text_unknown_errors_mode) {
   subproc__decoder *d;
   subproc_error e;
   ASSERT_EQ(subproc__decoder_new("utf-8", "bogus", 0, &d, &e), SUBPROC_EINVAL);
@@ -538,10 +541,10 @@ TEST_POSIX(text_unknown_errors_mode) {
 static const char euro_text[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
                                 "b";
 
-TEST_POSIX(text_encode_utf8) {
+TEST(text_encode_utf8) {
   subproc__buf out = {0};
   subproc_error e;
-  OK(encode(NULL, NULL, euro_text, sizeof euro_text - 1, &out, &e), e);
+  OK(encode("utf-8", NULL, euro_text, sizeof euro_text - 1, &out, &e), e);
   EXPECT_LIT(out, euro_text);
   subproc__buf_free(&out);
   OK(encode("utf-8", NULL, "", 0, &out, &e), e);
@@ -550,7 +553,7 @@ TEST_POSIX(text_encode_utf8) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_encode_latin1_every_mode) {
+TEST(text_encode_latin1_every_mode) {
   static const struct {
     const char *enc, *mode, *exp;
     size_t len;
@@ -575,7 +578,7 @@ TEST_POSIX(text_encode_latin1_every_mode) {
   }
 }
 
-TEST_POSIX(text_encode_strict_errors) {
+TEST(text_encode_strict_errors) {
   subproc__buf out = {0};
   subproc_error e;
   ASSERT_EQ(encode("latin-1", NULL, euro_text, sizeof euro_text - 1, &out, &e),
@@ -594,7 +597,7 @@ TEST_POSIX(text_encode_strict_errors) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_encode_utf16le) {
+TEST(text_encode_utf16le) {
   subproc__buf out = {0};
   subproc_error e;
   OK(encode("utf-16-le", NULL, euro_text, sizeof euro_text - 1, &out, &e), e);
@@ -613,7 +616,7 @@ TEST_POSIX(text_encode_utf16le) {
 static const char surrogate_text[] = "a\xed\xb3\xbf"
                                      "b";
 
-TEST_POSIX(text_encode_surrogates_every_mode) {
+TEST(text_encode_surrogates_every_mode) {
   static const struct {
     const char *enc, *mode, *exp;
     size_t len;
@@ -662,7 +665,7 @@ TEST_POSIX(text_encode_surrogates_every_mode) {
   subproc__buf_free(&out);
 }
 
-TEST_POSIX(text_encode_invalid_utf8_input) {
+TEST(text_encode_invalid_utf8_input) {
   static const struct {
     const char *mode, *exp;
     size_t len;
@@ -694,11 +697,18 @@ TEST_POSIX(text_encode_invalid_utf8_input) {
   subproc__buf_free(&out);
 }
 
-/* ---- the locale ---- */
+/* ---- the locale (POSIX: Windows has code pages) ---- */
+#ifndef _WIN32
 
 TEST_POSIX(text_locale_c_is_utf8) {
   /* A program that never calls setlocale runs in the C locale. */
   ASSERT_STREQ(subproc__locale_encoding(), "UTF-8");
+  /* The encoder's default follows it (Windows: the ANSI code page). */
+  subproc__buf out = {0};
+  subproc_error e;
+  OK(encode(NULL, NULL, euro_text, sizeof euro_text - 1, &out, &e), e);
+  EXPECT_LIT(out, euro_text);
+  subproc__buf_free(&out);
   ASSERT(setlocale(LC_ALL, "C") != NULL);
   ASSERT_STREQ(subproc__locale_encoding(), "UTF-8");
   ASSERT(setlocale(LC_ALL, "POSIX") != NULL);
@@ -802,6 +812,7 @@ TEST_POSIX(text_locale_threads) {
     ASSERT(res == NULL);
   }
 }
+#endif
 
 /* ---- large input ---- */
 
@@ -828,7 +839,7 @@ static double decode_big(cfg c, const char *big, size_t n, subproc__buf *out) {
   return r;
 }
 
-TEST_POSIX(text_large_input) {
+TEST(text_large_input) {
   const size_t n = 8u << 20;
   char *big = malloc(n);
   ASSERT(big != NULL);
@@ -860,4 +871,3 @@ TEST_POSIX(text_large_input) {
          utf8, univ, ascii, latin1);
   free(big);
 }
-#endif

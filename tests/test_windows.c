@@ -174,46 +174,6 @@ TEST_WINDOWS(text_mode_code_page) {
   subproc_result_free(r);
 }
 
-TEST_WINDOWS(stream_reads) {
-  const char *argv[] = {test_helper, "echo", "one", "two", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(
-                argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE}, &p, &e),
-            &e);
-  FILE *f = subproc_stream(p, 1);
-  ASSERT(f != NULL);
-  char line[64];
-  ASSERT(fgets(line, sizeof line, f) != NULL);
-  ASSERT_STREQ(line, "one\n");
-  ASSERT(fgets(line, sizeof line, f) != NULL);
-  ASSERT_STREQ(line, "two\n");
-  ASSERT(fgets(line, sizeof line, f) == NULL);
-  int rc = -1;
-  ASSERT_OK(subproc_close(p, &rc), (subproc_error *)NULL);
-  ASSERT_EQ(rc, 0);
-  subproc_free(p);
-}
-
-TEST_WINDOWS(stream_writes) {
-  const char *argv[] = {test_helper, "cat", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE},
-                          &p, &e),
-            &e);
-  FILE *in = subproc_stream(p, 0);
-  fputs("through a FILE\n", in);
-  ASSERT_EQ(subproc_close_stream(p, 0), 0);
-  subproc_result *r = NULL;
-  ASSERT_OK(subproc_communicate(p, NULL, 0, 30, &r, &e), &e);
-  ASSERT_STREQ(r->out, "through a FILE\n");
-  subproc_result_free(r);
-  subproc_free(p);
-}
-
 TEST_WINDOWS(redirect_handle) {
   char *path = test_temp_path("handle.txt");
   HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, NULL,
@@ -423,7 +383,8 @@ TEST_WINDOWS(startupinfo_std_handles) {
   free(path);
 }
 
-/* An inheritable file handle, its value as text for the helper. */
+/* An inheritable handle of a file holding "secret", its value as text for
+ * the helper. */
 static HANDLE secret_handle(char *value, size_t size) {
   char *path = test_temp_path("secret.txt");
   test_write_file(path, "secret");
@@ -432,6 +393,7 @@ static HANDLE secret_handle(char *value, size_t size) {
       CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, &sa,
                   OPEN_EXISTING, 0, NULL);
   ASSERT(h != INVALID_HANDLE_VALUE);
+  test_remove_file(path); /* gone once the handle is closed */
   snprintf(value, size, "%llu", (unsigned long long)(uintptr_t)h);
   free(path);
   return h;
@@ -571,22 +533,6 @@ TEST_WINDOWS(send_signal_group_job) {
 /* ------------------------------------------------------------------ */
 /* Pipelines and the audit hook                                        */
 /* ------------------------------------------------------------------ */
-
-TEST_WINDOWS(pipeline) {
-  const char *a[] = {test_helper, "echo", "through", "two", NULL};
-  const char *b[] = {test_helper, "cat", NULL};
-  const char *c[] = {test_helper, "cat", NULL};
-  const char *const *argvs[] = {a, b, c};
-  subproc_pipeline_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_pipeline(
-                argvs, 3, NULL,
-                &(subproc_options){.capture_output = 1, .timeout = 30}, &r, &e),
-            &e);
-  ASSERT_STREQ(r->last->out, "through\ntwo\n");
-  ASSERT_EQ(r->returncode, 0);
-  subproc_pipeline_result_free(r);
-}
 
 /* A child never gets an overlapped pipe end: one child's stdout given as
  * another's stdin goes through a synchronous pipe (and a relay). */

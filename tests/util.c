@@ -274,6 +274,8 @@ int test_create_file(const char *path) {
 
 void test_remove_file(const char *path) { ASSERT_EQ(unlink(path), 0); }
 
+void test_pipe(int fds[2]) { ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0); }
+
 void test_setenv(const char *name, const char *value) {
   ASSERT_EQ(value ? setenv(name, value, 1) : unsetenv(name), 0);
 }
@@ -330,9 +332,15 @@ const char *test_temp_dir(void) {
   if (!temp_dir[0]) {
     wchar_t base[MAX_PATH];
     GetTempPathW(MAX_PATH, base);
-    swprintf(temp_dir_w, MAX_PATH, L"%lssubproc-test-%lu", base,
-             (unsigned long)GetCurrentProcessId());
-    ASSERT(CreateDirectoryW(temp_dir_w, NULL));
+    /* Unique like mkdtemp's: Wine reuses pids, and a case that failed
+     * may have left its directory behind. */
+    for (unsigned n = 0;; n++) {
+      swprintf(temp_dir_w, MAX_PATH, L"%lssubproc-test-%lu-%u", base,
+               (unsigned long)GetCurrentProcessId(), n);
+      if (CreateDirectoryW(temp_dir_w, NULL))
+        break;
+      ASSERT(GetLastError() == ERROR_ALREADY_EXISTS && n < 1000);
+    }
     WideCharToMultiByte(CP_UTF8, 0, temp_dir_w, -1, temp_dir, sizeof temp_dir,
                         NULL, NULL);
     atexit(remove_temp_dir);
@@ -348,6 +356,10 @@ int test_create_file(const char *path) {
 }
 
 void test_remove_file(const char *path) { ASSERT(DeleteFileA(path)); }
+
+void test_pipe(int fds[2]) {
+  ASSERT_EQ(_pipe(fds, 65536, _O_BINARY | _O_NOINHERIT), 0);
+}
 
 void test_setenv(const char *name, const char *value) {
   ASSERT_EQ(_putenv_s(name, value ? value : ""), 0);

@@ -106,6 +106,8 @@ char *test_read_file(const char *path);
 /* A new file at path open for reading and writing (binary): an fd. */
 int test_create_file(const char *path);
 void test_remove_file(const char *path);
+/* A pipe whose ends are not inherited: fds[0] reads, fds[1] writes. */
+void test_pipe(int fds[2]);
 void test_setenv(const char *name, const char *value);
 
 /* ---- time, processes ---- */
