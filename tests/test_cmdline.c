@@ -91,28 +91,11 @@ TEST(cmdline_roundtrip_table) {
     assert_roundtrip(cmdline_more_argvs[i]);
 }
 
-static uint32_t next_random(uint32_t *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return *state >> 8;
-}
-
 TEST(cmdline_roundtrip_random) {
   static const char alphabet[] = "a \t\"\\\\\\\n'";
-  uint32_t state = 4242;
-  char text[8][24];
-  const char *argv[9];
-  for (int iter = 0; iter < 50000; iter++) {
-    size_t n = next_random(&state) % 9;
-    for (size_t i = 0; i < n; i++) {
-      size_t len = next_random(&state) % sizeof text[i];
-      for (size_t j = 0; j < len; j++)
-        text[i][j] = alphabet[next_random(&state) % (sizeof alphabet - 1)];
-      text[i][len] = '\0';
-      argv[i] = text[i];
-    }
-    argv[n] = NULL;
-    assert_roundtrip(argv);
-  }
+  random_argv g = {.state = 4242};
+  for (int iter = 0; iter < 50000; iter++)
+    assert_roundtrip(random_argv_next(&g, alphabet));
 }
 
 TEST(cmdline_long) {

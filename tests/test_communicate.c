@@ -353,7 +353,8 @@ TEST(comm_write_to_exited_child) {
   subproc_free(p);
   /* run, with the child exiting while the input goes in */
   const char *seven[] = {test_helper, "exit", "7", NULL};
-  r = run_ok(seven, (subproc_options){.input = in, .input_len = len});
+  r = run_ok(seven, (subproc_options){
+                        .capture_output = 1, .input = in, .input_len = len});
   ASSERT_EQ(r->returncode, 7);
   subproc_result_free(r);
   free(in);
@@ -587,7 +588,7 @@ TEST(comm_text_universal_newlines) {
   subproc_result_free(r);
   /* Without text the bytes are untouched. */
   const char *argv[] = {test_helper, "hex", "610d0a620d", NULL};
-  r = run_ok(argv, (subproc_options){0});
+  r = run_ok(argv, (subproc_options){.capture_output = 1});
   ASSERT_STREQ(r->out, "a\r\nb\r");
   subproc_result_free(r);
 }
@@ -596,8 +597,9 @@ TEST(comm_text_crlf_split_across_reads) {
   /* "\r" in one write, "\n" in a later one: still one newline. */
   const char *argv[] = {test_helper,  "script",    "hex:610d", "sleep:0.3",
                         "hex:0a620d", "sleep:0.3", "hex:63",   NULL};
-  subproc_result *r =
-      run_ok(argv, (subproc_options){.text = 1, .encoding = "utf-8"});
+  subproc_result *r = run_ok(
+      argv,
+      (subproc_options){.capture_output = 1, .text = 1, .encoding = "utf-8"});
   ASSERT_STREQ(r->out, "a\nb\nc");
   subproc_result_free(r);
 }
@@ -657,7 +659,8 @@ TEST(comm_text_input_encoded) {
   /* UTF-8 input reaches the child as latin-1 bytes: it shows them. */
   const char *tohex[] = {test_helper, "tohex", NULL};
   const char *in = "\xc3\xa9t\xc3\xa9\n";
-  subproc_result *r = run_ok(tohex, (subproc_options){.encoding = "latin-1",
+  subproc_result *r = run_ok(tohex, (subproc_options){.capture_output = 1,
+                                                      .encoding = "latin-1",
                                                       .input = in,
                                                       .input_len = strlen(in)});
   ASSERT_STREQ(r->out, "e974e90a");
@@ -665,7 +668,8 @@ TEST(comm_text_input_encoded) {
   r = NULL;
   /* And back: cat decodes latin-1 to the same UTF-8. */
   const char *cat[] = {test_helper, "cat", NULL};
-  r = run_ok(cat, (subproc_options){.encoding = "latin-1",
+  r = run_ok(cat, (subproc_options){.capture_output = 1,
+                                    .encoding = "latin-1",
                                     .input = in,
                                     .input_len = strlen(in)});
   ASSERT_STREQ(r->out, in);

@@ -35,7 +35,7 @@ TEST(popen_argv_round_trip) {
   for (size_t i = 0; tricky_args[i]; i++)
     argv[n++] = tricky_args[i];
   argv[n] = NULL;
-  subproc_result *r = run_ok(argv, none);
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1});
   ASSERT_EQ(r->returncode, 0);
   char *p = r->out, buf[4096];
   for (size_t i = 0; i < n; i++) {
@@ -48,9 +48,8 @@ TEST(popen_argv_round_trip) {
 
 TEST(popen_exit_status) {
   const char *argv[] = {test_helper, "exit", "3", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   ASSERT(subproc_pid(p) > 0);
   ASSERT_EQ(subproc_returncode(p), SUBPROC_NO_RETURNCODE);
   int rc = -1;
@@ -84,12 +83,8 @@ TEST_POSIX(popen_shell_string) {
 TEST_POSIX(popen_shell_extra_args) {
   /* Popen(['echo $0 $1', 'a', 'b'], shell=True): extra items are $0, $1. */
   const char *argv[] = {"echo \"$0\" \"$1\"", "a", "b c", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.shell = 1, .capture_output = 1}, &r,
-                        &e),
-            &e);
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.shell = 1, .capture_output = 1});
   ASSERT_STREQ(r->out, "a b c\n");
   subproc_result_free(r);
 }
@@ -118,8 +113,8 @@ TEST_POSIX(popen_shell_executable) {
 
 TEST(popen_executable_keeps_argv0) {
   const char *argv[] = {"fakename", "argv0", NULL};
-  subproc_result *r =
-      run_ok(argv, (subproc_options){.executable = test_helper});
+  subproc_result *r = run_ok(
+      argv, (subproc_options){.capture_output = 1, .executable = test_helper});
   ASSERT_STREQ(r->out, "fakename\n");
   subproc_result_free(r);
 }
@@ -176,13 +171,8 @@ TEST_POSIX(popen_relative_executable_uses_cwd) {
   char rel[4200];
   snprintf(rel, sizeof rel, "./%s", base);
   const char *argv[] = {rel, "cwd", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(
-      subproc_run(argv,
-                  &(subproc_options){.cwd = helper_dir, .capture_output = 1},
-                  &r, &e),
-      &e);
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.cwd = helper_dir, .capture_output = 1});
   char want[4300];
   char real[4096];
   ASSERT(realpath(helper_dir, real));
@@ -564,8 +554,9 @@ TEST_POSIX(popen_pass_fds) {
 TEST(popen_no_fd_leak) {
   const char *argv[] = {test_helper, "cat2", NULL};
   for (int i = 0; i < 50; i++) {
-    subproc_result *r =
-        run_ok(argv, (subproc_options){.input = "x", .input_len = 1});
+    subproc_result *r = run_ok(
+        argv,
+        (subproc_options){.capture_output = 1, .input = "x", .input_len = 1});
     ASSERT_STREQ(r->out, "x");
     subproc_result_free(r);
   }
@@ -726,38 +717,6 @@ TEST_POSIX(popen_new_session_and_group) {
   ASSERT(p == NULL);
 }
 
-static void on_signal(int sig) { (void)sig; }
-
-TEST_POSIX(popen_signals_restored) {
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGXFSZ, SIG_IGN);
-  signal(SIGINT, on_signal);
-  signal(SIGUSR1, SIG_IGN);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGUSR2);
-  sigaddset(&set, SIGTERM);
-  sigprocmask(SIG_BLOCK, &set, NULL);
-  /* Default: SIGPIPE/SIGXFSZ back to default, handlers reset, mask empty;
-   * other ignored signals stay ignored (exec keeps them). */
-  char *s = HELPER_OUT(none, "signals");
-  ASSERT_STREQ(s, "PIPE=default XFSZ=default INT=default USR1=ignore "
-                  "blocked=0\n");
-  free(s);
-  /* restore_signals=False: exactly what exec inherits (Python). */
-  s = HELPER_OUT(((subproc_options){.keep_signals = 1}), "signals");
-  ASSERT_STREQ(s, "PIPE=ignore XFSZ=ignore INT=default USR1=ignore "
-                  "blocked=2\n");
-  free(s);
-  /* The parent's own dispositions and mask are untouched. */
-  struct sigaction sa;
-  sigaction(SIGINT, NULL, &sa);
-  ASSERT(sa.sa_handler == on_signal);
-  sigset_t now;
-  sigprocmask(SIG_BLOCK, NULL, &now);
-  ASSERT(sigismember(&now, SIGUSR2) && !sigismember(&now, SIGCHLD));
-}
-
 TEST_POSIX(popen_user_group_as_root) {
   if (geteuid() != 0)
     SKIP("needs root to switch user and groups");
@@ -808,11 +767,8 @@ TEST_POSIX(popen_preexec) {
   ASSERT_STREQ(s, "027\n");
   free(s);
   const char *argv[] = {test_helper, "exit", "0", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, &(subproc_options){.preexec = preexec_umask});
   subproc_error e;
-  ASSERT_OK(
-      subproc_popen(argv, &(subproc_options){.preexec = preexec_umask}, &p, &e),
-      &e);
   ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_FORK);
   subproc_wait(p, SUBPROC_FOREVER, NULL, &e);
   subproc_free(p);
@@ -860,15 +816,11 @@ TEST_POSIX(popen_spawn_methods) {
   }
   /* posix_spawn cannot switch users: the call falls back to clone */
   const char *argv[] = {test_helper, "exit", "0", NULL};
-  subproc *p = NULL;
+  subproc *p =
+      start(argv, &(subproc_options){.spawn_method = SUBPROC_SPAWN_POSIX_SPAWN,
+                                     .set_umask = 1,
+                                     .umask = 022});
   subproc_error e;
-  ASSERT_OK(subproc_popen(
-                argv,
-                &(subproc_options){.spawn_method = SUBPROC_SPAWN_POSIX_SPAWN,
-                                   .set_umask = 1,
-                                   .umask = 022},
-                &p, &e),
-            &e);
   ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_VFORK);
   subproc_wait(p, SUBPROC_FOREVER, NULL, &e);
   subproc_free(p);
@@ -970,9 +922,8 @@ TEST_POSIX(popen_audit_hook_shell) {
 
 TEST(popen_wait_timeout) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   ASSERT_EQ(subproc_poll(p, NULL), 0);
   double t0 = test_now();
   ASSERT_EQ(subproc_wait(p, 0.2, NULL, &e), SUBPROC_ETIMEDOUT);

@@ -39,13 +39,9 @@ TEST(rel_child_never_reads_stdin) {
   char *input = pattern(big);
   int before = test_count_fds();
   const char *argv[] = {test_helper, "noread", "60", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                              .out = SUBPROC_REDIRECT_PIPE});
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE},
-                          &p, &e),
-            &e);
   double t0 = test_now();
   subproc_result *r = NULL;
   ASSERT_EQ(subproc_communicate(p, input, big, 0.3, &r, &e), SUBPROC_ETIMEDOUT);
@@ -1191,9 +1187,8 @@ TEST_POSIX(rel_posix_spawn_path) {
                        .in = SUBPROC_REDIRECT_DEVNULL,
                        .out = SUBPROC_REDIRECT_PIPE,
                        .err = SUBPROC_REDIRECT_STDOUT};
-  subproc *p = NULL;
+  subproc *p = start(echo, &o);
   subproc_error e;
-  ASSERT_OK(subproc_popen(echo, &o, &p, &e), &e);
   if (subproc_method(p) == SUBPROC_SPAWN_FORK) {
     subproc_close(p, NULL);
     subproc_free(p);

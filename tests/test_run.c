@@ -20,10 +20,7 @@
 
 TEST(run_capture_output) {
   const char *argv[] = {test_helper, "outerr", "to out", "to err", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.capture_output = 1}, &r, &e),
-            &e);
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1});
   ASSERT_STREQ(r->out, "to out");
   ASSERT_EQ(r->out_len, 6);
   ASSERT_STREQ(r->err, "to err");
@@ -42,7 +39,7 @@ TEST(run_without_capture) {
   const char *argv[] = {test_helper, "exit", "7", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, NULL, &r, &e), &e);
+  ASSERT_OK(subproc_run(argv, NULL, &r, &e), &e); /* opts may be NULL */
   ASSERT_EQ(r->returncode, 7);
   ASSERT(r->out == NULL && r->err == NULL);
   subproc_result_free(r);
@@ -51,8 +48,9 @@ TEST(run_without_capture) {
 TEST(run_input) {
   const char *argv[] = {test_helper, "cat", NULL};
   static const char in[] = "line 1\nline 2\n\0binary";
-  subproc_result *r =
-      run_ok(argv, (subproc_options){.input = in, .input_len = sizeof in - 1});
+  subproc_result *r = run_ok(
+      argv, (subproc_options){
+                .capture_output = 1, .input = in, .input_len = sizeof in - 1});
   ASSERT_EQ(r->out_len, sizeof in - 1);
   ASSERT(memcmp(r->out, in, sizeof in - 1) == 0);
   ASSERT_EQ(r->returncode, 0);
@@ -674,14 +672,9 @@ TEST(run_on_output_streams_everything) {
   const char *argv[] = {test_helper, "script", "write:3000000",
                         "write:2000000:2", NULL};
   sink s = {0};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.capture_output = 1,
-                                           .on_output = sink_fn,
-                                           .on_output_arg = &s},
-                        &r, &e),
-            &e);
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1,
+                                                     .on_output = sink_fn,
+                                                     .on_output_arg = &s});
   ASSERT(!s.bad);
   ASSERT_EQ(s.n[1], 3000000);
   ASSERT_EQ(s.n[2], 2000000);
@@ -744,9 +737,7 @@ TEST(run_on_output_stop) {
 
 TEST(run_duration) {
   const char *sl[] = {test_helper, "sleep", "0.3", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(sl, NULL, &r, &e), &e);
+  subproc_result *r = run_ok(sl, (subproc_options){0});
   ASSERT_GE(r->duration_s, 0.28);
   ASSERT_LT(r->duration_s, 0.3 + test_slow(9.7));
   subproc_result_free(r);

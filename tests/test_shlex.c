@@ -182,29 +182,11 @@ TEST(shlex_roundtrip_every_byte) {
   assert_roundtrip(argv);
 }
 
-/* A small deterministic generator (no libc rand: same runs everywhere). */
-static uint32_t next_random(uint32_t *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return *state >> 8;
-}
-
 TEST(shlex_roundtrip_random) {
   static const char alphabet[] = "ab '\"\\\t\n\r$`#;|&*?~=!{}()[]<>\xc3\xa9";
-  uint32_t state = 12345;
-  char text[8][24];
-  const char *argv[9];
-  for (int iter = 0; iter < 20000; iter++) {
-    size_t n = next_random(&state) % 9;
-    for (size_t i = 0; i < n; i++) {
-      size_t len = next_random(&state) % sizeof text[i];
-      for (size_t j = 0; j < len; j++)
-        text[i][j] = alphabet[next_random(&state) % (sizeof alphabet - 1)];
-      text[i][len] = '\0';
-      argv[i] = text[i];
-    }
-    argv[n] = NULL;
-    assert_roundtrip(argv);
-  }
+  random_argv g = {.state = 12345};
+  for (int iter = 0; iter < 20000; iter++)
+    assert_roundtrip(random_argv_next(&g, alphabet));
 }
 
 static char *repeat(const char *piece, size_t times) {

@@ -15,7 +15,11 @@
 #ifndef _WIN32
 static void on_signal(int sig) { (void)sig; }
 
-/* Both spawn paths leave the child the same dispositions. */
+/* Both spawn paths leave the child the same dispositions and mask.
+ * Default: SIGPIPE/SIGXFSZ back to default, handlers reset, the mask
+ * empty; other ignored signals stay ignored (exec keeps them).
+ * restore_signals=False: exactly what exec inherits (Python). The
+ * parent's own dispositions and mask are untouched. */
 static void check_signals(int test_flags) {
   subproc__set_test_flags(test_flags);
   signal(SIGPIPE, SIG_IGN);
@@ -23,17 +27,25 @@ static void check_signals(int test_flags) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGUSR1, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR2);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, NULL);
   char *s = HELPER_OUT((subproc_options){0}, "signals");
   ASSERT_STREQ(s, "PIPE=default XFSZ=default INT=default USR1=ignore "
                   "blocked=0\n");
   free(s);
   s = HELPER_OUT(((subproc_options){.keep_signals = 1}), "signals");
   ASSERT_STREQ(s, "PIPE=ignore XFSZ=ignore INT=default USR1=ignore "
-                  "blocked=0\n");
+                  "blocked=2\n");
   free(s);
   struct sigaction sa;
   sigaction(SIGINT, NULL, &sa);
   ASSERT(sa.sa_handler == on_signal);
+  sigset_t now;
+  sigprocmask(SIG_BLOCK, NULL, &now);
+  ASSERT(sigismember(&now, SIGUSR2) && !sigismember(&now, SIGCHLD));
   subproc__set_test_flags(0);
 }
 
@@ -44,9 +56,8 @@ TEST_POSIX(spawn_signals_clone_fallback) { check_signals(SUBPROC__NO_CLONE3); }
 TEST_POSIX(spawn_pidfd_on_first_need) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
   int fds = test_count_fds();
-  subproc *p = NULL;
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   ASSERT_EQ(subproc__test_pidfd(p), -1); /* no timed wait yet */
   ASSERT_EQ(test_count_fds(), fds);
   ASSERT_EQ(subproc_wait(p, 0.05, NULL, &e), SUBPROC_ETIMEDOUT);

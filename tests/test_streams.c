@@ -41,13 +41,9 @@ TEST(stream_binary_writes) {
 
 TEST(stream_binary_fd_matches) {
   const char *argv[] = {test_helper, "hex", "00ff0d0a", NULL};
-  subproc *p = NULL;
+  subproc *p = start(
+      argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .bufsize = 4096});
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
-                                             .bufsize = 4096},
-                          &p, &e),
-            &e);
   int fd = subproc_fd(p, 1);
   FILE *out = subproc_stream(p, 1);
   ASSERT_EQ(subproc_fd(p, 1), fd);
@@ -67,14 +63,10 @@ TEST(stream_binary_fd_matches) {
  * follows. */
 TEST(stream_then_communicate) {
   const char *argv[] = {test_helper, "cat", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                              .out = SUBPROC_REDIRECT_PIPE,
+                                              .text = 1});
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE,
-                                             .text = 1},
-                          &p, &e),
-            &e);
   fputs("one\r\n", subproc_stream(p, 0));
   subproc_result *r = NULL;
   ASSERT_OK(subproc_communicate(p, "two\n", 4, test_slow(5.0), &r, &e), &e);
@@ -88,14 +80,10 @@ TEST(stream_then_communicate) {
 
 TEST_POSIX(stream_text_latin1_roundtrip) {
   const char *argv[] = {test_helper, "cat", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                              .out = SUBPROC_REDIRECT_PIPE,
+                                              .encoding = "latin-1"});
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE,
-                                             .encoding = "latin-1"},
-                          &p, &e),
-            &e);
   FILE *in = subproc_stream(p, 0);
   ASSERT(in);
   /* UTF-8 "é\r\nü" split across two writes inside the é */
@@ -116,14 +104,9 @@ TEST_POSIX(stream_text_latin1_roundtrip) {
 
 TEST_POSIX(stream_text_child_sees_encoded_bytes) {
   const char *argv[] = {test_helper, "tohex", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
-                                             .out = SUBPROC_REDIRECT_PIPE,
-                                             .encoding = "latin-1"},
-                          &p, &e),
-            &e);
+  subproc *p = start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                              .out = SUBPROC_REDIRECT_PIPE,
+                                              .encoding = "latin-1"});
   fputs("\xc3\xa9", subproc_stream(p, 0));
   subproc_close_stream(p, 0);
   char line[64] = {0};
@@ -135,13 +118,8 @@ TEST_POSIX(stream_text_child_sees_encoded_bytes) {
 
 TEST_POSIX(stream_text_universal_newlines_lines) {
   const char *argv[] = {test_helper, "hex", "610d0a620d630a", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(
-      subproc_popen(argv,
-                    &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .text = 1},
-                    &p, &e),
-      &e);
+  subproc *p =
+      start(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .text = 1});
   FILE *out = subproc_stream(p, 1);
   char line[16];
   const char *want[] = {"a\n", "b\n", "c\n"};
@@ -156,13 +134,8 @@ TEST_POSIX(stream_text_universal_newlines_lines) {
 
 TEST_POSIX(stream_text_strict_decode_error) {
   const char *argv[] = {test_helper, "hex", "61ff62", NULL};
-  subproc *p = NULL;
-  subproc_error e;
-  ASSERT_OK(
-      subproc_popen(argv,
-                    &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .text = 1},
-                    &p, &e),
-      &e);
+  subproc *p =
+      start(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE, .text = 1});
   char buf[16];
   errno = 0;
   size_t n = fread(buf, 1, sizeof buf, subproc_stream(p, 1));

@@ -41,7 +41,7 @@ TEST_WINDOWS(cmdline_round_trip) {
   for (size_t i = 0; tricky_args[i]; i++)
     argv[n++] = tricky_args[i];
   argv[n] = NULL;
-  subproc_result *r = run_ok(argv, (subproc_options){0});
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1});
   char *expect = subproc_list2cmdline(argv);
   ASSERT_STREQ(r->out, expect);
   char **decoded = NULL;
@@ -124,7 +124,8 @@ TEST_WINDOWS(env_block) {
   const char *argv[] = {test_helper, "environ", NULL};
   const char *env[] = {"zeta=1",   "Alpha=2", "beta=old",
                        "BETA=new", "path=x",  NULL};
-  subproc_result *r = run_ok(argv, (subproc_options){.env = env});
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.capture_output = 1, .env = env});
   /* Sorted without regard to case; the last of a name wins. (Wine appends
    * variables of its own after the block.) */
   const char *expect = "Alpha=2\nBETA=new\npath=x\nzeta=1\n";
@@ -150,7 +151,8 @@ TEST_WINDOWS(devnull_is_char_device) {
 /* Code pages go through the Windows conversion API, both ways. */
 TEST_WINDOWS(text_mode_code_page) {
   const char *hex[] = {test_helper, "hex", "e90d0a80", NULL};
-  subproc_result *r = run_ok(hex, (subproc_options){.encoding = "cp1252"});
+  subproc_result *r =
+      run_ok(hex, (subproc_options){.capture_output = 1, .encoding = "cp1252"});
   ASSERT_STREQ(r->out, "\xc3\xa9\n\xe2\x82\xac"); /* é, \r\n -> \n, € */
   subproc_result_free(r);
   char *path = test_temp_path("encoded.txt");
@@ -168,7 +170,9 @@ TEST_WINDOWS(text_mode_code_page) {
   test_remove_file(path);
   free(path);
   const char *bad[] = {test_helper, "hex", "61ff62", NULL};
-  r = run_ok(bad, (subproc_options){.encoding = "utf-8", .errors = "replace"});
+  r = run_ok(bad, (subproc_options){.capture_output = 1,
+                                    .encoding = "utf-8",
+                                    .errors = "replace"});
   ASSERT_STREQ(r->out, "a\xef\xbf\xbd"
                        "b");
   subproc_result_free(r);
@@ -198,9 +202,8 @@ TEST_WINDOWS(redirect_handle) {
 
 TEST_WINDOWS(send_signal_values) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, NULL);
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
   ASSERT_EQ(subproc_send_signal(p, 2), SUBPROC_EINVAL); /* unsupported */
   ASSERT_EQ(subproc_send_signal(p, SIGKILL), 0);
   int rc = 0;
@@ -211,14 +214,10 @@ TEST_WINDOWS(send_signal_values) {
 
 TEST_WINDOWS(ctrl_break_new_group) {
   const char *argv[] = {test_helper, "sleep", "30", NULL};
-  subproc *p = NULL;
+  subproc *p =
+      start(argv, &(subproc_options){.creationflags =
+                                         SUBPROC_CREATE_NEW_PROCESS_GROUP});
   subproc_error e;
-  ASSERT_OK(
-      subproc_popen(
-          argv,
-          &(subproc_options){.creationflags = SUBPROC_CREATE_NEW_PROCESS_GROUP},
-          &p, &e),
-      &e);
   int rc = subproc_send_signal(p, SUBPROC_CTRL_BREAK_EVENT);
   if (rc < 0) {
     subproc_kill(p);
@@ -308,7 +307,8 @@ TEST_WINDOWS(comspec_unset_uses_system_root) {
 TEST_WINDOWS(creationflags_priority) {
   const char *argv[] = {test_helper, "priority", NULL};
   subproc_result *r =
-      run_ok(argv, (subproc_options){.creationflags =
+      run_ok(argv, (subproc_options){.capture_output = 1,
+                                     .creationflags =
                                          SUBPROC_BELOW_NORMAL_PRIORITY_CLASS |
                                          SUBPROC_CREATE_NO_WINDOW});
   if (strcmp(r->out, "0x20\n") == 0 && on_wine())
@@ -321,7 +321,8 @@ TEST_WINDOWS(creationflags_priority) {
 TEST_WINDOWS(creationflags_detached_with_pipes) {
   const char *argv[] = {test_helper, "cat", NULL};
   subproc_result *r =
-      run_ok(argv, (subproc_options){.creationflags = SUBPROC_DETACHED_PROCESS,
+      run_ok(argv, (subproc_options){.capture_output = 1,
+                                     .creationflags = SUBPROC_DETACHED_PROCESS,
                                      .input = "detached",
                                      .input_len = 8});
   ASSERT_STREQ(r->out, "detached");
@@ -330,13 +331,10 @@ TEST_WINDOWS(creationflags_detached_with_pipes) {
 
 TEST_WINDOWS(creationflags_suspended_passes_through) {
   const char *argv[] = {test_helper, "echo", "resumed", NULL};
-  subproc *p = NULL;
+  subproc *p =
+      start(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                     .creationflags = CREATE_SUSPENDED});
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
-                                             .creationflags = CREATE_SUSPENDED},
-                          &p, &e),
-            &e);
   ASSERT_EQ(subproc_wait(p, 0.3, NULL, &e), SUBPROC_ETIMEDOUT);
   /* The caller asked for a suspended child: it is theirs to resume. */
   subproc_kill(p);
@@ -348,7 +346,8 @@ TEST_WINDOWS(startupinfo_show_window) {
   subproc_startupinfo si = {.dwFlags = SUBPROC_STARTF_USESHOWWINDOW,
                             .wShowWindow = 3};
   const char *argv[] = {test_helper, "startupinfo", NULL};
-  subproc_result *r = run_ok(argv, (subproc_options){.startupinfo = &si});
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.capture_output = 1, .startupinfo = &si});
   unsigned long flags = 0;
   unsigned show = 0;
   ASSERT(sscanf(r->out, "flags=%lu show=%u", &flags, &show) == 2);
@@ -405,7 +404,8 @@ TEST_WINDOWS(handle_list) {
   const char *argv[] = {test_helper, "readhandle", value, NULL};
   void *const list[] = {h};
   subproc_startupinfo si = {.handle_list = list, .n_handle_list = 1};
-  subproc_result *r = run_ok(argv, (subproc_options){.startupinfo = &si});
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.capture_output = 1, .startupinfo = &si});
   ASSERT_STREQ(r->out, "secret\n");
   subproc_result_free(r);
   CloseHandle(h);
@@ -416,11 +416,11 @@ TEST_WINDOWS(inheritable_handle_not_inherited) {
   char value[32];
   HANDLE h = secret_handle(value, sizeof value);
   const char *argv[] = {test_helper, "readhandle", value, NULL};
-  subproc_result *r = run_ok(argv, (subproc_options){0});
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1});
   ASSERT(strcmp(r->out, "secret\n") != 0);
   subproc_result_free(r);
   /* keep_fds (close_fds=False) passes every inheritable handle. */
-  r = run_ok(argv, (subproc_options){.keep_fds = 1});
+  r = run_ok(argv, (subproc_options){.capture_output = 1, .keep_fds = 1});
   ASSERT_STREQ(r->out, "secret\n");
   subproc_result_free(r);
   CloseHandle(h);
@@ -444,7 +444,8 @@ TEST_WINDOWS(batch_args_quoted) {
   char inject[4096];
   snprintf(inject, sizeof inject, "x&echo pwned>%s", marker);
   const char *argv[] = {bat, "a b", inject, "(z)", "", NULL};
-  subproc_result *r = run_ok(argv, (subproc_options){.text = 1});
+  subproc_result *r =
+      run_ok(argv, (subproc_options){.capture_output = 1, .text = 1});
   ASSERT_EQ(r->returncode, 4);
   char expect[8192];
   snprintf(expect, sizeof expect, "[\"a b\"] [\"%s\"] [\"(z)\"] [\"\"]\n",
@@ -488,8 +489,9 @@ TEST_WINDOWS(batch_detected_in_every_spelling) {
   ASSERT_EQ(subproc_popen(named, &(subproc_options){.executable = bat}, &p, &e),
             SUBPROC_EINVAL);
   const char *safe[] = {"display", "safe", NULL};
-  subproc_result *r =
-      run_ok(safe, (subproc_options){.executable = bat, .text = 1});
+  subproc_result *r = run_ok(
+      safe,
+      (subproc_options){.capture_output = 1, .executable = bat, .text = 1});
   ASSERT_STREQ(r->out, "[safe] [] [] []\n");
   ASSERT_EQ(r->returncode, 4);
   subproc_result_free(r);
@@ -512,13 +514,9 @@ TEST_WINDOWS(batch_detected_in_every_spelling) {
 
 TEST_WINDOWS(send_signal_group_job) {
   const char *argv[] = {test_helper, "tree", "30", NULL};
-  subproc *p = NULL;
+  subproc *p = start(argv, &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                              .start_new_session = 1});
   subproc_error e;
-  ASSERT_OK(subproc_popen(argv,
-                          &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
-                                             .start_new_session = 1},
-                          &p, &e),
-            &e);
   char line[64];
   ASSERT(fgets(line, sizeof line, subproc_stream(p, 1)) != NULL);
   DWORD pid = (DWORD)strtoul(line, NULL, 10);

@@ -81,8 +81,6 @@ char *helper_out(const char *const *args, subproc_options o) {
 subproc_result *run_ok(const char *const *argv, subproc_options o) {
   subproc_result *r = NULL;
   subproc_error e;
-  if (o.out.kind == SUBPROC_INHERIT && o.err.kind == SUBPROC_INHERIT)
-    o.capture_output = 1;
   ASSERT_OK(subproc_run(argv, &o, &r, &e), &e);
   return r;
 }
@@ -176,6 +174,24 @@ char *next_hex_line(char **p, char *out) {
   out[hex_decode(*p, out, &end)] = '\0';
   *p = (char *)(*end ? end + 1 : end);
   return out;
+}
+
+static uint32_t next_random(uint32_t *state) {
+  *state = *state * 1664525u + 1013904223u;
+  return *state >> 8;
+}
+
+const char *const *random_argv_next(random_argv *g, const char *alphabet) {
+  size_t n = next_random(&g->state) % 9, letters = strlen(alphabet);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = next_random(&g->state) % sizeof g->text[i];
+    for (size_t j = 0; j < len; j++)
+      g->text[i][j] = alphabet[next_random(&g->state) % letters];
+    g->text[i][len] = '\0';
+    g->argv[i] = g->text[i];
+  }
+  g->argv[n] = NULL;
+  return g->argv;
 }
 
 /* ---- files, the environment ---- */

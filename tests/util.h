@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "subproc.h"
 #include "test.h"
@@ -49,8 +50,7 @@ char *helper_out(const char *const *args, subproc_options o);
  * NULL) saying why. */
 char *run_out(const char *const *argv, subproc_options o, int *rc,
               subproc_error *e);
-/* subproc_run that must succeed; stdout and stderr are captured unless o
- * redirects one of them. The result is the caller's to free. */
+/* subproc_run that must succeed; the result is the caller's to free. */
 subproc_result *run_ok(const char *const *argv, subproc_options o);
 /* subproc_popen that must succeed. */
 subproc *start(const char *const *argv, const subproc_options *o);
@@ -84,6 +84,16 @@ void assert_argv_eq(const char *what, char **got, size_t n,
 /* The next line of hex (the helper's `argv`) at *p, decoded into out;
  * NULL at the end. */
 char *next_hex_line(char **p, char *out);
+
+/* Random argvs from a small deterministic generator (no libc rand: the
+ * same runs everywhere): up to 8 words of up to 23 characters drawn from
+ * alphabet. Seed state, then call random_argv_next for each. */
+typedef struct random_argv {
+  uint32_t state;
+  char text[8][24];
+  const char *argv[9];
+} random_argv;
+const char *const *random_argv_next(random_argv *g, const char *alphabet);
 
 /* ---- files, the environment ---- */
 
