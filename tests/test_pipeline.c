@@ -159,9 +159,10 @@ TEST_POSIX(pipe_yes_head_sigpipe) {
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
-  ASSERT_OK(subproc_pipeline(
-                argvs, 2, NULL,
-                &(subproc_options){.capture_output = 1, .timeout = 30}, &r, &e),
+  ASSERT_OK(subproc_pipeline(argvs, 2, NULL,
+                             &(subproc_options){.capture_output = 1,
+                                                .timeout = test_slow(30)},
+                             &r, &e),
             &e);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT(!r->timed_out);
@@ -175,9 +176,10 @@ TEST_POSIX(pipe_yes_head_sigpipe) {
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs3[] = {yes, cat, head};
   t0 = test_now();
-  ASSERT_OK(subproc_pipeline(
-                argvs3, 3, NULL,
-                &(subproc_options){.capture_output = 1, .timeout = 30}, &r, &e),
+  ASSERT_OK(subproc_pipeline(argvs3, 3, NULL,
+                             &(subproc_options){.capture_output = 1,
+                                                .timeout = test_slow(30)},
+                             &r, &e),
             &e);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(r->returncodes[2], 0);
@@ -466,7 +468,7 @@ TEST(pipe_input_to_stage_that_exits) {
                              &(subproc_options){.input = in,
                                                 .input_len = len,
                                                 .capture_output = 1,
-                                                .timeout = 30},
+                                                .timeout = test_slow(30)},
                              &r, &e),
             &e);
   ASSERT_EQ(r->returncodes[0], 0);
@@ -486,8 +488,8 @@ TEST(pipe_first_stage_stdin_pipe_without_input) {
   subproc_error e;
   double t0 = test_now();
   int rc = subproc_pipeline(
-      argvs, 2, so, &(subproc_options){.capture_output = 1, .timeout = 5}, &r,
-      &e);
+      argvs, 2, so,
+      &(subproc_options){.capture_output = 1, .timeout = test_slow(5)}, &r, &e);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_OK(rc, &e);
   ASSERT_STREQ(r->last->out, "");

@@ -585,7 +585,7 @@ TEST_POSIX(rel_killed_by_each_signal) {
               &e);
     ASSERT_OK(subproc_send_signal(p, sig), &e);
     int code = 0;
-    ASSERT_OK(subproc_wait(p, 30.0, &code, &e), &e);
+    ASSERT_OK(subproc_wait(p, test_slow(30.0), &code, &e), &e);
     if (code != -sig)
       TEST_FAIL("signal %d (%s) sent: returncode %d", sig, strsignal(sig),
                 code);
@@ -650,7 +650,7 @@ TEST_POSIX(rel_child_closes_stdout_early) {
                             &p, &e),
               &e);
     subproc_result *r = NULL;
-    ASSERT_OK(subproc_communicate(p, input, big, 60.0, &r, &e), &e);
+    ASSERT_OK(subproc_communicate(p, input, big, test_slow(60.0), &r, &e), &e);
     ASSERT_EQ(r->returncode, 0);
     ASSERT_EQ(r->out_len, 0);
     subproc_result_free(r);
@@ -664,7 +664,7 @@ TEST_POSIX(rel_child_closes_stdout_early) {
                         &(subproc_options){.input = input,
                                            .input_len = big,
                                            .capture_output = 1,
-                                           .timeout = 60.0},
+                                           .timeout = test_slow(60.0)},
                         &r, &e),
             &e);
   ASSERT_EQ(r->returncode, 0);
@@ -681,7 +681,7 @@ TEST_POSIX(rel_child_closes_stdout_early) {
   ASSERT(f);
   ASSERT_EQ(fwrite(input, 1, 100, f), 100); /* stays in the FILE buffer */
   int code = -1;
-  ASSERT_OK(subproc_wait(p, 30.0, &code, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(30.0), &code, &e), &e);
   ASSERT_EQ(code, 0);
   ASSERT_OK(subproc_close_stream(p, 0), NULL);
   ASSERT_OK(subproc_close(p, &code), NULL);
@@ -692,8 +692,8 @@ TEST_POSIX(rel_child_closes_stdout_early) {
             &e);
   f = subproc_stream(p, 0);
   ASSERT_EQ(fwrite(input, 1, 100, f), 100);
-  ASSERT_OK(subproc_wait(p, 30.0, &code, &e), &e);
-  ASSERT_OK(subproc_communicate(p, NULL, 0, 30.0, NULL, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(30.0), &code, &e), &e);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(30.0), NULL, &e), &e);
   subproc_free(p);
   free(input);
 }
@@ -773,7 +773,7 @@ static int stress_one(stress_arg *a, const char *token) {
     o.capture_output = 1;
     o.input = token;
     o.input_len = strlen(token);
-    o.timeout = 300.0;
+    o.timeout = test_slow(300.0);
     if ((rc = subproc_run(cat, &o, &r, &e)) < 0)
       STRESS_FAIL(a, "run cat: %s", e.message);
     rc = stress_check(a, "run cat", r->out, token);
@@ -814,7 +814,7 @@ static int stress_one(stress_arg *a, const char *token) {
     if (subproc_popen(echo, &o, &p, &e) < 0)
       STRESS_FAIL(a, "popen echo: %s", e.message);
     size_t idx = 1;
-    if (subproc_wait_any(&p, 1, 300.0, &idx, &e) < 0 || idx != 0) {
+    if (subproc_wait_any(&p, 1, test_slow(300.0), &idx, &e) < 0 || idx != 0) {
       subproc_free(p);
       STRESS_FAIL(a, "wait_any: %s", e.message);
     }
@@ -934,7 +934,7 @@ TEST_POSIX(rel_thousand_children_wait_any) {
     for (int k = b; k < end; k++)
       ASSERT_OK(subproc_close_stream(all[order[k]], 0), NULL);
     for (int k = b; k < end; k++) {
-      ASSERT_OK(subproc_wait_any(live, n_live, 60.0, &idx, &e), &e);
+      ASSERT_OK(subproc_wait_any(live, n_live, test_slow(60.0), &idx, &e), &e);
       subproc *done = live[idx];
       int in_batch = 0;
       for (int q = b; q < end; q++)
@@ -1076,7 +1076,8 @@ static void signal_round(int i, const char *big) {
   const char *cat[] = {test_helper, "cat", NULL};
   o.in = o.out = SUBPROC_REDIRECT_PIPE;
   ASSERT_OK(subproc_popen(cat, &o, &p, &e), &e);
-  ASSERT_OK(subproc_communicate(p, big, strlen(big), 120.0, &r, &e), &e);
+  ASSERT_OK(subproc_communicate(p, big, strlen(big), test_slow(120.0), &r, &e),
+            &e);
   ASSERT_EQ(r->out_len, strlen(big));
   ASSERT(memcmp(r->out, big, r->out_len) == 0);
   subproc_result_free(r);
@@ -1084,7 +1085,8 @@ static void signal_round(int i, const char *big) {
   /* a child that stops reading: the library's EPIPE stays its own */
   const char *closer[] = {test_helper, "closeout", "0.01", NULL};
   ASSERT_OK(subproc_popen(closer, &o, &p, &e), &e);
-  ASSERT_OK(subproc_communicate(p, big, strlen(big), 120.0, NULL, &e), &e);
+  ASSERT_OK(
+      subproc_communicate(p, big, strlen(big), test_slow(120.0), NULL, &e), &e);
   subproc_free(p);
   /* wait with a timeout that expires, then to the end */
   const char *sleeper[] = {test_helper, "sleep", "0.05", NULL};
@@ -1092,7 +1094,7 @@ static void signal_round(int i, const char *big) {
   ASSERT_OK(subproc_popen(sleeper, &o, &p, &e), &e);
   ASSERT_EQ(subproc_wait(p, 0.005, NULL, &e), SUBPROC_ETIMEDOUT);
   int code = -1;
-  ASSERT_OK(subproc_wait(p, 120.0, &code, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(120.0), &code, &e), &e);
   ASSERT_EQ(code, 0);
   subproc_free(p);
   /* wait_any over three */
@@ -1101,7 +1103,8 @@ static void signal_round(int i, const char *big) {
     ASSERT_OK(subproc_popen(sleeper, &o, &ps[k], &e), &e);
   for (int left = 3; left > 0; left--) {
     size_t idx;
-    ASSERT_OK(subproc_wait_any(ps, (size_t)left, 120.0, &idx, &e), &e);
+    ASSERT_OK(subproc_wait_any(ps, (size_t)left, test_slow(120.0), &idx, &e),
+              &e);
     ASSERT_EQ(subproc_returncode(ps[idx]), 0);
     subproc_free(ps[idx]);
     ps[idx] = ps[left - 1];
@@ -1109,10 +1112,10 @@ static void signal_round(int i, const char *big) {
   /* a pipeline */
   const char *const *stages[] = {echo, cat};
   subproc_pipeline_result *pr = NULL;
-  ASSERT_OK(subproc_pipeline(
-                stages, 2, NULL,
-                &(subproc_options){.capture_output = 1, .timeout = 120.0}, &pr,
-                &e),
+  ASSERT_OK(subproc_pipeline(stages, 2, NULL,
+                             &(subproc_options){.capture_output = 1,
+                                                .timeout = test_slow(120.0)},
+                             &pr, &e),
             &e);
   ASSERT_EQ(pr->returncode, 0);
   ASSERT_STREQ(pr->last->out, line);
@@ -1197,7 +1200,7 @@ TEST_POSIX(rel_posix_spawn_path) {
   }
   ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_POSIX_SPAWN);
   subproc_result *r = NULL;
-  ASSERT_OK(subproc_communicate(p, NULL, 0, 30.0, &r, &e), &e);
+  ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(30.0), &r, &e), &e);
   ASSERT_STREQ(r->out, "via posix_spawn\n");
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
@@ -1210,7 +1213,7 @@ TEST_POSIX(rel_posix_spawn_path) {
     so.set_process_group = g == 1;
     ASSERT_OK(subproc_popen(sid, &so, &p, &e), &e);
     ASSERT_EQ(subproc_method(p), SUBPROC_SPAWN_POSIX_SPAWN);
-    ASSERT_OK(subproc_communicate(p, NULL, 0, 30.0, &r, &e), &e);
+    ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(30.0), &r, &e), &e);
     int pid, pgid, sess;
     ASSERT_EQ(sscanf(r->out, "%d %d %d", &pid, &pgid, &sess), 3);
     ASSERT_EQ(pgid, pid);
@@ -1504,7 +1507,7 @@ TEST_POSIX(rel_close_fds_secret) {
     ASSERT_EQ(read(q[0], &byte, 1), 0);
     close(q[0]);
     subproc_kill(c);
-    subproc_wait(c, 30.0, NULL, NULL);
+    subproc_wait(c, test_slow(30.0), NULL, NULL);
     subproc_free(c);
     expect_clean(before);
   }

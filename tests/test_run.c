@@ -999,7 +999,8 @@ static subproc_result *python_says(const char *mode) {
   subproc_result *r = NULL;
   subproc_error e;
   int rc = subproc_run(
-      argv, &(subproc_options){.capture_output = 1, .timeout = 60}, &r, &e);
+      argv, &(subproc_options){.capture_output = 1, .timeout = test_slow(60)},
+      &r, &e);
   if (rc == 0 && r->returncode == 127) {
     subproc_result_free(r);
     SKIP("python3 is not installed");

@@ -207,7 +207,7 @@ TEST_WINDOWS(send_signal_values) {
   ASSERT_EQ(subproc_send_signal(p, 2), SUBPROC_EINVAL); /* unsupported */
   ASSERT_EQ(subproc_send_signal(p, SIGKILL), 0);
   int rc = 0;
-  ASSERT_OK(subproc_wait(p, 10, &rc, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
   ASSERT_EQ(rc, 1);
   subproc_free(p);
 }
@@ -221,12 +221,12 @@ TEST_WINDOWS(ctrl_break_new_group) {
   int rc = subproc_send_signal(p, SUBPROC_CTRL_BREAK_EVENT);
   if (rc < 0) {
     subproc_kill(p);
-    subproc_wait(p, 10, NULL, NULL);
+    subproc_wait(p, test_slow(10), NULL, NULL);
     subproc_free(p);
     SKIP("no console to deliver CTRL_BREAK_EVENT (%s)", subproc_strerror(rc));
   }
   int status = 0;
-  ASSERT_OK(subproc_wait(p, 10, &status, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(10), &status, &e), &e);
   ASSERT_EQ((unsigned)status, 0xC000013Au); /* STATUS_CONTROL_C_EXIT */
   subproc_free(p);
 }
@@ -338,7 +338,7 @@ TEST_WINDOWS(creationflags_suspended_passes_through) {
   ASSERT_EQ(subproc_wait(p, 0.3, NULL, &e), SUBPROC_ETIMEDOUT);
   /* The caller asked for a suspended child: it is theirs to resume. */
   subproc_kill(p);
-  ASSERT_OK(subproc_wait(p, 10, NULL, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(10), NULL, &e), &e);
   subproc_free(p);
 }
 
@@ -522,7 +522,7 @@ TEST_WINDOWS(send_signal_group_job) {
   DWORD pid = (DWORD)strtoul(line, NULL, 10);
   ASSERT_EQ(subproc_send_signal_group(p, SIGTERM), 0);
   int rc = 0;
-  ASSERT_OK(subproc_wait(p, 10, &rc, &e), &e);
+  ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
   ASSERT_EQ(rc, 1);
   ASSERT(test_process_gone(pid, 5.0));
   subproc_free(p);
@@ -550,10 +550,10 @@ TEST_WINDOWS(chained_pipe_is_synchronous) {
             &e);
   subproc_close_stream(pa, 1);
   subproc_result *r = NULL;
-  ASSERT_OK(subproc_communicate(pb, NULL, 0, 20, &r, &e), &e);
+  ASSERT_OK(subproc_communicate(pb, NULL, 0, test_slow(20), &r, &e), &e);
   ASSERT_STREQ(r->out, "in=sync out=sync\nchained\n");
   subproc_result_free(r);
-  ASSERT_OK(subproc_wait(pa, 20, NULL, &e), &e);
+  ASSERT_OK(subproc_wait(pa, test_slow(20), NULL, &e), &e);
   subproc_free(pa);
   subproc_free(pb);
   /* And the other way: a child writing into another child's stdin. */
@@ -571,10 +571,10 @@ TEST_WINDOWS(chained_pipe_is_synchronous) {
           &pd, &e),
       &e);
   subproc_close_stream(pc, 0);
-  ASSERT_OK(subproc_communicate(pc, NULL, 0, 20, &r, &e), &e);
+  ASSERT_OK(subproc_communicate(pc, NULL, 0, test_slow(20), &r, &e), &e);
   ASSERT_STREQ(r->out, "in=sync out=sync\ninto stdin\n");
   subproc_result_free(r);
-  ASSERT_OK(subproc_wait(pd, 20, NULL, &e), &e);
+  ASSERT_OK(subproc_wait(pd, test_slow(20), NULL, &e), &e);
   subproc_free(pc);
   subproc_free(pd);
 }
