@@ -93,8 +93,9 @@ int test_fds_leaked(const test_fd_set *before) {
   return leaked;
 }
 
-/* The pids whose parent is this process, from /proc (diagnostics only). */
-static int print_running_children(void) {
+/* Calls fn with each pid whose parent is this process, from /proc; returns
+ * how many. */
+static int each_child(void (*fn)(int pid, const char *stat)) {
   DIR *d = opendir("/proc");
   int n = 0;
   if (!d)
@@ -111,18 +112,37 @@ static int print_running_children(void) {
     fclose(f);
     buf[len] = '\0';
     /* pid (comm) state ppid ...: comm may hold spaces and parentheses */
-    const char *close = strrchr(buf, ')');
+    char *close = strrchr(buf, ')');
     int ppid = 0;
     char state = '?';
     if (close && sscanf(close + 1, " %c %d", &state, &ppid) == 2 &&
         ppid == (int)getpid()) {
-      fprintf(stderr, "runner: child %s is still there: %.*s\n", e->d_name,
-              (int)(close + 1 - buf), buf);
+      close[1] = '\0';
+      fn(atoi(e->d_name), buf);
       n++;
     }
   }
   closedir(d);
   return n;
+}
+
+static void print_child(int pid, const char *stat) {
+  fprintf(stderr, "runner: child %d is still there: %s\n", pid, stat);
+}
+
+static void kill_child(int pid, const char *stat) {
+  (void)stat;
+  kill(pid, SIGKILL);
+}
+
+void test_kill_children(void) {
+  each_child(kill_child);
+  for (double end = test_now() + test_slow(5.0); test_now() < end;) {
+    if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+      return;
+    const struct timespec ms = {0, 10000000};
+    nanosleep(&ms, NULL);
+  }
 }
 
 int test_children_left(void) {
@@ -133,7 +153,7 @@ int test_children_left(void) {
   if (si.si_pid != 0)
     fprintf(stderr, "runner: child %d has exited but is not reaped\n",
             (int)si.si_pid);
-  int n = print_running_children();
+  int n = each_child(print_child);
   if (n == 0 && si.si_pid == 0)
     fprintf(stderr, "runner: a child is still running\n");
   return n > 0 ? n : 1;

@@ -115,6 +115,25 @@ int test_children_left(void) {
   return (int)acct.ActiveProcesses - 1;
 }
 
+void test_kill_children(void) {
+  static ULONG_PTR buf[2 + 1024]; /* the list's header, then the pids */
+  JOBOBJECT_BASIC_PROCESS_ID_LIST *ids = (void *)buf;
+  if (!harness_job ||
+      !QueryInformationJobObject(harness_job, JobObjectBasicProcessIdList, ids,
+                                 sizeof buf, NULL))
+    return;
+  for (DWORD i = 0; i < ids->NumberOfProcessIdsInList; i++) {
+    DWORD pid = (DWORD)ids->ProcessIdList[i];
+    HANDLE h = pid == GetCurrentProcessId()
+                   ? NULL
+                   : OpenProcess(PROCESS_TERMINATE, FALSE, pid);
+    if (h) {
+      TerminateProcess(h, 1);
+      CloseHandle(h);
+    }
+  }
+}
+
 int test_count_fds(void) {
   test_fd_set *s = test_fds_snapshot();
   int n = (int)s->handles;

@@ -13,5 +13,8 @@ void test_fds_free(test_fd_set *s);
 /* Prints each fd open now that was not open in before; returns how many. */
 int test_fds_leaked(const test_fd_set *before);
 /* test.h: test_children_left(). */
+/* Kills the children test_children_left() found, so that a failed case
+ * does not hold ctest's pipes (or its job) until they end. */
+void test_kill_children(void);
 
 #endif

@@ -582,54 +582,65 @@ TEST(popen_pipe_ends_not_inherited) {
 /* 4 threads spawn at once: every child gets its own output back, sees EOF
  * on its stdin as soon as its own parent closes it and (POSIX) has only
  * 0, 1, 2 open: no pipe of a sibling spawn leaks into it. */
+typedef struct spawner {
+  int id;
+  char fail[1400];
+} spawner;
+
+/* Runs argv with stdout captured and input (may be NULL): 1 if it ran and
+ * printed want, else 0 with sp->fail saying why. */
+static int spawn_check(spawner *sp, const char *const *argv, const char *input,
+                       const char *want) {
+  subproc_result *r = NULL;
+  subproc_error e;
+  int rc =
+      subproc_run(argv,
+                  &(subproc_options){.input = input,
+                                     .input_len = input ? strlen(input) : 0,
+                                     .capture_output = 1,
+                                     .timeout = test_slow(60)},
+                  &r, &e);
+  if (rc < 0)
+    snprintf(sp->fail, sizeof sp->fail, "%s: %s", argv[1], e.message);
+  else if (strcmp(r->out, want) != 0)
+    snprintf(sp->fail, sizeof sp->fail, "%s: \"%s\", not \"%s\"", argv[1],
+             r->out, want);
+  subproc_result_free(r);
+  return !sp->fail[0];
+}
+
 static void *spawn_thread(void *arg) {
-  intptr_t id = (intptr_t)arg;
+  spawner *sp = arg;
   for (int i = 0; i < 100; i++) {
-    char token[32];
-    snprintf(token, sizeof token, "t%ld-%d", (long)id, i);
+    char token[32], line[40];
+    snprintf(token, sizeof token, "t%d-%d", sp->id, i);
+    snprintf(line, sizeof line, "%s\n", token);
     const char *echo[] = {test_helper, "echo", token, NULL};
     const char *cat[] = {test_helper, "cat", NULL};
-    subproc_result *r = NULL;
 #ifndef _WIN32
     const char *fds[] = {test_helper, "fds", NULL};
-    if (subproc_run(fds, &(subproc_options){.capture_output = 1}, &r, NULL) < 0)
-      return (void *)"spawn failed";
-    int ok = strcmp(r->out, "0 1 2\n") == 0;
-    subproc_result_free(r);
-    if (!ok)
-      return (void *)"fd leaked into a child";
+    if (!spawn_check(sp, fds, NULL, "0 1 2\n")) /* a sibling's fd leaked? */
+      return sp;
 #endif
-    if (subproc_run(echo, &(subproc_options){.capture_output = 1}, &r, NULL) <
-        0)
-      return (void *)"spawn failed";
-    int echoed = strncmp(r->out, token, strlen(token)) == 0;
-    subproc_result_free(r);
-    if (!echoed)
-      return (void *)"crossed output";
-    if (subproc_run(cat,
-                    &(subproc_options){.input = token,
-                                       .input_len = strlen(token),
-                                       .capture_output = 1,
-                                       .timeout = test_slow(60)},
-                    &r, NULL) < 0)
-      return (void *)"cat failed (no EOF on its stdin?)";
-    int catted = strcmp(r->out, token) == 0;
-    subproc_result_free(r);
-    if (!catted)
-      return (void *)"crossed input";
+    if (!spawn_check(sp, echo, NULL, line) || /* crossed output? */
+        !spawn_check(sp, cat, token, token))  /* no EOF, crossed input? */
+      return sp;
   }
   return NULL;
 }
 
 TEST(popen_threads_concurrent) {
   pthread_t t[4];
-  for (intptr_t i = 0; i < 4; i++)
-    pthread_create(&t[i], NULL, spawn_thread, (void *)i);
+  spawner sp[4];
+  for (int i = 0; i < 4; i++) {
+    sp[i] = (spawner){.id = i};
+    pthread_create(&t[i], NULL, spawn_thread, &sp[i]);
+  }
   for (int i = 0; i < 4; i++) {
     void *res;
     pthread_join(t[i], &res);
     if (res)
-      TEST_FAIL("thread %d: %s", i, (const char *)res);
+      TEST_FAIL("thread %d: %s", i, sp[i].fail);
   }
 }
 
