@@ -157,14 +157,6 @@ static int mode_sleep(int argc, char **argv) {
   return 0;
 }
 
-/* sleep-print S TEXT */
-static int mode_sleep_print(int argc, char **argv) {
-  (void)argc;
-  sleep_s(argv[2]);
-  printf("%s\n", argv[3]);
-  return 0;
-}
-
 /* print-sleep TEXT S */
 static int mode_print_sleep(int argc, char **argv) {
   (void)argc;
@@ -323,16 +315,6 @@ static int mode_isfd(int argc, char **argv) {
   return 0;
 }
 
-/* readfd N: copy fd N to stdout */
-static int mode_readfd(int argc, char **argv) {
-  (void)argc;
-  char buf[4096];
-  size_t n;
-  while ((n = read_some(atoi(argv[2]), buf, sizeof buf)) > 0)
-    write_all(1, buf, n);
-  return 0;
-}
-
 /* writefd N TEXT */
 static int mode_writefd(int argc, char **argv) {
   (void)argc;
@@ -395,15 +377,6 @@ static int mode_raise(int argc, char **argv) {
   (void)argc;
   raise(atoi(argv[2]));
   sleep_s("5");
-  return 0;
-}
-
-/* pgid-sleep S: print the pgid, sleep */
-static int mode_pgid_sleep(int argc, char **argv) {
-  (void)argc;
-  printf("%d\n", (int)getpgid(0));
-  fflush(stdout);
-  sleep_s(argv[2]);
   return 0;
 }
 
@@ -528,7 +501,6 @@ static const struct mode {
     {"env", mode_env},
     {"environ", mode_environ},
     {"sleep", mode_sleep},
-    {"sleep-print", mode_sleep_print},
     {"print-sleep", mode_print_sleep},
     {"write", mode_write},
     {"hex", mode_hex},
@@ -541,14 +513,12 @@ static const struct mode {
 #ifndef _WIN32
     {"fds", mode_fds},
     {"isfd", mode_isfd},
-    {"readfd", mode_readfd},
     {"writefd", mode_writefd},
     {"umask", mode_umask},
     {"ids", mode_ids},
     {"sid", mode_sid},
     {"signals", mode_signals},
     {"raise", mode_raise},
-    {"pgid-sleep", mode_pgid_sleep},
 #else
     {"/c", mode_shell},
     {"cmdline", mode_cmdline},

@@ -17,7 +17,6 @@
 
 #include "cmdline.h"
 #include "subproc.h"
-#include "test.h"
 #include "util.h"
 
 #ifndef SIGKILL
