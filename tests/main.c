@@ -43,14 +43,10 @@ void test_fail_exit(void) {
 void test_allow_leftover_fds(void) { allow_fds = 1; }
 void test_allow_leftover_children(void) { allow_children = 1; }
 
-double test_slow(double seconds) {
-  static double factor;
-  if (factor == 0) {
-    const char *s = getenv("SUBPROC_TEST_SLOWDOWN");
-    factor = s && atof(s) > 0 ? atof(s) : 1.0;
-  }
-  return seconds * factor;
-}
+/* Set in main before the case runs: read from any thread. */
+static double slowdown = 1.0;
+
+double test_slow(double seconds) { return seconds * slowdown; }
 
 static int find(const char *name) {
   for (int i = 0; i < n_tests; i++)
@@ -119,6 +115,9 @@ int main(int argc, char **argv) {
   }
   if (getenv("SUBPROC_TEST_HELPER"))
     test_helper = getenv("SUBPROC_TEST_HELPER");
+  const char *f = getenv("SUBPROC_TEST_SLOWDOWN");
+  if (f && atof(f) > 0)
+    slowdown = atof(f);
   int i = find(argv[1]);
   if (i < 0) {
     fprintf(stderr, "no test named %s\n", argv[1]);
