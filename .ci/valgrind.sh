@@ -13,6 +13,8 @@
 # allocation stack has a frame in src/) still open when the test exits.
 #
 # Scaled down / excluded, and why:
+#   - SUBPROC_TEST_SLOWDOWN=10: every upper bound on a duration in the tests
+#     is ten times the ordinary one (tests/test.h: test_slow).
 #   - SUBPROC_STRESS_SCALE=0.1: the stress tests run 1,000 instead of 10,000
 #     spawns, 100 instead of 1,000 children at once (the parent runs ~30x
 #     slower under valgrind; full scale runs in the ordinary builds).
@@ -97,6 +99,7 @@ fi
 build=$root/build/valgrind
 export SUBPROC_VALGRIND_LOGS=$build/valgrind-logs
 export SUBPROC_STRESS_SCALE=${SUBPROC_STRESS_SCALE:-0.1}
+export SUBPROC_TEST_SLOWDOWN=${SUBPROC_TEST_SLOWDOWN:-10}
 rm -rf "$SUBPROC_VALGRIND_LOGS"
 mkdir -p "$SUBPROC_VALGRIND_LOGS"
 # Tests that switch to uid 65534 fork under valgrind: their logs go here.

@@ -5,7 +5,9 @@
  * base64 field. */
 #include "fuzz.h"
 
-#include "../tools/json.c"
+#include <math.h>
+
+#include "json.h"
 
 typedef struct cursor {
   const unsigned char *p, *end;

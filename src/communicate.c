@@ -17,6 +17,7 @@ typedef struct loop {
   subproc__comm *c;
   double deadline; /* the call's timeout, -1 = none */
   int got_epipe;
+  int flush_failed; /* a stdin FILE could not be flushed: its close fails */
   const subproc__closing *closing; /* told before a pipe end is closed */
 } loop;
 
@@ -34,7 +35,7 @@ static int close_stdin(loop *l) {
   int rc = close_pipe(l, 0, 0);
   if (rc == -EPIPE)
     l->got_epipe = 1;
-  return rc == -EPIPE ? 0 : rc;
+  return rc == -EPIPE || l->flush_failed ? 0 : rc;
 }
 
 static int finish_stream(loop *l, int i, subproc_error *err) {
@@ -160,8 +161,12 @@ static int prepare_stdin(loop *l) {
   subproc__stream *s = &l->p->streams[0];
   if (s->fd < 0)
     return 0;
-  if (s->file && fflush(s->file) != 0 && errno == EPIPE)
-    l->got_epipe = 1;
+    /* The child stopped reading (Python ignores BrokenPipeError here, and
+   * EINVAL, which Windows gives for a pipe being closed). */
+  if (s->file && fflush(s->file) != 0) {
+    l->flush_failed = 1;
+    l->got_epipe = errno == EPIPE;
+  }
   size_t pending;
   if (!subproc__comm_input(l->c, &pending) || pending == 0)
     return close_stdin(l);

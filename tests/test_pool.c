@@ -1,5 +1,6 @@
 /* subproc_pool and subproc_run_many: a concurrency limit, results as they
  * complete, early stops, cancellation from a signal handler. */
+#ifndef _WIN32 /* POSIX only: /bin/sh, signals, fds, epoll */
 #include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -55,7 +56,7 @@ static void add_sh(subproc_pool *pl, sh_job *j, const char *script,
 static const subproc_options capture = {.capture_output = 1};
 
 /* No more than max_parallel at once, and some at the same time. */
-TEST(pool_concurrency_limit) {
+TEST_POSIX(pool_concurrency_limit) {
   char dir[] = "/tmp/subproc-pool-XXXXXX";
   ASSERT(mkdtemp(dir));
   char script[512];
@@ -83,7 +84,7 @@ TEST(pool_concurrency_limit) {
   rmdir(dir);
 }
 
-TEST(pool_results_in_completion_order) {
+TEST_POSIX(pool_results_in_completion_order) {
   seen s = {0};
   subproc_pool *pl = new_pool((subproc_pool_options){
       .max_parallel = 3, .on_done = on_done, .on_done_arg = &s});
@@ -104,7 +105,7 @@ TEST(pool_results_in_completion_order) {
 }
 
 /* halt soon: after the first failure nothing new starts. */
-TEST(pool_halt_soon) {
+TEST_POSIX(pool_halt_soon) {
   seen s = {0};
   subproc_pool *pl = new_pool((subproc_pool_options){.max_parallel = 1,
                                                      .halt = SUBPROC_HALT_SOON,
@@ -124,7 +125,7 @@ TEST(pool_halt_soon) {
 }
 
 /* halt now: the running jobs are killed, their trees too. */
-TEST(pool_halt_now) {
+TEST_POSIX(pool_halt_now) {
   seen s = {0};
   subproc_pool *pl = new_pool((subproc_pool_options){.max_parallel = 3,
                                                      .halt = SUBPROC_HALT_NOW,
@@ -152,7 +153,7 @@ static void on_sigint(int sig) { subproc_pool_cancel(cancel_me, sig); }
 
 /* SIGINT: forwarded to every job's group, then collected; a job that
  * ignores it is killed after the grace period. */
-TEST(pool_cancel_from_signal_handler) {
+TEST_POSIX(pool_cancel_from_signal_handler) {
   seen s = {0};
   cancel_me = new_pool((subproc_pool_options){.max_parallel = 4,
                                               .cancel_grace = 0.5,
@@ -180,7 +181,7 @@ TEST(pool_cancel_from_signal_handler) {
   signal(SIGINT, SIG_DFL);
 }
 
-TEST(pool_spawn_failure_and_timeout) {
+TEST_POSIX(pool_spawn_failure_and_timeout) {
   seen s = {0};
   subproc_pool *pl = new_pool((subproc_pool_options){
       .max_parallel = 2, .on_done = on_done, .on_done_arg = &s});
@@ -221,7 +222,7 @@ static void add_more(void *arg, size_t job, int rc, const subproc_result *r,
   }
 }
 
-TEST(pool_input_and_jobs_added_while_running) {
+TEST_POSIX(pool_input_and_jobs_added_while_running) {
   more m = {0};
   m.pl = new_pool((subproc_pool_options){
       .max_parallel = 2, .on_done = add_more, .on_done_arg = &m});
@@ -236,7 +237,7 @@ TEST(pool_input_and_jobs_added_while_running) {
   subproc_pool_free(m.pl);
 }
 
-TEST(pool_run_many) {
+TEST_POSIX(pool_run_many) {
   const char *a[] = {"/bin/true", NULL}, *b[] = {"/bin/false", NULL};
   const char *const *argvs[] = {a, b, a, a};
   size_t failed = 0;
@@ -249,3 +250,8 @@ TEST(pool_run_many) {
   const char *const *none[1] = {NULL};
   ASSERT_EQ(subproc_run_many(none, 1, NULL, NULL, NULL, &e), SUBPROC_EINVAL);
 }
+
+#else
+/* Nothing on Windows (ISO C wants a declaration in every file). */
+typedef int test_pool_unused_;
+#endif

@@ -55,13 +55,39 @@ def slow(seconds):
 
 # ---- helpers ---------------------------------------------------------------
 
-def sp(*args, timeout=60, **kw):
+def slow(seconds):
+    """An upper bound on a duration: seconds times SUBPROC_TEST_SLOWDOWN
+    (default 1, as in tests/test.h). A child whose run must not reach the
+    bound sleeps for a scaled time too (LONG)."""
+    try:
+        factor = float(os.environ.get("SUBPROC_TEST_SLOWDOWN", "1"))
+    except ValueError:
+        factor = 1.0
+    return seconds * (factor if factor > 0 else 1.0)
+
+
+# A sleep that a timeout, a kill or a wait delay must cut short.
+LONG = "%g" % slow(10)
+LONGER = "%g" % slow(30)
+
+
+def wait_gone(pid, what):
+    """Up to slow(5) s for pid to be gone; killed and an error if not."""
+    end = time.monotonic() + slow(5)
+    while pid_alive(pid):
+        if time.monotonic() > end:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError(what)
+        time.sleep(0.1)
+
+
+def sp(*args, timeout=None, **kw):
     """Run the tool with ARGS; stdout and stderr are captured as bytes."""
     kw.setdefault("stdin", subprocess.DEVNULL)
     if "input" in kw:
         del kw["stdin"]
     return subprocess.run([BINARY, *args], capture_output=True,
-                          timeout=timeout, **kw)
+                          timeout=timeout or slow(60), **kw)
 
 
 def describe(p):
@@ -340,12 +366,12 @@ def expect_one_line(p, code):
 
 def test_run_timeout():
     start = time.monotonic()
-    expect(sp("run", "--timeout", "0.5", "--", "sleep", "5"), 124,
+    expect(sp("run", "--timeout", "0.5", "--", "sleep", LONG), 124,
            out=b"", err=b"")
     elapsed = time.monotonic() - start
-    if elapsed > 4:
+    if elapsed > slow(4):
         raise AssertionError(f"timeout took {elapsed:.1f}s")
-    expect(sp("run", "--timeout", "0.01m", "--", "sleep", "5"), 124)
+    expect(sp("run", "--timeout", "0.01m", "--", "sleep", LONG), 124)
     expect(sp("run", "--timeout", "5", "--", "sh", "-c", "exit 4"), 4)
     expect(sp("run", "--timeout", "0", "--", "true"), 0)
     expect(sp("run", "--timeout", "1h", "--", "true"), 0)
@@ -354,8 +380,8 @@ def test_run_timeout():
 def test_run_timeout_json():
     start = time.monotonic()
     d = run_json("--capture", "--timeout", "0.5", "--", "sh", "-c",
-                 "echo partial; echo err >&2; sleep 5", code=124)
-    if time.monotonic() - start > 4:
+                 "echo partial; echo err >&2; sleep " + LONG, code=124)
+    if time.monotonic() - start > slow(4):
         raise AssertionError("timeout too slow")
     eq(d["timed_out"], True, "timed_out")
     eq(d["stdout"], "partial\n", "stdout")
@@ -364,7 +390,7 @@ def test_run_timeout_json():
     eq(d["error"]["code"], -30002, "error.code")
     if d["returncode"] is not None and d["returncode"] >= 0:
         raise AssertionError(f"returncode {d['returncode']}")
-    if not 0.4 < d["duration_s"] < 4:
+    if not 0.4 < d["duration_s"] < slow(4):
         raise AssertionError(f"duration {d['duration_s']}")
 
 
@@ -383,25 +409,18 @@ def pid_alive(pid):
 def test_run_kill_tree():
     start = time.monotonic()
     d = run_json("--capture", "--kill-tree", "--timeout", "0.5", "--", "sh",
-                 "-c", "sleep 30 & echo $!; wait", code=124)
-    if time.monotonic() - start > 10:
+                 "-c", "sleep " + LONGER + " & echo $!; wait", code=124)
+    if time.monotonic() - start > slow(10):
         raise AssertionError("the grandchild kept the tool waiting")
-    grandchild = int(d["stdout"])
-    for _ in range(50):
-        if not pid_alive(grandchild):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(grandchild, signal.SIGKILL)
-        raise AssertionError("the grandchild survived --kill-tree")
+    wait_gone(int(d["stdout"]), "the grandchild survived --kill-tree")
 
 
 def test_run_wait_delay():
     """A daemonised grandchild holding stdout does not keep us waiting."""
     start = time.monotonic()
     d = run_json("--capture", "--wait-delay", "0.3", "--", "sh", "-c",
-                 "echo hi; sleep 5 & exit 0")
-    if time.monotonic() - start > 4:
+                 "echo hi; sleep " + LONG + " & exit 0")
+    if time.monotonic() - start > slow(4):
         raise AssertionError("--wait-delay did not stop the read")
     eq(d["returncode"], 0, "returncode")
     eq(d["stdout"], "hi\n", "stdout")
@@ -420,7 +439,7 @@ def test_run_json_fields():
     eq(d["stdout_truncated"], False, "stdout_truncated")
     eq(d["stderr_truncated"], False, "stderr_truncated")
     eq(d["error"], None, "error")
-    if not isinstance(d["duration_s"], float) or not 0 <= d["duration_s"] < 30:
+    if not isinstance(d["duration_s"], float) or not 0 <= d["duration_s"] < slow(30):
         raise AssertionError(f"duration_s {d['duration_s']!r}")
     eq(set(d["rusage"]), {"user_s", "system_s", "max_rss_kb"}, "rusage")
     for k in ("user_s", "system_s"):
@@ -792,21 +811,16 @@ def forwarded(extra, sig, code):
     """Send SIG to the tool running `sh -c 'echo $$; sleep 30'`: the child
     (and with a group, the whole group) must get it too."""
     p = subprocess.Popen([BINARY, "run", *extra, "--", "sh", "-c",
-                          "echo $$; exec sleep 30"],
+                          "echo $$; exec sleep " + LONGER],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     child = int(p.stdout.readline())
     start = time.monotonic()
     p.send_signal(sig)
-    p.wait(timeout=10)
-    if time.monotonic() - start > 5:
+    p.wait(timeout=slow(10))
+    if time.monotonic() - start > slow(5):
         raise AssertionError("the child did not get the signal")
     eq(p.returncode, code, "exit status")
-    for _ in range(50):
-        if not pid_alive(child):
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"child {child} still alive")
+    wait_gone(child, f"child {child} still alive")
 
 
 def test_run_forwards_signals():
@@ -947,7 +961,7 @@ def test_pipe_json():
     eq([s["args"] for s in d["stages"]], d["args"], "stage args")
     eq(d["stdout"], "x\n", "stdout")
     eq(d["error"], None, "error")
-    if not 0 <= d["duration_s"] < 30:
+    if not 0 <= d["duration_s"] < slow(30):
         raise AssertionError(f"duration_s {d['duration_s']}")
     d = pipe_json("--", "true", "|", "sh", "-c", "exit 5", "|", "true",
                   code=5)
@@ -988,18 +1002,12 @@ def test_pipe_capture():
 def test_pipe_kill_tree():
     start = time.monotonic()
     d = pipe_json("--capture", "--kill-tree", "--timeout", "0.5", "--", "sh",
-                  "-c", "sleep 30 & echo $!; wait", "|", "cat", code=124)
-    if time.monotonic() - start > 10:
+                  "-c", "sleep " + LONGER + " & echo $!; wait", "|", "cat",
+                  code=124)
+    if time.monotonic() - start > slow(10):
         raise AssertionError("the grandchild kept the tool waiting")
     eq(d["timed_out"], True, "timed_out")
-    grandchild = int(d["stdout"])
-    for _ in range(50):
-        if not pid_alive(grandchild):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(grandchild, signal.SIGKILL)
-        raise AssertionError("the grandchild survived --kill-tree")
+    wait_gone(int(d["stdout"]), "the grandchild survived --kill-tree")
 
 
 def test_pipe_input_and_redirects():
@@ -1026,11 +1034,11 @@ def test_pipe_input_and_redirects():
 
 def test_pipe_timeout():
     start = time.monotonic()
-    expect(sp("pipe", "--timeout", "0.5", "--", "sleep", "5", "|", "cat"),
+    expect(sp("pipe", "--timeout", "0.5", "--", "sleep", LONG, "|", "cat"),
            124, out=b"")
-    if time.monotonic() - start > 4:
+    if time.monotonic() - start > slow(4):
         raise AssertionError("pipe timeout too slow")
-    d = pipe_json("--timeout", "0.5", "--", "sleep", "5", "|", "cat",
+    d = pipe_json("--timeout", "0.5", "--", "sleep", LONG, "|", "cat",
                   code=124)
     eq(d["timed_out"], True, "timed_out")
     eq(d["error"]["name"], "SUBPROC_ETIMEDOUT", "error.name")
