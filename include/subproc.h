@@ -102,7 +102,6 @@ enum {
 #define SUBPROC__ERRNO_ENUM(name, value, text) SUBPROC_##name = value,
   SUBPROC_ERRNO_MAP(SUBPROC__ERRNO_ENUM)
 #undef SUBPROC__ERRNO_ENUM
-      SUBPROC_ERRNO_MAP_END_ = 0
 };
 
 /* Static text for any code returned by this library (library or -errno). */
@@ -111,20 +110,68 @@ SUBPROC_API const char *subproc_strerror(int code);
 SUBPROC_API const char *subproc_errname(int code);
 
 /*
+ * The step a failure happened at: what the call was doing (a system call in
+ * the child, an option being checked, a wait). subproc_step_name() gives
+ * its name ("exec", "chdir", "user", ...), which is also the first word of
+ * the message.
+ */
+#define SUBPROC_STEP_MAP(X)                                                    \
+  X(NONE, "")                                                                  \
+  X(OTHER, "other")                                                            \
+  /* arguments and options */                                                  \
+  X(ARGS, "args") X(EXECUTABLE, "executable") X(SHELL, "shell")                \
+  X(ENV, "env") X(STDIN, "stdin") X(STDOUT, "stdout") X(STDERR, "stderr")      \
+  X(INPUT, "input") X(CAPTURE_OUTPUT, "capture_output")                        \
+  X(TIMEOUT, "timeout") X(CHECK, "check") X(WAIT_DELAY, "wait_delay")          \
+  X(PIPESIZE, "pipesize") X(BUFSIZE, "bufsize") X(PASS_FDS, "pass_fds")        \
+  X(USER, "user") X(GROUP, "group") X(EXTRA_GROUPS, "extra_groups")            \
+  X(PROCESS_GROUP, "process_group") X(SIGMASK, "sigmask")                      \
+  X(STARTUPINFO, "startupinfo") X(ENCODING, "encoding") X(ERRORS, "errors")    \
+  X(MAX_OUTPUT, "max_output") X(ON_OUTPUT, "on_output")                        \
+  X(PREEXEC, "preexec") X(AUDIT, "audit")                                      \
+  /* creating the child */                                                     \
+  X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")              \
+  X(FORK, "fork") X(CLONE, "clone") X(POSIX_SPAWN, "posix_spawn")              \
+  /* in the child, before exec */                                              \
+  X(DUP2, "dup2") X(CHDIR, "chdir") X(SETSID, "setsid")                        \
+  X(SETPGID, "setpgid") X(SETGROUPS, "setgroups") X(SETGID, "setgid")          \
+  X(SETUID, "setuid") X(CLOSE_FDS, "close_fds") X(EXEC, "exec")                \
+  /* talking to it */                                                          \
+  X(READ, "read") X(WRITE, "write") X(POLL, "poll") X(WAIT, "wait")            \
+  X(KILL, "kill") X(COMMUNICATE, "communicate") X(DECODE, "decode")            \
+  X(ENCODE, "encode") X(PIPELINE, "pipeline") X(GROUP_LOOP, "group")           \
+  X(POOL, "pool") X(SPLIT, "split")
+
+typedef enum subproc_step {
+#define SUBPROC__STEP_ENUM(name, text) SUBPROC_STEP_##name,
+  SUBPROC_STEP_MAP(SUBPROC__STEP_ENUM)
+#undef SUBPROC__STEP_ENUM
+} subproc_step;
+
+/* The step's name, "" for SUBPROC_STEP_NONE. */
+SUBPROC_API const char *subproc_step_name(subproc_step step);
+
+/*
  * The detail of a failure, filled by any function that takes one (only when
- * it fails, except where stated). Caller-owned; needs no freeing.
+ * it fails, except where stated). Caller-owned; needs no freeing; small
+ * enough to keep on the stack or in an object (about 300 bytes).
  */
 typedef struct subproc_error {
   int code;           /* the negative code the function returned */
   int os_errno;       /* errno of the failing system call, 0 if none */
-  const char *step;   /* static: "exec", "chdir", "setgid", "dup2", "pipe",
-                         "close_fds", "preexec", "env", "user", "wait", ... */
-  char path[1024];    /* the path involved, "" if none (truncated if longer) */
+  subproc_step step;  /* where it failed: subproc_step_name(step) */
   int fd;             /* the fd involved, -1 if none */
   int returncode;     /* SUBPROC_ECALLED: the child's status (-N: signal N) */
   double timeout;     /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
   long long offset;   /* SUBPROC_EDECODE: byte offset of the bad input */
-  char message[1280]; /* e.g. "chdir '/nope': No such file or directory" */
+  /* The path or name that the failing call was given (the program, cwd, a
+   * redirection's path, a user or group, an encoding, an environment
+   * entry), in full: it points into that call's arguments, so it is valid
+   * as long as they are. NULL if none. */
+  const char *path;
+  /* One line naming the step and the path or fd: "chdir '/nope': No such
+   * file or directory" (a very long path is shortened here, not in path). */
+  char message[256];
 } subproc_error;
 
 /* ---------------------------------------------------------------------- */

@@ -264,7 +264,7 @@ static int timed_out(subproc *p, double timeout, subproc_result **res,
   if (res && subproc__make_result(p, 1, res) == 0)
     (*res)->timed_out = 1;
   const char *cmd = p->args[0];
-  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", cmd, -1,
+  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", NULL, -1,
                 "Command '%s' timed out after %g seconds", cmd, timeout);
   if (err)
     err->timeout = timeout;

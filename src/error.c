@@ -60,12 +60,34 @@ const char *subproc_errname(int code) {
   return "UNKNOWN";
 }
 
+static const char *const step_names[] = {
+#define SUBPROC__STEP_NAME(name, text) text,
+    SUBPROC_STEP_MAP(SUBPROC__STEP_NAME)
+#undef SUBPROC__STEP_NAME
+};
+#define N_STEPS (sizeof step_names / sizeof step_names[0])
+
+const char *subproc_step_name(subproc_step step) {
+  return (size_t)step < N_STEPS ? step_names[step] : "other";
+}
+
+/* The library names steps as strings internally; the error carries the
+ * enum. An unknown name (a new step not yet in SUBPROC_STEP_MAP) is
+ * SUBPROC_STEP_OTHER, which tests/test_errors.c catches. */
+subproc_step subproc__step_of(const char *name) {
+  if (!name || !*name)
+    return SUBPROC_STEP_NONE;
+  for (size_t i = 1; i < N_STEPS; i++)
+    if (strcmp(step_names[i], name) == 0)
+      return (subproc_step)i;
+  return SUBPROC_STEP_OTHER;
+}
+
 void subproc__error_clear(subproc_error *err) {
   if (!err)
     return;
   memset(err, 0, sizeof *err);
   err->fd = -1;
-  err->step = "";
   err->returncode = SUBPROC_NO_RETURNCODE;
 }
 
@@ -74,10 +96,27 @@ static void fill(subproc_error *err, int code, int os_errno, const char *step,
   subproc__error_clear(err);
   err->code = code;
   err->os_errno = os_errno;
-  err->step = step ? step : "";
+  err->step = subproc__step_of(step);
   err->fd = fd;
-  if (path)
-    snprintf(err->path, sizeof err->path, "%s", path);
+  err->path = path;
+}
+
+/* A message that did not fit ends in "...". */
+static void mark_cut(subproc_error *err, int needed) {
+  size_t size = sizeof err->message;
+  if (needed >= (int)size)
+    memcpy(err->message + size - 4, "...", 4);
+}
+
+static void standard_message(subproc_error *err, int code, int os_errno,
+                             const char *step, const char *name, int fd) {
+  const char *why = os_errno ? strerror(os_errno) : subproc_strerror(code);
+  size_t size = sizeof err->message;
+  int n = name  ? snprintf(err->message, size, "%s '%s': %s", step, name, why)
+          : fd >= 0 ? snprintf(err->message, size, "%s (fd %d): %s", step, fd,
+                               why)
+                    : snprintf(err->message, size, "%s: %s", step, why);
+  mark_cut(err, n);
 }
 
 int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
@@ -85,27 +124,30 @@ int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
   if (!err)
     return code;
   fill(err, code, os_errno, step, path, fd);
-  if (fmt) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
+  if (!fmt) {
+    standard_message(err, code, os_errno, step, path, fd);
     return code;
   }
-  const char *why = os_errno ? strerror(os_errno) : subproc_strerror(code);
-  if (path)
-    snprintf(err->message, sizeof err->message, "%s '%s': %s", step, path, why);
-  else if (fd >= 0)
-    snprintf(err->message, sizeof err->message, "%s (fd %d): %s", step, fd,
-             why);
-  else
-    snprintf(err->message, sizeof err->message, "%s: %s", step, why);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  mark_cut(err, n);
   return code;
 }
 
 int subproc__fail_os(subproc_error *err, int os_errno, const char *step,
                      const char *path, int fd) {
   return subproc__fail(err, -os_errno, os_errno, step, path, fd, NULL);
+}
+
+int subproc__fail_os_named(subproc_error *err, int os_errno, const char *step,
+                           const char *name, int fd) {
+  if (!err)
+    return -os_errno;
+  fill(err, -os_errno, os_errno, step, NULL, fd);
+  standard_message(err, -os_errno, os_errno, step, name, fd);
+  return -os_errno;
 }
 
 double subproc__deadline(double timeout) {

@@ -220,7 +220,7 @@ static void finish(member *m, int rc) {
 
 static int timeout_error(member *m) {
   const char *cmd = m->p->args[0];
-  subproc__fail(&m->err, SUBPROC_ETIMEDOUT, 0, "communicate", cmd, -1,
+  subproc__fail(&m->err, SUBPROC_ETIMEDOUT, 0, "communicate", NULL, -1,
                 "Command '%s' timed out after %g seconds", cmd, m->w.timeout);
   m->err.timeout = m->w.timeout;
   return SUBPROC_ETIMEDOUT;
@@ -261,7 +261,7 @@ static void on_timer(member *m, double now) {
     m->drain_until = now + KILL_DRAIN_S;
     int rc = subproc__kill_all(m->p);
     if (rc < 0) { /* reported at once, as run() does */
-      subproc__fail(&m->err, rc, -rc, "kill", m->p->args[0], -1,
+      subproc__fail(&m->err, rc, -rc, "kill", NULL, -1,
                     "kill '%s' after its timeout: %s", m->p->args[0],
                     subproc_strerror(rc));
       finish(m, rc);
@@ -341,7 +341,7 @@ int subproc_group_add(subproc_group *g, subproc *p, const subproc_watch *w,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_add: NULL group or process");
   if (p->group_member || p->cs.started)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "group", p->args[0], -1,
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_add: '%s' is already in a group or being "
                          "communicated with",
                          p->args[0]);
@@ -361,7 +361,7 @@ int subproc_group_add(subproc_group *g, subproc *p, const subproc_watch *w,
       (rc = heap_update(g, m)) < 0) {
     unlink_member(m);
     free(m);
-    return subproc__fail_os(err, -rc, "group", p->args[0], -1);
+    return subproc__fail_os_named(err, -rc, "group", p->args[0], -1);
   }
   kick(m); /* a first round without waiting for an event */
   return 0;

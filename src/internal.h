@@ -39,7 +39,10 @@ char *subproc__buf_take(subproc__buf *b, size_t *len);
 void subproc__buf_free(subproc__buf *b);
 
 /* ---- errors ---- */
-/* Fill err (if not NULL) and return code. path may be NULL, fd -1.
+/* Fill err (if not NULL) and return code. step is a name of
+ * SUBPROC_STEP_MAP. path may be NULL, fd -1; path is kept by pointer, so it
+ * must be the caller's argument (or static): a string the library made is
+ * named in the message only (subproc__fail_os_named, or the fmt).
  * The message is "<fmt...>" when fmt is given, else built from step, path
  * and the code: "chdir '/nope': No such file or directory". */
 int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
@@ -48,6 +51,11 @@ int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
 /* The same with a ready message built from step/path/os_errno. */
 int subproc__fail_os(subproc_error *err, int os_errno, const char *step,
                      const char *path, int fd);
+/* The same, with name in the message only (err->path stays NULL). */
+int subproc__fail_os_named(subproc_error *err, int os_errno, const char *step,
+                           const char *name, int fd);
+/* The enum of a step name (SUBPROC_STEP_OTHER if unknown). */
+subproc_step subproc__step_of(const char *name);
 void subproc__error_clear(subproc_error *err);
 
 /* ---- monotonic clock and deadlines ---- */

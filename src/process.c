@@ -196,7 +196,7 @@ int subproc_poll(subproc *p, int *returncode) {
 }
 
 int subproc__lost_error(subproc *p, subproc_error *err, const char *step) {
-  return subproc__fail(err, -ECHILD, ECHILD, step, p->args[0], -1,
+  return subproc__fail(err, -ECHILD, ECHILD, step, NULL, -1,
                        "%s '%s': the child was reaped by someone else (is "
                        "SIGCHLD ignored?); its exit status is lost",
                        step, p->args[0]);
@@ -215,7 +215,7 @@ int subproc_wait(subproc *p, double timeout, int *returncode,
   if (rc < 0)
     return subproc__fail_os(err, -rc, "wait", NULL, -1);
   if (rc == 0) {
-    subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "wait", p->args[0], -1,
+    subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "wait", NULL, -1,
                   "Command '%s' timed out after %g seconds", p->args[0],
                   timeout);
     if (err)

@@ -48,7 +48,7 @@ static int finish_timeout(subproc *p, subproc_result **res,
   if (subproc__make_result(p, 0, res) == 0)
     (*res)->timed_out = 1;
   if (rc < 0)
-    return subproc__fail(err, rc, -rc, "kill", p->args[0], -1,
+    return subproc__fail(err, rc, -rc, "kill", NULL, -1,
                          "kill '%s' after its timeout: %s", p->args[0],
                          subproc_strerror(rc));
   return SUBPROC_ETIMEDOUT; /* err keeps communicate's TimeoutExpired */

@@ -911,7 +911,7 @@ TEST(comm_stream_read_ahead_then_timeout) {
 /* free never blocks: stdin's unflushed bytes are dropped when the child
  * does not read them. */
 TEST(comm_free_drops_unread_stdin) {
-    const char *argv[] = {test_helper, "sleep", "0.5", NULL};
+  const char *argv[] = {test_helper, "sleep", "0.5", NULL};
   subproc *p = start(argv, &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
                                               .bufsize = 1 << 20});
   static char junk[300000];
@@ -919,7 +919,7 @@ TEST(comm_free_drops_unread_stdin) {
   ASSERT_EQ(fwrite(junk, 1, sizeof junk, f), sizeof junk);
   double t0 = test_now();
   subproc_free(p);
-    ASSERT(test_now() - t0 < test_slow(0.4)); /* before the child's end */
+  ASSERT(test_now() - t0 < test_slow(0.4)); /* before the child's end */
   /* The freed child sleeps on, an orphan, reaped once it ends. */
   while (subproc_reap_orphans() > 0)
     ASSERT(test_now() - t0 < test_slow(20));

@@ -394,7 +394,7 @@ TEST_WINDOWS(win_group_grandchild_holds_pipes) {
   ASSERT(held.at > 0.9); /* the grandchild's EOF */
   ASSERT_EQ(cut.o.rc, 0);
   ASSERT_STREQ(cut.o.out, "cut\n");
-    ASSERT(cut.at < slow(10));
+  ASSERT(cut.at < slow(10));
   free(held.o.out), free(cut.o.out);
   subproc_group_free(g);
   test_allow_leftover_children(); /* the "cut" grandchild sleeps on */

@@ -350,7 +350,7 @@ TEST(pipe_stage_cannot_start) {
             -ENOENT);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(e.code, -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   ASSERT_STREQ(e.path, "/nonexistent/program");
   if (r) {
     ASSERT_EQ(r->returncodes[0], TEST_RC_KILLED);
@@ -392,7 +392,7 @@ TEST(pipe_stage_cannot_start) {
   subproc_options so[2] = {{0}, {.cwd = "/nonexistent/dir"}};
   r = NULL;
   ASSERT_EQ(subproc_pipeline(bad, 2, so, NULL, &r, &e), TEST_EBADCWD);
-  ASSERT_STREQ(e.step, "chdir");
+  ASSERT_STREQ(subproc_step_name(e.step), "chdir");
   subproc_pipeline_result_free(r);
 }
 

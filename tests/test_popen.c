@@ -124,7 +124,7 @@ TEST(popen_cmd_is_program_without_shell) {
   subproc_error e;
   /* Without shell the whole string is the program name, not a command. */
   ASSERT_EQ(subproc_popen_cmd("echo hi", NULL, &p, &e), -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   ASSERT_STREQ(e.path, "echo hi");
   ASSERT_OK(subproc_popen_cmd(test_helper, NULL, &p, &e), &e);
   int rc;
@@ -198,7 +198,7 @@ TEST_POSIX(popen_path_eacces_reported_first) {
   if (geteuid() == 0 && rc == 0)
     SKIP("root may execute a file without x bits on this filesystem");
   ASSERT_EQ(rc, -EACCES);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   subproc_result_free(r);
 }
 #endif
@@ -212,7 +212,7 @@ TEST(popen_not_found) {
   ASSERT_EQ(subproc_popen(argv, NULL, &p, &e), -ENOENT);
   ASSERT(p == NULL);
   ASSERT_EQ(e.code, -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   ASSERT_STREQ(e.path, "subproc-no-such-program");
   ASSERT_OS_MESSAGE(e.message, "exec 'subproc-no-such-program'", ENOENT);
 #ifdef _WIN32
@@ -233,7 +233,7 @@ TEST_POSIX(popen_not_executable) {
   int rc = subproc_popen(argv, NULL, &p, &e);
   test_remove_file(file);
   ASSERT_EQ(rc, -EACCES);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   ASSERT_STREQ(e.path, file);
   free(file);
 }
@@ -256,7 +256,7 @@ TEST(popen_bad_cwd) {
                                              .out = SUBPROC_REDIRECT_PIPE},
                           &p, &e),
             TEST_EBADCWD);
-  ASSERT_STREQ(e.step, "chdir");
+  ASSERT_STREQ(subproc_step_name(e.step), "chdir");
   ASSERT_STREQ(e.path, "/nope");
   ASSERT_OS_MESSAGE(e.message, "chdir '/nope'", -TEST_EBADCWD);
 }
@@ -277,7 +277,7 @@ TEST(popen_bad_arguments) {
   ASSERT_CONTAINS(e.message, "STDOUT");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pipesize = -2}, &p, &e),
             SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "pipesize");
+  ASSERT_STREQ(subproc_step_name(e.step), "pipesize");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.n_pass_fds = 2}, &p, &e),
             SUBPROC_EINVAL);
   ASSERT(p == NULL);
@@ -303,7 +303,7 @@ TEST(popen_bad_env) {
   const char *noeq[] = {"A=1", "NOEQUALS", NULL};
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.env = noeq}, &p, &e),
             SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "env");
+  ASSERT_STREQ(subproc_step_name(e.step), "env");
   ASSERT_CONTAINS(e.message, "NOEQUALS");
   const char *noname[] = {"=value", NULL};
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.env = noname}, &p, &e),
@@ -320,7 +320,7 @@ TEST(popen_bad_fds) {
                                              .out = SUBPROC_REDIRECT_FD(987)},
                           &p, &e),
             -EBADF);
-  ASSERT_STREQ(e.step, "stdout");
+  ASSERT_STREQ(subproc_step_name(e.step), "stdout");
   ASSERT_EQ(e.fd, 987);
   ASSERT_EQ(
       subproc_popen(
@@ -335,17 +335,17 @@ TEST_POSIX(popen_unknown_user_group) {
   ASSERT_EQ(
       subproc_popen(argv, &(subproc_options){.user = "no-such-user-x"}, &p, &e),
       SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "user");
+  ASSERT_STREQ(subproc_step_name(e.step), "user");
   ASSERT_STREQ(e.message, "user 'no-such-user-x': no such user");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.group = "no-such-group-x"},
                           &p, &e),
             SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "group");
+  ASSERT_STREQ(subproc_step_name(e.step), "group");
   const char *groups[] = {"0", "no-such-group-y", NULL};
   ASSERT_EQ(
       subproc_popen(argv, &(subproc_options){.extra_groups = groups}, &p, &e),
       SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "extra_groups");
+  ASSERT_STREQ(subproc_step_name(e.step), "extra_groups");
   ASSERT_STREQ(e.path, "no-such-group-y");
 }
 
@@ -358,7 +358,7 @@ TEST(popen_bad_redirect_path) {
                               .in = SUBPROC_REDIRECT_PATH("/nonexistent/in")},
                           &p, &e),
             -ENOENT);
-  ASSERT_STREQ(e.step, "open");
+  ASSERT_STREQ(subproc_step_name(e.step), "open");
   ASSERT_OS_MESSAGE(e.message, "open '/nonexistent/in'", ENOENT);
 }
 
@@ -546,7 +546,7 @@ TEST_POSIX(popen_pass_fds) {
                           &(subproc_options){.pass_fds = bad, .n_pass_fds = 1},
                           &c, &e),
             -EBADF);
-  ASSERT_STREQ(e.step, "pass_fds");
+  ASSERT_STREQ(subproc_step_name(e.step), "pass_fds");
 }
 #endif
 
@@ -757,7 +757,7 @@ TEST_POSIX(popen_setuid_failure_reported) {
   subproc_error e;
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "0"}, &p, &e),
             -EPERM);
-  ASSERT_STREQ(e.step, "setuid");
+  ASSERT_STREQ(subproc_step_name(e.step), "setuid");
 }
 
 static int preexec_umask(void *arg) {
@@ -786,7 +786,7 @@ TEST_POSIX(popen_preexec) {
   ASSERT_EQ(
       subproc_popen(argv, &(subproc_options){.preexec = preexec_fail}, &p, &e),
       SUBPROC_ESUBPROCESS);
-  ASSERT_STREQ(e.step, "preexec");
+  ASSERT_STREQ(subproc_step_name(e.step), "preexec");
   ASSERT_EQ(e.os_errno, EPERM);
 }
 
@@ -818,11 +818,11 @@ TEST_POSIX(popen_spawn_methods) {
     /* every method reports a missing program and a bad cwd the same way */
     const char *missing[] = {"subproc-missing", NULL};
     ASSERT_EQ(subproc_popen(missing, &o, &p, &e), -ENOENT);
-    ASSERT_STREQ(e.step, "exec");
+    ASSERT_STREQ(subproc_step_name(e.step), "exec");
     ASSERT_STREQ(e.path, "subproc-missing");
     o.cwd = "/nope";
     ASSERT_EQ(subproc_popen(argv, &o, &p, &e), -ENOENT);
-    ASSERT_STREQ(e.step, "chdir");
+    ASSERT_STREQ(subproc_step_name(e.step), "chdir");
     ASSERT_NO_CHILDREN();
   }
   /* posix_spawn cannot switch users: the call falls back to clone */
@@ -903,7 +903,7 @@ TEST(popen_audit_hook) {
   const char *refused[] = {test_helper, "exit", "0", NULL};
   subproc *p = (subproc *)&e;
   ASSERT_EQ(subproc_popen(refused, NULL, &p, &e), SUBPROC_ESUBPROCESS);
-  ASSERT_STREQ(e.step, "audit");
+  ASSERT_STREQ(subproc_step_name(e.step), "audit");
   ASSERT(p == NULL);
   audited[0] = '\0';
   subproc_set_audit_hook(NULL, NULL);
@@ -942,7 +942,7 @@ TEST(popen_wait_timeout) {
   ASSERT_GE(dt, 0.19);
   ASSERT_LT(dt, 0.2 + test_slow(2.0));
   ASSERT(e.timeout == (double)0.2); /* x87: the literal is long double */
-  ASSERT_STREQ(e.step, "wait");
+  ASSERT_STREQ(subproc_step_name(e.step), "wait");
   ASSERT_EQ(subproc_poll(p, NULL), 0);
   ASSERT_EQ(subproc_returncode(p), SUBPROC_NO_RETURNCODE);
   ASSERT_EQ(subproc_wait(p, 0, NULL, &e), SUBPROC_ETIMEDOUT);

@@ -804,7 +804,7 @@ TEST(run_call) {
   /* A missing program is the exec error. */
   const char *nope[] = {"/nonexistent/program", NULL};
   ASSERT_EQ(subproc_call(nope, NULL, &status, &e), -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
 }
 
 TEST_POSIX(run_call_signal) {
@@ -1207,7 +1207,7 @@ TEST(run_bad_input) {
   r = (subproc_result *)&e;
   ASSERT_EQ(subproc_run(nope, &(subproc_options){.capture_output = 1}, &r, &e),
             -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   ASSERT(r == NULL);
 }
 

@@ -237,7 +237,7 @@ TEST(text_strict_error_matches_python) {
     ASSERT_EQ(decode((cfg){"utf-8", NULL, 0}, t->in, t->len, &out, &e),
               SUBPROC_EDECODE);
     ASSERT_EQ(e.code, SUBPROC_EDECODE);
-    ASSERT_STREQ(e.step, "decode");
+    ASSERT_STREQ(subproc_step_name(e.step), "decode");
     ASSERT_STREQ(e.message, t->msg);
     ASSERT_EQ(e.offset, t->offset);
     subproc__buf_free(&out);
@@ -512,7 +512,7 @@ TEST(text_unknown_encoding) {
             SUBPROC_EINVAL);
   ASSERT(d == NULL);
   ASSERT_EQ(e.code, SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "encoding");
+  ASSERT_STREQ(subproc_step_name(e.step), "encoding");
   ASSERT_STREQ(e.message, "unknown encoding: 'no-such-codec'");
   subproc__buf out = {0};
   ASSERT_EQ(encode("no-such-codec", NULL, "x", 1, &out, &e), SUBPROC_EINVAL);
@@ -525,7 +525,7 @@ TEST(text_unknown_errors_mode) {
   subproc__decoder *d;
   subproc_error e;
   ASSERT_EQ(subproc__decoder_new("utf-8", "bogus", 0, &d, &e), SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "encoding");
+  ASSERT_STREQ(subproc_step_name(e.step), "encoding");
   ASSERT_STREQ(e.message, "unknown error handler name 'bogus'");
   /* Names are case-sensitive, as in Python. */
   ASSERT_EQ(subproc__decoder_new("utf-8", "Strict", 0, &d, &e), SUBPROC_EINVAL);
@@ -583,7 +583,7 @@ TEST(text_encode_strict_errors) {
   subproc_error e;
   ASSERT_EQ(encode("latin-1", NULL, euro_text, sizeof euro_text - 1, &out, &e),
             SUBPROC_EDECODE);
-  ASSERT_STREQ(e.step, "encode");
+  ASSERT_STREQ(subproc_step_name(e.step), "encode");
   ASSERT_EQ(e.offset, 3); /* a byte offset in the UTF-8 input */
   ASSERT_STREQ(e.message, "'latin-1' codec can't encode character '\\u20ac' "
                           "in position 3: character maps to <undefined>");

@@ -87,7 +87,7 @@ TEST_WINDOWS(unsupported_options) {
                           &(subproc_options){.pass_fds = fds, .n_pass_fds = 1},
                           &p, &e),
             SUBPROC_EINVAL);
-  ASSERT_STREQ(e.step, "pass_fds");
+  ASSERT_STREQ(subproc_step_name(e.step), "pass_fds");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "nobody"}, &p, &e),
             SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "'user' parameter is not supported");
@@ -468,7 +468,7 @@ TEST_WINDOWS(batch_refuses_unsafe_args) {
     subproc *p = NULL;
     subproc_error e;
     ASSERT_EQ(subproc_popen(argv, NULL, &p, &e), SUBPROC_EINVAL);
-    ASSERT_STREQ(e.step, "args");
+    ASSERT_STREQ(subproc_step_name(e.step), "args");
     ASSERT_CONTAINS(e.message, "batch file");
     ASSERT(p == NULL);
   }

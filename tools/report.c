@@ -10,8 +10,8 @@ static int status_of(int returncode) {
   return returncode < 0 ? 128 - returncode : returncode;
 }
 
-static int is_step(const subproc_error *e, const char *step) {
-  return e->step && strcmp(e->step, step) == 0;
+static int is_step(const subproc_error *e, subproc_step step) {
+  return e->step == step;
 }
 
 static int error_errno(int rc, const subproc_error *e) {
@@ -26,7 +26,7 @@ int subproc_tool_exit_status(int rc, const subproc_error *e, int returncode,
     return SUBPROC_TOOL_EXIT_TIMEOUT;
   if ((rc == 0 || rc == SUBPROC_ECALLED) && returncode != SUBPROC_NO_RETURNCODE)
     return status_of(returncode);
-  if (rc < 0 && is_step(e, "exec"))
+  if (rc < 0 && is_step(e, SUBPROC_STEP_EXEC))
     return error_errno(rc, e) == ENOENT ? SUBPROC_TOOL_EXIT_NOT_FOUND
                                         : SUBPROC_TOOL_EXIT_CANNOT_INVOKE;
   return rc < 0 ? SUBPROC_TOOL_EXIT_FAILURE : 0;
@@ -34,22 +34,25 @@ int subproc_tool_exit_status(int rc, const subproc_error *e, int returncode,
 
 /* The wording of env(1) and timeout(1) for the steps users meet most. */
 static const char *step_phrase(const subproc_error *e) {
-  static const char *const phrases[][2] = {
-      {"exec", "cannot execute"},
-      {"chdir", "cannot change directory to"},
-      {"open", "cannot open"},
+    static const struct {
+    subproc_step step;
+    const char *phrase;
+  } phrases[] = {
+      {SUBPROC_STEP_EXEC, "cannot execute"},
+      {SUBPROC_STEP_CHDIR, "cannot change directory to"},
+      {SUBPROC_STEP_OPEN, "cannot open"},
   };
   size_t i;
   for (i = 0; i < sizeof phrases / sizeof *phrases; i++)
-    if (is_step(e, phrases[i][0]))
-      return phrases[i][1];
+    if (is_step(e, phrases[i].step))
+      return phrases[i].phrase;
   return NULL;
 }
 
 void subproc_tool_print_error(int rc, const subproc_error *e,
                               const char *program) {
   const char *phrase = step_phrase(e);
-  const char *path = e->path[0] ? e->path : program;
+  const char *path = e->path ? e->path : program;
   int err = error_errno(rc, e);
   if (phrase && path && err)
     fprintf(stderr, "subproc: %s '%s': %s\n", phrase, path, strerror(err));
@@ -81,9 +84,9 @@ void subproc_tool_json_error(subproc_tool_json *j, int rc,
   subproc_tool_json_key(j, "errno");
   subproc_tool_json_int(j, e->os_errno);
   subproc_tool_json_key(j, "step");
-  subproc_tool_json_cstring(j, e->step ? e->step : "");
+  subproc_tool_json_cstring(j, subproc_step_name(e->step));
   subproc_tool_json_key(j, "path");
-  subproc_tool_json_cstring(j, e->path);
+  subproc_tool_json_cstring(j, e->path ? e->path : "");
   subproc_tool_json_key(j, "message");
   subproc_tool_json_cstring(j,
                             e->message[0] ? e->message : subproc_strerror(rc));

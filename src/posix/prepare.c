@@ -310,7 +310,10 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->env && !(pr->envp = subproc__argv_dup(o->env)))
     return subproc__fail_os(err, ENOMEM, "env", NULL, -1);
-  pr->executable = o->executable && !o->shell ? o->executable : pr->argv[0];
+    /* The caller's string (errors keep a pointer to it), not the copy. */
+  pr->executable = o->executable ? o->executable
+                   : o->shell    ? "/bin/sh"
+                                 : argv[0];
   if (!(pl->exec_list = build_exec_list(pr->executable, pr->envp)))
     return subproc__fail_os(err, ENOMEM, "exec", NULL, -1);
   pl->argv = pr->argv;

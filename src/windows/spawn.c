@@ -32,7 +32,6 @@ void subproc__os_plan_free(subproc__plan *pr) {
   free(pr->cmdline);
   free(pr->env);
   free(pr->cwd);
-  free(pr->cwd8);
   free(pr->list);
   free(pr);
 }
@@ -97,8 +96,7 @@ static int prep_job(subproc__plan *pr, subproc_error *err) {
 }
 
 static int prep_cwd(subproc__plan *pr, const char *cwd, subproc_error *err) {
-  if (!(pr->cwd8 = _strdup(cwd)))
-    return subproc__fail_os(err, ENOMEM, "chdir", NULL, -1);
+  pr->cwd8 = cwd; /* the caller's: errors point at it */
   if (!(pr->cwd = subproc__to_wide(cwd)))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "chdir", cwd, -1,
                          "chdir '%s': not valid UTF-8", cwd);
@@ -181,6 +179,8 @@ static int create_failed(const subproc__plan *pr, subproc_error *err) {
                   !(attrs & FILE_ATTRIBUTE_DIRECTORY)))
     return subproc__fail_win(err, e == ERROR_DIRECTORY ? e : ERROR_DIRECTORY,
                              "chdir", pr->cwd8);
+      if (pr->target == pr->shell) /* a path the library built: message only */
+    return subproc__fail_win_named(err, e, "exec", pr->target);
   return subproc__fail_win(err, e, "exec", pr->target);
 }
 

@@ -68,5 +68,8 @@ int subproc__errno_of(DWORD winerr);
  * and the code in the text ("exec 'x.exe': ... [WinError 2]"). */
 int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
                       const char *path);
+/* The same for a name the library built: in the message, not in path. */
+int subproc__fail_win_named(subproc_error *err, DWORD winerr,
+                            const char *step, const char *name);
 
 #endif
