@@ -324,13 +324,14 @@ typedef struct subproc_options {
   const void *input;
   size_t input_len;
   int capture_output;          /* [run] stdout and stderr to PIPE */
-  double timeout;              /* [run] seconds; 0 = none */
+  double timeout;              /* [run] seconds; 0 = none (SUBPROC_FOREVER) */
   int check;                   /* [run] non-zero status -> SUBPROC_ECALLED */
   subproc_kill_tree kill_tree; /* [run] on timeout, kill the process group */
   double wait_delay;           /* [run, communicate] beyond Python: once the
                                   child has exited, stop reading after this many
                                   seconds even if grandchildren hold the pipes;
-                                  0 = read to EOF (Python) */
+                                  0 = read to EOF (Python); negative: stop at
+                                  the exit (the timeout rule below) */
   size_t max_output; /* [run, communicate] per-stream byte cap; 0 = none */
   subproc_limit_policy max_output_policy;
   subproc_output_fn on_output; /* [run, communicate] stream instead of keep */
@@ -360,9 +361,15 @@ SUBPROC_API int subproc_popen(const char *const *argv,
 SUBPROC_API int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
                                   subproc **out, subproc_error *err);
 
-/* Timeouts for functions: seconds; SUBPROC_FOREVER (< 0) waits without end,
- * 0 only checks. */
-#define SUBPROC_FOREVER (-1.0)
+/*
+ * Timeouts, one rule everywhere (options and functions alike): seconds as a
+ * double; 0 (SUBPROC_FOREVER, and so the all-zero options) means no limit;
+ * a negative value (SUBPROC_POLL) means "do not wait": look once and
+ * report, as a deadline that has already passed. NaN is SUBPROC_EINVAL.
+ * Python's wait(timeout=0) is subproc_wait(p, SUBPROC_POLL, ...).
+ */
+#define SUBPROC_FOREVER 0.0
+#define SUBPROC_POLL (-1.0)
 
 /* The returncode of a child that has not been reaped yet (Python's None). */
 #define SUBPROC_NO_RETURNCODE (-2147483647 - 1)
@@ -380,7 +387,8 @@ SUBPROC_API int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
  * A child stopped under ptrace reads as -WSTOPSIG, as in Python. */
 SUBPROC_API int subproc_poll(subproc *p, int *returncode);
 /* wait(timeout): 0 with *returncode set, SUBPROC_ETIMEDOUT, or an error.
- * A NaN timeout is SUBPROC_EINVAL. */
+ * timeout: SUBPROC_FOREVER, seconds, or SUBPROC_POLL (Python's
+ * wait(timeout=0)); a NaN timeout is SUBPROC_EINVAL. */
 SUBPROC_API int subproc_wait(subproc *p, double timeout, int *returncode,
                              subproc_error *err);
 /* send_signal/terminate/kill: no-op once the child is reaped (Python).
@@ -450,7 +458,8 @@ SUBPROC_API void subproc_result_free(subproc_result *r);
 
 /*
  * communicate(input, timeout): write input (may be NULL), read stdout and
- * stderr to EOF, wait. On SUBPROC_ETIMEDOUT the child is left running and
+ * stderr to EOF, wait (timeout: SUBPROC_FOREVER, seconds or SUBPROC_POLL,
+ * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is left running and
  * nothing is lost: *res (if res is not NULL) receives a copy of the output
  * so far and a later call continues (input may only be given on the first
  * call, as in Python). On success *res receives the whole output; a later
@@ -546,7 +555,8 @@ typedef struct subproc_group subproc_group;
 typedef struct subproc_watch {
   const void *input; /* written to its stdin (a PIPE), then closed */
   size_t input_len;
-  double timeout; /* seconds; 0 = none. On expiry the child (and with
+  double timeout; /* seconds; 0 = none; negative: due at once (the rule
+                     of SUBPROC_FOREVER). On expiry the child (and with
                      kill_tree its group) is killed, what the pipes hold is
                      collected for at most 0.2 s, and on_exit gets
                      SUBPROC_ETIMEDOUT with a result (timed_out = 1) */
@@ -569,9 +579,9 @@ SUBPROC_API int subproc_group_add(subproc_group *g, subproc *p,
                                   const subproc_watch *w, subproc_error *err);
 /* Stop watching p before its end (it is not killed; its pipes stay). */
 SUBPROC_API int subproc_group_remove(subproc_group *g, subproc *p);
-/* Wait up to timeout seconds (SUBPROC_FOREVER: no limit, 0: only look)
- * and handle everything that happened: the number of children that
- * finished (their on_exit ran), 0 if none, or a negative code. */
+/* Wait up to timeout seconds (SUBPROC_FOREVER: no limit, SUBPROC_POLL:
+ * only look) and handle everything that happened: the number of children
+ * that finished (their on_exit ran), 0 if none, or a negative code. */
 SUBPROC_API int subproc_group_run_once(subproc_group *g, double timeout,
                                        subproc_error *err);
 /* run_once until no child is left: 0, SUBPROC_ETIMEDOUT, or an error. */
@@ -580,12 +590,13 @@ SUBPROC_API int subproc_group_run(subproc_group *g, double timeout,
 /* Children being watched. */
 SUBPROC_API size_t subproc_group_count(const subproc_group *g);
 /* For a host loop: the fd (POSIX: an epoll fd) or HANDLE (Windows) that
- * becomes readable when run_once has work, and the seconds until a timer
- * of the group (a timeout, wait_delay) falls due (-1: none): poll the fd
- * with at most that timeout, then call run_once(g, 0). Owned by g. */
+ * becomes readable when run_once has work, and the milliseconds until a
+ * timer of the group (a timeout, wait_delay) falls due, in poll(2)'s
+ * convention (-1: none, 0: now): poll the fd with that timeout, then call
+ * run_once(g, SUBPROC_POLL). Owned by g. */
 SUBPROC_API int subproc_group_fd(const subproc_group *g);
 SUBPROC_API void *subproc_group_handle(const subproc_group *g);
-SUBPROC_API double subproc_group_next_timeout(const subproc_group *g);
+SUBPROC_API int subproc_group_timeout_ms(const subproc_group *g);
 /* Make a run_once that waits (in another thread, or the next one) return
  * now. Async-signal-safe. */
 SUBPROC_API void subproc_group_wake(subproc_group *g);

@@ -48,9 +48,10 @@ static int finish_stream(loop *l, int i, subproc_error *err) {
  * calls: a timeout does not restart it). */
 static void note_exit(loop *l) {
   subproc__comm_state *cs = &l->p->cs;
-  if (cs->opts.wait_delay > 0 && cs->delay_deadline < 0 &&
+  if (cs->opts.wait_delay != 0 && cs->delay_deadline < 0 &&
       subproc__observe_exit(l->p, 0) == 1)
-    cs->delay_deadline = subproc__now() + cs->opts.wait_delay;
+    cs->delay_deadline =
+        subproc__now() + (cs->opts.wait_delay > 0 ? cs->opts.wait_delay : 0);
 }
 
 /* Grandchildren hold the pipes after wait_delay: stop reading (Go). */
@@ -132,7 +133,7 @@ static int one_round(loop *l, double deadline, subproc_error *err) {
   if (cs->delay_deadline >= 0 && subproc__ms_left(cs->delay_deadline) == 0)
     return (rc = give_up_reading(l, err)) < 0 ? rc : 1;
   subproc__os *watch =
-      cs->opts.wait_delay > 0 && cs->delay_deadline < 0 ? &l->p->os : NULL;
+      cs->opts.wait_delay != 0 && cs->delay_deadline < 0 ? &l->p->os : NULL;
   int r = subproc__os_io(io, n, watch, earlier(deadline, cs->delay_deadline));
   if (r < 0)
     return subproc__fail_os(err, -r, "poll", NULL, -1);

@@ -150,8 +150,11 @@ int subproc__fail_os_named(subproc_error *err, int os_errno, const char *step,
   return -os_errno;
 }
 
+/* The one rule: 0 = no limit, negative = already passed (look once). */
 double subproc__deadline(double timeout) {
-  return timeout < 0 ? -1.0 : subproc__now() + timeout;
+  if (timeout == 0)
+    return -1.0;
+  return timeout < 0 ? 0.0 : subproc__now() + timeout;
 }
 
 int subproc__ms_left(double deadline) {

@@ -5,6 +5,7 @@
  * (a child's timeout, the drain after a kill, wait_delay) sit in a binary
  * heap ordered by when they fall due. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,7 +320,10 @@ static member *new_member(subproc_group *g, subproc *p,
   if (w)
     m->w = *w;
   m->heap_at = NOT_IN_HEAP;
-  m->timeout_at = m->w.timeout > 0 ? subproc__now() + m->w.timeout : -1.0;
+  /* The one timeout rule: 0 = none, negative = already due. */
+  m->timeout_at = m->w.timeout == 0 ? -1.0
+                  : m->w.timeout < 0 ? subproc__now()
+                                     : subproc__now() + m->w.timeout;
   m->drain_until = -1.0;
   for (int i = 0; i <= EXIT_SLOT; i++)
     m->slots[i] = (slot){m, i};
@@ -459,7 +463,8 @@ static void look_at_blind(subproc_group *g) {
       kick(m);
 }
 
-double subproc_group_next_timeout(const subproc_group *g) {
+/* Seconds until the group needs run_once again: -1 none, 0 now. */
+static double next_due(const subproc_group *g) {
   if (!g || !g->count)
     return -1.0;
   if (g->kicks)
@@ -470,9 +475,20 @@ double subproc_group_next_timeout(const subproc_group *g) {
   return t < 0 && g->n_heap ? 0.0 : t;
 }
 
+int subproc_group_timeout_ms(const subproc_group *g) {
+  double t = next_due(g);
+  if (t < 0)
+    return -1;
+  double ms = t * 1000.0;
+  if (ms >= (double)INT_MAX)
+    return INT_MAX;
+  int whole = (int)ms;
+  return whole < ms ? whole + 1 : whole; /* rounded up: never wakes early */
+}
+
 /* The earlier of the caller's deadline and the group's next timer. */
 static double wait_deadline(const subproc_group *g, double deadline) {
-  double t = subproc_group_next_timeout(g);
+  double t = next_due(g);
   if (t < 0)
     return deadline;
   double mine = subproc__now() + t;
@@ -512,19 +528,25 @@ int subproc_group_run_once(subproc_group *g, double timeout,
 }
 
 int subproc_group_run(subproc_group *g, double timeout, subproc_error *err) {
+  if (!g || subproc__isnan(timeout))
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
+                         "group_run: NULL group or NaN timeout");
   double deadline = subproc__deadline(timeout);
-  while (g && g->count) {
-    double left = deadline < 0 ? SUBPROC_FOREVER : deadline - subproc__now();
-    if (deadline >= 0 && left <= 0)
-      return subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "group", NULL, -1,
-                           "group_run: timed out after %g seconds", timeout);
+  while (g->count) {
+    double left = SUBPROC_FOREVER;
+    if (deadline >= 0) {
+      left = deadline - subproc__now();
+      if (left <= 0)
+        left = SUBPROC_POLL; /* look once more before reporting */
+    }
     int rc = subproc_group_run_once(g, left, err);
     if (rc < 0)
       return rc;
+    if (g->count && deadline >= 0 && subproc__now() >= deadline)
+      return subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "group", NULL, -1,
+                           "group_run: timed out after %g seconds", timeout);
   }
-  return g ? 0
-           : subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
-                           "group_run: NULL group");
+  return 0;
 }
 
 size_t subproc_group_count(const subproc_group *g) { return g ? g->count : 0; }

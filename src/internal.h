@@ -63,7 +63,8 @@ void subproc__error_clear(subproc_error *err);
 double subproc__now(void);
 /* NaN, without <math.h>'s isnan (mingw's trips -Wconversion). */
 static inline int subproc__isnan(double x) { return x != x; }
-/* now + timeout; -1 for a negative (endless) timeout. */
+/* A timeout (SUBPROC_FOREVER = 0: none; negative: look once) as a
+ * deadline on subproc__now(): -1 = none, 0.0 = already passed. */
 double subproc__deadline(double timeout);
 /* Milliseconds left until deadline for poll(); -1 when deadline < 0. */
 int subproc__ms_left(double deadline);

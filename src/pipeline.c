@@ -126,7 +126,7 @@ static int pipefail(const int *codes, size_t n) {
  * reused, so a kill after a timeout still reaches the group. */
 static int collect(subproc **procs, size_t n, const subproc_options *o,
                    subproc_pipeline_result *r, subproc_error *err) {
-  double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
+  double timeout = o->timeout;
   double deadline = subproc__deadline(timeout);
   int rc = subproc__communicate_final(procs[n - 1], o->input, o->input_len,
                                       timeout, &r->last, err);

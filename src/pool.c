@@ -154,7 +154,7 @@ static subproc_options popen_options(const job *j, subproc_watch *w) {
   subproc_options o = j->opts ? *j->opts : none;
   w->input = o.input;
   w->input_len = o.input_len;
-  w->timeout = o.timeout > 0 ? o.timeout : 0;
+  w->timeout = o.timeout;
   if (o.input && o.in.kind == SUBPROC_INHERIT)
     o.in.kind = SUBPROC_PIPE;
   if (o.capture_output)
@@ -230,8 +230,9 @@ int subproc_pool_run(subproc_pool *pl, size_t *failed_out, subproc_error *err) {
     if (!pl->running)
       break;
     double t = pl->kill_at < 0 ? SUBPROC_FOREVER : pl->kill_at - subproc__now();
-    int rc =
-        subproc_group_run_once(pl->g, t < 0 && pl->kill_at >= 0 ? 0 : t, err);
+    if (pl->kill_at >= 0 && t <= 0)
+      t = SUBPROC_POLL; /* the grace period is over: look, then kill */
+    int rc = subproc_group_run_once(pl->g, t, err);
     if (rc < 0)
       return rc;
   }

@@ -68,7 +68,7 @@ static int run_impl(const char *const *argv, const char *cmd,
                : subproc_popen(argv, o, &p, err);
   if (rc < 0)
     return rc;
-  double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
+  double timeout = o->timeout;
   rc = subproc__communicate_final(p, o->input, o->input_len, timeout, out, err);
   if (rc == SUBPROC_ETIMEDOUT) {
     rc = finish_timeout(p, out, err);

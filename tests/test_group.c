@@ -280,11 +280,10 @@ TEST_POSIX(group_nested_in_host_epoll) {
       (subproc_watch){.timeout = 0.2, .on_exit = record, .arg = &late});
   subproc_error e;
   while (subproc_group_count(g)) {
-    double t = subproc_group_next_timeout(g);
-    int ms = t < 0 ? 10000 : (int)(t * 1000) + 1;
+    int ms = subproc_group_timeout_ms(g);
     struct epoll_event out;
-    ASSERT(epoll_wait(ep, &out, 1, ms) >= 0);
-    ASSERT(subproc_group_run_once(g, 0, &e) >= 0);
+    ASSERT(epoll_wait(ep, &out, 1, ms < 0 ? 10000 : ms) >= 0);
+    ASSERT(subproc_group_run_once(g, SUBPROC_POLL, &e) >= 0);
   }
   for (int i = 0; i < 20; i++) {
     char want[8];
@@ -308,7 +307,7 @@ TEST_POSIX(group_wake_from_another_thread) {
   subproc *p = start_sh("exec sleep 30", (subproc_options){0});
   add(g, p, (subproc_watch){0});
   subproc_error e;
-  ASSERT_EQ(subproc_group_run_once(g, 0, &e), 0); /* the first round */
+  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_POLL, &e), 0); /* the first round */
   pthread_t t;
   pthread_create(&t, NULL, wake_later, g);
   double t0 = test_now();
@@ -416,7 +415,7 @@ TEST_POSIX(group_bad_arguments) {
   ASSERT_OK(subproc_communicate(p, NULL, 0, slow(30), NULL, &e), &e);
   ASSERT_EQ(subproc_group_add(g, p, NULL, &e), SUBPROC_EINVAL);
   subproc_free(p);
-  ASSERT_EQ(subproc_group_run_once(NULL, 0, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_group_run_once(NULL, SUBPROC_POLL, &e), SUBPROC_EINVAL);
   ASSERT_EQ(subproc_group_remove(g, NULL), SUBPROC_EINVAL);
   subproc_group_free(g);
   subproc_group_free(NULL);

@@ -425,11 +425,11 @@ TEST_WINDOWS(win_group_nested_in_host_loop) {
   int loops = 0;
   double t0 = test_now();
   while (subproc_group_count(g)) {
-    double t = subproc_group_next_timeout(g);
-    DWORD r = MsgWaitForMultipleObjects(1, &h, FALSE, t < 0 ? 10000 : ms_of(t),
+    int ms = subproc_group_timeout_ms(g);
+    DWORD r = MsgWaitForMultipleObjects(1, &h, FALSE, ms < 0 ? 10000 : (DWORD)ms,
                                         QS_ALLINPUT);
     ASSERT(r == WAIT_OBJECT_0 || r == WAIT_TIMEOUT);
-    ASSERT(subproc_group_run_once(g, 0, &e) >= 0);
+    ASSERT(subproc_group_run_once(g, SUBPROC_POLL, &e) >= 0);
     ASSERT(++loops < 5000); /* woken by work, not spinning */
     ASSERT(test_now() - t0 < slow(30));
   }
@@ -441,7 +441,7 @@ TEST_WINDOWS(win_group_nested_in_host_loop) {
   }
   ASSERT_EQ(late.rc, SUBPROC_ETIMEDOUT);
   /* Nothing left to do: the handle stays quiet. */
-  ASSERT(subproc_group_run_once(g, 0, &e) == 0);
+  ASSERT(subproc_group_run_once(g, SUBPROC_POLL, &e) == 0);
   ASSERT_EQ(WaitForSingleObject(h, 100), WAIT_TIMEOUT);
   subproc_group_free(g);
 }
@@ -466,9 +466,9 @@ TEST_WINDOWS(win_group_nested_input) {
   subproc_error e;
   double t0 = test_now();
   while (subproc_group_count(g)) {
-    double t = subproc_group_next_timeout(g);
-    WaitForSingleObject(h, t < 0 ? 10000 : ms_of(t));
-    ASSERT(subproc_group_run_once(g, 0, &e) >= 0);
+    int ms = subproc_group_timeout_ms(g);
+    WaitForSingleObject(h, ms < 0 ? 10000 : (DWORD)ms);
+    ASSERT(subproc_group_run_once(g, SUBPROC_POLL, &e) >= 0);
     ASSERT(test_now() - t0 < slow(60));
   }
   ASSERT_EQ(o.rc, 0);
@@ -503,7 +503,7 @@ TEST_WINDOWS(win_group_wake_from_another_thread) {
   subproc *p = start(HELPER("sleep", "30"), (subproc_options){0});
   add(g, p, (subproc_watch){0});
   subproc_error e;
-  ASSERT_EQ(subproc_group_run_once(g, 0, &e), 0); /* the first round */
+  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_POLL, &e), 0); /* the first round */
   HANDLE t = CreateThread(NULL, 0, wake_later, g, 0, NULL);
   ASSERT(t != NULL);
   double t0 = test_now();
@@ -610,7 +610,7 @@ TEST_WINDOWS(win_group_bad_arguments) {
   ASSERT_OK(subproc_communicate(p, NULL, 0, slow(30), NULL, &e), &e);
   ASSERT_EQ(subproc_group_add(g, p, NULL, &e), SUBPROC_EINVAL);
   subproc_free(p);
-  ASSERT_EQ(subproc_group_run_once(NULL, 0, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_group_run_once(NULL, SUBPROC_POLL, &e), SUBPROC_EINVAL);
   ASSERT_EQ(subproc_group_remove(g, NULL), SUBPROC_EINVAL);
   ASSERT_EQ(subproc_group_fd(NULL), -1);
   ASSERT(subproc_group_handle(NULL) == NULL);

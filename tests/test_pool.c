@@ -8,6 +8,7 @@
 
 #include "subproc.h"
 #include "test.h"
+#include "util.h"
 
 static double slow(double seconds) {
   const char *f = getenv("SUBPROC_TEST_SLOWDOWN");
@@ -164,8 +165,17 @@ TEST_POSIX(pool_cancel_from_signal_handler) {
   sh_job jobs[6];
   add_sh(cancel_me, &jobs[0], "exec sleep 30", NULL);
   add_sh(cancel_me, &jobs[1], "sleep 30 & wait", NULL);
-  add_sh(cancel_me, &jobs[2], "trap '' INT; exec sleep 30", NULL);
-  add_sh(cancel_me, &jobs[3], "kill -INT $PPID; exec sleep 30", NULL);
+  /* Job 3 cancels only once job 2 ignores SIGINT (else the race decides
+   * whether job 2 dies of the SIGINT or of the grace kill). */
+  char *ready = test_temp_path("ignoring");
+  char s2[256], s3[256];
+  snprintf(s2, sizeof s2, "trap '' INT; : > '%s'; exec sleep 30", ready);
+  snprintf(s3, sizeof s3,
+           "while [ ! -e '%s' ]; do sleep 0.01; done; kill -INT $PPID; "
+           "exec sleep 30",
+           ready);
+  add_sh(cancel_me, &jobs[2], s2, NULL);
+  add_sh(cancel_me, &jobs[3], s3, NULL);
   for (int i = 4; i < 6; i++)
     add_sh(cancel_me, &jobs[i], "true", NULL);
   double t0 = test_now();
@@ -179,6 +189,8 @@ TEST_POSIX(pool_cancel_from_signal_handler) {
   ASSERT_EQ(s.returncode[3], -SIGINT);
   subproc_pool_free(cancel_me);
   signal(SIGINT, SIG_DFL);
+  test_remove_file(ready);
+  free(ready);
 }
 
 TEST_POSIX(pool_spawn_failure_and_timeout) {

@@ -945,7 +945,7 @@ TEST(popen_wait_timeout) {
   ASSERT_STREQ(subproc_step_name(e.step), "wait");
   ASSERT_EQ(subproc_poll(p, NULL), 0);
   ASSERT_EQ(subproc_returncode(p), SUBPROC_NO_RETURNCODE);
-  ASSERT_EQ(subproc_wait(p, 0, NULL, &e), SUBPROC_ETIMEDOUT);
+  ASSERT_EQ(subproc_wait(p, SUBPROC_POLL, NULL, &e), SUBPROC_ETIMEDOUT);
   ASSERT_OK(subproc_kill(p), &e);
   int rc = 0;
   ASSERT_OK(subproc_wait(p, test_slow(5.0), &rc, &e), &e);
@@ -1055,7 +1055,7 @@ TEST(popen_wait_any) {
   ASSERT_EQ(idx, 1);
   ASSERT_EQ(subproc_returncode(ps[1]), 0);
   /* an already-reaped child counts as exited at once */
-  ASSERT_OK(subproc_wait_any(ps, 3, 0, &idx, &e), &e);
+  ASSERT_OK(subproc_wait_any(ps, 3, SUBPROC_POLL, &idx, &e), &e);
   ASSERT_EQ(idx, 1);
   subproc *rest[2] = {ps[0], ps[2]};
   ASSERT_EQ(subproc_wait_any(rest, 2, 0.1, &idx, &e), SUBPROC_ETIMEDOUT);
