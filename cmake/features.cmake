@@ -21,6 +21,7 @@ if(NOT WIN32)
   check_symbol_exists(epoll_create1 "sys/epoll.h" HAVE_EPOLL)
   check_symbol_exists(nl_langinfo "langinfo.h" HAVE_NL_LANGINFO)
   check_include_file(iconv.h HAVE_ICONV_H)
+  check_symbol_exists(ptsname_r "stdlib.h" HAVE_PTSNAME_R)
   unset(CMAKE_REQUIRED_DEFINITIONS)
 endif()
 

@@ -132,10 +132,12 @@ SUBPROC_API const char *subproc_errname(int code);
   /* creating the child */                                                     \
   X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")              \
   X(FORK, "fork") X(CLONE, "clone") X(POSIX_SPAWN, "posix_spawn")              \
+  X(PTY, "pty") /* opening and setting up a pseudo-terminal */                 \
   /* in the child, before exec */                                              \
   X(DUP2, "dup2") X(CHDIR, "chdir") X(SETSID, "setsid")                        \
   X(SETPGID, "setpgid") X(SETGROUPS, "setgroups") X(SETGID, "setgid")          \
   X(SETUID, "setuid") X(CLOSE_FDS, "close_fds") X(EXEC, "exec")                \
+  X(TIOCSCTTY, "tiocsctty") /* taking the pty as controlling terminal */       \
   /* talking to it */                                                          \
   X(READ, "read") X(WRITE, "write") X(POLL, "poll") X(WAIT, "wait")            \
   X(KILL, "kill") X(COMMUNICATE, "communicate") X(DECODE, "decode")            \
@@ -188,7 +190,16 @@ typedef enum subproc_redirect_kind {
   SUBPROC_FD,          /* an existing file descriptor (.fd) */
   SUBPROC_FILE,        /* an existing FILE * (.file; flushed before spawn) */
   SUBPROC_PATH,        /* beyond Python: a path opened for the child */
-  SUBPROC_HANDLE       /* Windows only: an inheritable HANDLE (.handle) */
+  SUBPROC_HANDLE,      /* Windows only: an inheritable HANDLE (.handle) */
+  /* Beyond Python, POSIX only: a pseudo-terminal (see the .pty options).
+   * Every stream given SUBPROC_PTY shares one new pty pair: the child gets
+   * the slave, starts a new session (implied: so set_process_group is
+   * SUBPROC_EINVAL with it, and kill_tree's AUTO is on) and takes the
+   * slave as its controlling terminal; subproc_fd(p, i) is the master.
+   * stderr on the same pty as stdout is merged into stdout (one terminal
+   * is one stream: subproc_fd(p, 2) is -1, the result's err NULL). On
+   * Windows SUBPROC_EINVAL ("ConPTY not implemented"), never pipes. */
+  SUBPROC_PTY
 } subproc_redirect_kind;
 
 typedef struct subproc_redirect {
@@ -212,13 +223,16 @@ typedef struct subproc_redirect {
   ((subproc_redirect){.kind = SUBPROC_FILE, .file = (f)})
 #define SUBPROC_REDIRECT_PATH(p)                                               \
   ((subproc_redirect){.kind = SUBPROC_PATH, .path = (p)})
+#define SUBPROC_REDIRECT_PTY ((subproc_redirect){.kind = SUBPROC_PTY})
 
 /* How the child is created (Python's _USE_VFORK / _USE_POSIX_SPAWN). */
 typedef enum subproc_spawn_method {
   SUBPROC_SPAWN_AUTO = 0,    /* the fastest method the options allow */
   SUBPROC_SPAWN_VFORK,       /* clone(CLONE_VM|CLONE_VFORK) or vfork() */
   SUBPROC_SPAWN_POSIX_SPAWN, /* posix_spawn(3), when the options allow it;
-                                otherwise the next best method is used */
+                                otherwise the next best method is used (so
+                                always with SUBPROC_PTY: posix_spawn cannot
+                                give the child a controlling terminal) */
   SUBPROC_SPAWN_FORK         /* plain fork(); always used with preexec */
 } subproc_spawn_method;
 
@@ -341,6 +355,36 @@ typedef struct subproc_options {
    * signals to a child started by subproc_run. */
   void (*on_spawn)(void *arg, long pid);
   void *on_spawn_arg;
+
+  /* ---- the pseudo-terminal of the streams given SUBPROC_PTY (issue 12) ----
+   * Beyond Python (its idiom: pty.openpty(), then Popen with the slave as
+   * stdin/stdout/stderr and start_new_session plus a TIOCSCTTY in
+   * preexec_fn). Set on the slave in the parent before the spawn; setting
+   * any of them without a SUBPROC_PTY stream is SUBPROC_EINVAL.
+   *   rows, cols: the window size (TIOCSWINSZ); 0 leaves that one as the
+   *     system makes it (Linux: 0). Resize later: subproc_set_winsize.
+   *   raw: cfmakeraw's settings (no echo, no line editing, no signal
+   *     characters, no output processing: bytes go through unchanged).
+   *     0 = the system's cooked mode: what is written to the child is
+   *     echoed into its output (as on a terminal), "\n" it writes reads
+   *     "\r\n", input goes to it a line at a time (at most 4095 bytes
+   *     per line on Linux) and ^C, ^Z, ^\ raise signals.
+   * Ownership: subproc_fd(p, i) of each SUBPROC_PTY stream is its own fd
+   * on the master, and p holds one more: closing a stream (communicate
+   * closing stdin, subproc_close_stream) never hangs the terminal up;
+   * subproc_close and subproc_free do (the child gets SIGHUP, as when a
+   * terminal window closes). Reading the master once no process has the
+   * slave open fails with EIO: communicate, run and subproc_stream take
+   * that as EOF. Closing stdin (communicate after its input, or without
+   * any; subproc_close_stream) sends the terminal's EOF character (VEOF,
+   * ^D) in cooked mode, twice after input that does not end a line, so
+   * the child reads end of file; in raw mode a terminal has no end of
+   * file to send. input (run) may be given with stdin = SUBPROC_PTY: it
+   * is typed into the terminal. */
+  struct {
+    unsigned short rows, cols;
+    int raw;
+  } pty;
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */
@@ -419,7 +463,8 @@ SUBPROC_API int subproc_wait_status(const subproc *p, int *core_dumped);
 SUBPROC_API subproc_spawn_method subproc_method(const subproc *p);
 
 /* The parent's pipe ends (stream 0 = stdin, 1 = stdout, 2 = stderr):
- * an fd, or -1 if that stream is not a PIPE or was closed. Owned by p. */
+ * an fd, or -1 if that stream is not a PIPE or was closed. Owned by p.
+ * A SUBPROC_PTY stream's is an fd on the pty's master (see .pty). */
 SUBPROC_API int subproc_fd(const subproc *p, int stream);
 /* The same as a FILE * honouring bufsize (and the text settings where the
  * C library has fopencookie, as glibc and musl do: decoded UTF-8 with
@@ -433,6 +478,14 @@ SUBPROC_API FILE *subproc_stream(subproc *p, int stream);
 /* Close the parent's end of one pipe (stdin: flushes, sends EOF). -EPIPE
  * when the flush found the child gone (Python's BrokenPipeError). */
 SUBPROC_API int subproc_close_stream(subproc *p, int stream);
+
+/* Beyond Python: resize the pseudo-terminal of a child started with
+ * SUBPROC_PTY streams (TIOCSWINSZ on the master; the kernel sends SIGWINCH
+ * to the terminal's foreground process group). A 0 leaves that dimension
+ * as it is. SUBPROC_EINVAL (step "pty") when p has no pty, or after
+ * subproc_close; an error of the ioctl as -errno. */
+SUBPROC_API int subproc_set_winsize(subproc *p, unsigned short rows,
+                                    unsigned short cols, subproc_error *err);
 
 /* Captured output of communicate/run. Buffers are NUL-terminated for
  * convenience but binary-safe: use the lengths. */
@@ -459,11 +512,11 @@ SUBPROC_API void subproc_result_free(subproc_result *r);
 /*
  * communicate(input, timeout): write input (may be NULL), read stdout and
  * stderr to EOF, wait (timeout: SUBPROC_FOREVER, seconds or SUBPROC_POLL,
- * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is left running and
- * nothing is lost: *res (if res is not NULL) receives a copy of the output
- * so far and a later call continues (input may only be given on the first
- * call, as in Python). On success *res receives the whole output; a later
- * call returns the same output again (the object keeps it, and each *res
+ * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is
+ * left running and nothing is lost: *res (if res is not NULL) receives a copy
+ * of the output so far and a later call continues (input may only be given on
+ * the first call, as in Python). On success *res receives the whole output; a
+ * later call returns the same output again (the object keeps it, and each *res
  * is a copy: for large outputs prefer subproc_run, which does not copy).
  * A strict decoding error (SUBPROC_EDECODE) is returned after both streams
  * reached EOF and the child was waited for: *res then has the status, the

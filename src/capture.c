@@ -18,6 +18,7 @@ struct subproc__comm {
   int input_set;
   const char *in;
   size_t in_len, in_off;
+  int in_partial; /* the input does not end a line (a pty's EOF) */
   subproc__buf in_owned;
   subproc__buf out[2];
   subproc__decoder *dec[2];
@@ -122,11 +123,17 @@ int subproc__comm_set_input(subproc__comm *c, const void *in, size_t len,
       return rc;
     c->in = c->in_owned.data ? c->in_owned.data : "";
     c->in_len = c->in_owned.len;
-    return 0;
+  } else {
+    c->in = in;
+    c->in_len = len;
   }
-  c->in = in;
-  c->in_len = len;
+  char last = c->in_len ? c->in[c->in_len - 1] : '\n';
+  c->in_partial = last != '\n' && last != '\r';
   return 0;
+}
+
+int subproc__comm_input_partial(const subproc__comm *c) {
+  return c->in_partial;
 }
 
 const char *subproc__comm_input(subproc__comm *c, size_t *len) {

@@ -32,6 +32,7 @@ static int close_pipe(loop *l, int i, int nonblocking) {
 /* All input written, or the child stopped reading: EOF for the child. A
  * child that stopped reading is not an error (Python ignores it here). */
 static int close_stdin(loop *l) {
+  subproc__pty_input_end(l->p, subproc__comm_input_partial(l->c));
   int rc = close_pipe(l, 0, 0);
   if (rc == -EPIPE)
     l->got_epipe = 1;
@@ -162,7 +163,7 @@ static int prepare_stdin(loop *l) {
   subproc__stream *s = &l->p->streams[0];
   if (s->fd < 0)
     return 0;
-    /* The child stopped reading (Python ignores BrokenPipeError here, and
+  /* The child stopped reading (Python ignores BrokenPipeError here, and
    * EINVAL, which Windows gives for a pipe being closed). */
   if (s->file && fflush(s->file) != 0) {
     l->flush_failed = 1;

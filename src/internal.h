@@ -102,6 +102,13 @@ int subproc__audit(const char *executable, const char *const *argv,
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err);
 
+/* ---- pseudo-terminals (SUBPROC_PTY, issue 12) ---- */
+/* Bit i is set when stream i (0 stdin, 1 stdout, 2 stderr) is a pty. */
+static inline int subproc__pty_streams(const subproc_options *o) {
+  return (o->in.kind == SUBPROC_PTY) | (o->out.kind == SUBPROC_PTY) << 1 |
+         (o->err.kind == SUBPROC_PTY) << 2;
+}
+
 /* ---- environment ---- */
 /* Validates "NAME=VALUE" entries: '=' present, name not empty. */
 int subproc__env_validate(const char *const *env, subproc_error *err);
@@ -140,6 +147,9 @@ int subproc__comm_set_input(subproc__comm *c, const void *in, size_t len,
 /* The unsent rest of the input; advance() after a write of n bytes. */
 const char *subproc__comm_input(subproc__comm *c, size_t *len);
 void subproc__comm_input_advance(subproc__comm *c, size_t n);
+/* The input was given and does not end a line ('\n' or '\r'): a
+ * terminal in cooked mode needs two EOF characters to end it. */
+int subproc__comm_input_partial(const subproc__comm *c);
 /* Copy the unsent input so the caller's buffer may go (on a timeout). */
 int subproc__comm_input_own(subproc__comm *c);
 /* Where to read raw bytes of stream (1 or 2) directly: *room >= 1. */

@@ -31,6 +31,21 @@ static int check_values(const subproc_options *o, subproc_error *err) {
   return 0;
 }
 
+/* A pty implies a new session, which a process group cannot join; its
+ * settings mean nothing without one. */
+static int check_pty(const subproc_options *o, subproc_error *err) {
+  int pty = subproc__pty_streams(o);
+  if (pty && o->set_process_group)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "process_group", NULL, -1,
+                         "process_group: cannot be used with SUBPROC_PTY (a "
+                         "pseudo-terminal gives the child a new session)");
+  if (!pty && (o->pty.rows || o->pty.cols || o->pty.raw))
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pty", NULL, -1,
+                         "pty: rows, cols or raw set, but no stream is "
+                         "SUBPROC_PTY");
+  return 0;
+}
+
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err) {
   if (!argv || !argv[0])
@@ -43,7 +58,8 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
   if (o->bufsize < SUBPROC_BUFSIZE_UNBUFFERED)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "bufsize", NULL, -1,
                          "bufsize: %ld is not valid", o->bufsize);
-  if (o->input && o->in.kind != SUBPROC_INHERIT)
+  /* Beyond Python: input typed into a pty stdin. */
+  if (o->input && o->in.kind != SUBPROC_INHERIT && o->in.kind != SUBPROC_PTY)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
                          "stdin and input arguments may not both be used");
   if (o->capture_output &&
@@ -52,6 +68,8 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
                          "stdout and stderr arguments may not be used with "
                          "capture_output");
   int rc = check_values(o, err);
+  if (rc == 0)
+    rc = check_pty(o, err);
   return rc < 0 ? rc : subproc__env_validate(o->env, err);
 }
 

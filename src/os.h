@@ -28,6 +28,8 @@ typedef struct subproc__spawned {
   int fds[3];  /* the parent's pipe ends (C runtime fds), -1 if none */
   char **args; /* argv after shell expansion, one allocation (free()) */
   subproc_spawn_method method;
+  int pty; /* SUBPROC_PTY: the master the object holds; -1 (preset by the
+              core) if none */
 } subproc__spawned;
 
 /* A spawn in two steps: everything is prepared (and every error an option
@@ -113,12 +115,12 @@ typedef struct subproc__io {
  * can be moved without blocking: at most one read or write per entry moves
  * data. A writing entry's fd has been made non-blocking with
  * subproc__os_set_nonblocking (Windows: a cancelled pipe write loses what
-  * it had written, so writes never wait with more than a byte in flight).
+ * it had written, so writes never wait with more than a byte in flight).
  * Nothing is left pending when it returns, except on Windows for a write
  * end a poller watches for SUBPROC__POLL_OUT: its one-byte wait for room
- * goes to the poller, and a later call counts that byte. Returns the number of entries
- * with done, eof or os_errno set (0 on timeout or a wake-up for the exit)
- * or a negative code for a failure of the wait itself. */
+ * goes to the poller, and a later call counts that byte. Returns the number of
+ * entries with done, eof or os_errno set (0 on timeout or a wake-up for the
+ * exit) or a negative code for a failure of the wait itself. */
 int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
                    double deadline);
 /* Writes to fd must not block (communicate's stdin). */
@@ -137,6 +139,15 @@ typedef struct subproc__sigpipe {
 } subproc__sigpipe;
 void subproc__os_sigpipe_begin(subproc__sigpipe *g);
 void subproc__os_sigpipe_end(subproc__sigpipe *g, int got_epipe);
+
+/* ---- pseudo-terminals (SUBPROC_PTY; POSIX, never called elsewhere) ---- */
+
+/* TIOCSWINSZ on a master (a 0 keeps that dimension): 0 or -errno. */
+int subproc__os_set_winsize(int fd, unsigned short rows, unsigned short cols);
+/* End a pty's input as a terminal does: the EOF character (VEOF) in
+ * canonical mode, twice when partial (the first ends the line); nothing in
+ * raw mode, nor when the terminal has no room (the write never blocks). */
+void subproc__os_pty_eof(int fd, int partial);
 
 /* ---- FILE streams ---- */
 

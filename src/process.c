@@ -39,8 +39,9 @@ static int state_of(const subproc *p) {
 /* ------------------------------------------------------------------ */
 
 int subproc__kill_tree_on(const subproc_options *o) {
-  if (o->kill_tree == SUBPROC_KILL_TREE_AUTO)
-    return o->start_new_session || o->set_process_group;
+  if (o->kill_tree == SUBPROC_KILL_TREE_AUTO) /* a pty: a new session */
+    return o->start_new_session || o->set_process_group ||
+           subproc__pty_streams(o);
   return o->kill_tree == SUBPROC_KILL_TREE_ON;
 }
 
@@ -52,6 +53,7 @@ static subproc *new_object(void) {
   atomic_init(&p->state, SUBPROC__RUNNING);
   atomic_flag_clear(&p->lock);
   p->os.handle = -1;
+  p->pty = -1;
   p->cs.delay_deadline = -1.0;
   for (int i = 0; i < 3; i++)
     p->streams[i].fd = -1;
@@ -72,15 +74,19 @@ static int spawn(subproc *p, const char *const *argv, int verbatim,
   int rc = subproc__os_prepare(argv, verbatim, o, p->tree, &plan, &info, err);
   if (rc == 0)
     rc = subproc__audit(info.executable, info.argv, o->cwd, o->env, err);
-  subproc__spawned out;
+  subproc__spawned out = {.pty = -1};
   p->start_time = subproc__now(); /* duration_s includes the spawn */
   if (rc == 0)
     rc = subproc__os_launch(plan, &p->os, &out, err);
   subproc__os_plan_free(plan);
   if (rc < 0)
     return rc;
-  for (int i = 0; i < 3; i++)
+  int pty = subproc__pty_streams(o);
+  for (int i = 0; i < 3; i++) {
     p->streams[i].fd = out.fds[i];
+    p->streams[i].pty = pty >> i & 1;
+  }
+  p->pty = out.pty;
   p->args = out.args;
   p->method = out.method;
   return 0;
@@ -337,7 +343,42 @@ FILE *subproc_stream(subproc *p, int stream) {
 int subproc_close_stream(subproc *p, int stream) {
   if (!p || stream < 0 || stream > 2)
     return SUBPROC_EINVAL;
+  if (stream == 0)
+    subproc__pty_input_end(p, 0);
   return subproc__stream_close(&p->streams[stream], 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The pseudo-terminal (SUBPROC_PTY)                                   */
+/* ------------------------------------------------------------------ */
+
+void subproc__pty_input_end(subproc *p, int partial) {
+  subproc__stream *s = &p->streams[0];
+  if (!s->pty || s->fd < 0)
+    return;
+  if (s->file) /* what the FILE holds goes first */
+    fflush(s->file);
+  subproc__os_pty_eof(s->fd, partial);
+}
+
+/* The terminal hangs up once no fd of the parent is left on the master:
+ * the child gets SIGHUP, as when a terminal window closes. */
+static void pty_hang_up(subproc *p) {
+  if (p->pty >= 0)
+    subproc__os_close_fd(p->pty);
+  p->pty = -1;
+}
+
+int subproc_set_winsize(subproc *p, unsigned short rows, unsigned short cols,
+                        subproc_error *err) {
+  if (!p || p->pty < 0)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pty", NULL, -1,
+                         "set_winsize: %s",
+                         p ? "the child has no pty (or it "
+                             "was closed)"
+                           : "NULL process");
+  int rc = subproc__os_set_winsize(p->pty, rows, cols);
+  return rc < 0 ? subproc__fail_os(err, -rc, "pty", NULL, p->pty) : 0;
 }
 
 /* Context-manager exit: stdout and stderr first, so that a child blocked
@@ -349,6 +390,7 @@ int subproc_close(subproc *p, int *returncode) {
   subproc__stream_close(&p->streams[1], 0);
   subproc__stream_close(&p->streams[2], 0);
   int flush = subproc__stream_close(&p->streams[0], 0);
+  pty_hang_up(p); /* as closing a pipe's last end would: no wait forever */
   int rc = subproc__wait_until(p, -1.0);
   if (rc < 0)
     return rc;
@@ -429,6 +471,7 @@ void subproc_free(subproc *p) {
   subproc__stream_close(&p->streams[1], 1);
   subproc__stream_close(&p->streams[2], 1);
   subproc__stream_close(&p->streams[0], 1);
+  pty_hang_up(p);
   subproc__comm_free(p->cs.comm);
   p->cs.comm = NULL;
   subproc__comm_opts_free(&p->cs.opts);

@@ -13,6 +13,7 @@ typedef struct subproc__stream {
   FILE *file;    /* subproc_stream(), created on first call */
   void *cookie;  /* the FILE's cookie (stream.c), NULL for a plain FILE */
   char *setvbuf; /* bufsize > 1: the FILE's buffer, freed after fclose */
+  int pty;       /* fd is on a pty master (SUBPROC_PTY): EIO reads as EOF */
 } subproc__stream;
 
 enum subproc__state {
@@ -35,7 +36,13 @@ struct subproc {
   subproc__comm_state cs; /* communicate: options and state */
   struct subproc *orphan_prev, *orphan_next; /* freed while running */
   void *group_member; /* its entry in a subproc_group, NULL if none */
+  int pty; /* SUBPROC_PTY: the master held until close/free (hang-up), -1 */
 };
+
+/* stdin is a pty (SUBPROC_PTY): tell the child its input ended, as a
+ * terminal does (flushes a stdin FILE first); partial: the input did not
+ * end a line. A no-op for a pipe. Called before stdin is closed. */
+void subproc__pty_input_end(subproc *p, int partial);
 
 /* Wait for the exit until deadline (-1 = forever) without reaping: 1 it
  * has exited (or was reaped), 0 not yet, <0 error. */

@@ -87,6 +87,13 @@ static long text_write(void *c, const char *buf, size_t size) {
   return (long)size;
 }
 
+/* A pty master's reads: the backend takes EIO at hang-up for EOF, which a
+ * plain FILE would report as an error. */
+static long binary_read(void *c, char *buf, size_t size) {
+  cookie *k = c;
+  return subproc__os_read(k->fd, buf, size);
+}
+
 static long binary_write(void *c, const char *buf, size_t size) {
   cookie *k = c;
   return subproc__os_write_all(k->fd, buf, size) < 0 ? -1 : (long)size;
@@ -106,19 +113,22 @@ static const subproc__cookie_fns text_fns = {text_read, text_write,
                                              cookie_close};
 static const subproc__cookie_fns binary_fns = {NULL, binary_write,
                                                cookie_close};
+static const subproc__cookie_fns pty_read_fns = {binary_read, NULL,
+                                                 cookie_close};
 
 /* A FILE on functions where the C library has them; for binary reads a
- * plain FILE is as good. NULL with errno = ENOSYS if it cannot be done. */
+ * plain FILE is as good, except on a pty. NULL with errno = ENOSYS if it cannot
+ * be done. */
 static FILE *open_cookie(subproc__stream *s, int writing,
                          const subproc__comm_opts *co) {
-  if (!co->text && !writing) {
+  if (!co->text && !writing && !s->pty) {
     errno = ENOSYS;
     return NULL;
   }
   cookie *k = calloc(1, sizeof *k);
   if (!k)
     return NULL;
-  k->fns = co->text ? &text_fns : &binary_fns;
+  k->fns = co->text ? &text_fns : writing ? &binary_fns : &pty_read_fns;
   k->fd = s->fd;
   k->co = co;
   if (co->text && !writing &&

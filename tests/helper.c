@@ -17,8 +17,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -410,6 +412,70 @@ static int mode_raise(int argc, char **argv) {
   return 0;
 }
 
+/* ---- pseudo-terminals (tests/test_pty.c) ---- */
+
+/* The window size of the first standard fd that is a terminal. */
+static struct winsize tty_size(void) {
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  for (int fd = 0; fd < 3; fd++)
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0)
+      break;
+  return ws;
+}
+
+/* isatty: "tty ABC size RxC ctty C leader L fg F": isatty(0), (1), (2),
+ * the window size, whether /dev/tty opens (a controlling terminal),
+ * whether this process leads its session, and whether its group is the
+ * terminal's foreground group. */
+static int mode_isatty(int argc, char **argv) {
+  (void)argc, (void)argv;
+  struct winsize ws = tty_size();
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int fg = tty >= 0 && tcgetpgrp(tty) == getpgrp();
+  printf("tty %d%d%d size %dx%d ctty %d leader %d fg %d\n", isatty(0),
+         isatty(1), isatty(2), ws.ws_row, ws.ws_col, tty >= 0,
+         getsid(0) == getpid(), fg);
+  if (tty >= 0)
+    close(tty);
+  return 0;
+}
+
+/* readline: one line of stdin back as "got:LINE" ("eof" if none). */
+static int mode_readline(int argc, char **argv) {
+  (void)argc, (void)argv;
+  char line[4096];
+  if (!fgets(line, sizeof line, stdin)) {
+    printf("eof\n");
+    return 0;
+  }
+  line[strcspn(line, "\n")] = '\0';
+  printf("got:%s\n", line);
+  return 0;
+}
+
+static volatile sig_atomic_t winched;
+static void on_winch(int sig) { (void)sig, winched = 1; }
+
+/* winch: "size RxC", then after a SIGWINCH (10 s at most) "winch RxC". */
+static int mode_winch(int argc, char **argv) {
+  (void)argc, (void)argv;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_winch;
+  sigaction(SIGWINCH, &sa, NULL);
+  struct winsize ws = tty_size();
+  printf("size %dx%d\n", ws.ws_row, ws.ws_col);
+  fflush(stdout);
+  for (int i = 0; i < 1000 && !winched; i++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  ws = tty_size();
+  printf(winched ? "winch %dx%d\n" : "no winch %dx%d\n", ws.ws_row, ws.ws_col);
+  return 0;
+}
+
 #endif
 /* ---- Windows-only modes ---- */
 #ifdef _WIN32
@@ -552,6 +618,9 @@ static const struct mode {
     {"sid", mode_sid},
     {"signals", mode_signals},
     {"raise", mode_raise},
+    {"isatty", mode_isatty},
+    {"readline", mode_readline},
+    {"winch", mode_winch},
 #else
     {"/c", mode_shell},
     {"cmdline", mode_cmdline},

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -242,6 +243,12 @@ void subproc__child_run(subproc__child_plan *pl) {
     umask(pl->umask);
   if (pl->setsid && setsid() < 0)
     child_fail(pl, STEP_SETSID, errno, -1);
+#if defined(TIOCSCTTY)
+  /* SUBPROC_PTY: the session's controlling terminal (pty.c refuses a pty
+   * where there is no TIOCSCTTY). */
+  if (pl->ctty >= 0 && ioctl(pl->ctty, TIOCSCTTY, 0) < 0)
+    child_fail(pl, STEP_TIOCSCTTY, errno, pl->ctty);
+#endif
   if (pl->setpgid && setpgid(0, pl->pgid) < 0)
     child_fail(pl, STEP_SETPGID, errno, -1);
   child_set_ids(pl);

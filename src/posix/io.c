@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "posix.h"
@@ -17,8 +19,19 @@
 /* Without a pidfd to watch, the child's exit is looked for this often. */
 #define EXIT_POLL_MS 20
 
-/* One read or write on an entry poll found ready. */
-static int move(subproc__io *io) {
+/* A pty master (SUBPROC_PTY) fails reads with EIO once no process has
+ * the slave open: its EOF. Pipes never give EIO, so only that error path
+ * pays for the isatty. */
+static int pty_hung_up(int fd, int e) { return e == EIO && isatty(fd); }
+
+/* One read or write on an entry poll found ready (revents). */
+static int move(subproc__io *io, short revents) {
+  if (io->writing && (revents & POLLHUP)) {
+    /* A pty whose slave is closed: writes would fill its buffer, then
+     * stall for ever. (A pipe's write end reports POLLERR instead.) */
+    io->eof = 1;
+    return 1;
+  }
   ssize_t r = io->writing ? write(io->fd, io->buf, io->len)
                           : read(io->fd, io->buf, io->len);
   if (r > 0)
@@ -27,6 +40,8 @@ static int move(subproc__io *io) {
     io->eof = 1;
   else if (r < 0 && errno == EPIPE && io->writing)
     io->eof = 1; /* no reader left */
+  else if (r < 0 && !io->writing && pty_hung_up(io->fd, errno))
+    io->eof = 1;
   else if (r < 0 && errno != EINTR && errno != EAGAIN)
     io->os_errno = errno;
   return io->done || io->eof || io->os_errno;
@@ -51,7 +66,7 @@ int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
   int moved = 0;
   for (size_t i = 0; i < n && r > 0; i++)
     if (pfd[i].revents)
-      moved += move(&io[i]);
+      moved += move(&io[i], pfd[i].revents);
   return moved;
 }
 
@@ -75,6 +90,8 @@ long subproc__os_read(int fd, char *buf, size_t n) {
   do
     r = read(fd, buf, n);
   while (r < 0 && errno == EINTR);
+  if (r < 0 && pty_hung_up(fd, errno))
+    return 0;
   return (long)r;
 }
 
@@ -86,6 +103,41 @@ int subproc__os_write_all(int fd, const char *buf, size_t n) {
   subproc__os_sigpipe_end(&g, rc < 0 && e == EPIPE);
   errno = e;
   return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pseudo-terminals                                                    */
+/* ------------------------------------------------------------------ */
+
+int subproc__os_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+  struct winsize ws;
+  if (ioctl(fd, TIOCGWINSZ, &ws) < 0)
+    return -errno;
+  if (rows)
+    ws.ws_row = rows;
+  if (cols)
+    ws.ws_col = cols;
+  return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+/* termios calls on the master act on the pair (the slave's settings). The
+ * fds on the master share one file description, so O_NONBLOCK is put
+ * back as it was. */
+void subproc__os_pty_eof(int fd, int partial) {
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0 || !(t.c_lflag & ICANON) ||
+      t.c_cc[VEOF] == _POSIX_VDISABLE)
+    return;
+  char eof[2] = {(char)t.c_cc[VEOF], (char)t.c_cc[VEOF]};
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+    return;
+  ssize_t w;
+  do
+    w = write(fd, eof, partial ? 2 : 1);
+  while (w < 0 && errno == EINTR);
+  if (!(fl & O_NONBLOCK))
+    fcntl(fd, F_SETFL, fl);
 }
 
 /* ------------------------------------------------------------------ */

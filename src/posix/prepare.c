@@ -218,6 +218,28 @@ static int prep_stderr_to_stdout(subproc__plan *pr, subproc_error *err) {
   return pr->pl.src[2] = 1;
 }
 
+/* SUBPROC_PTY: every such stream gets the one slave, and its parent end
+ * is an fd of its own on the master (the plan holds the master itself,
+ * for the object): closing one end hangs nothing up. stderr on the pty
+ * with stdout is the same stream as stdout, read there. The first of them
+ * becomes the controlling terminal. */
+static int prep_pty_stream(subproc__plan *pr, int i, const subproc_options *o,
+                           subproc_error *err) {
+  int rc;
+  if (pr->pty_master < 0 &&
+      (rc = subproc__pty_open(o, &pr->pty_master, &pr->pty_slave, err)) < 0)
+    return rc;
+  if (!(i == 2 && pr->pl.src[1] == pr->pty_slave)) {
+    int end = fcntl(pr->pty_master, F_DUPFD_CLOEXEC, 3);
+    if (end < 0)
+      return subproc__fail_os(err, errno, "pty", NULL, pr->pty_master);
+    pr->parent_end[i] = track(pr, end);
+  }
+  if (pr->pl.ctty < 0)
+    pr->pl.ctty = i;
+  return pr->pty_slave;
+}
+
 static int prep_fds(subproc__plan *pr, const subproc_options *o,
                     subproc_error *err) {
   const subproc_redirect *r[3] = {&o->in, &o->out, &o->err};
@@ -229,6 +251,8 @@ static int prep_fds(subproc__plan *pr, const subproc_options *o,
   for (int i = 0; i < 3; i++) {
     int fd = i == 2 && r[2]->kind == SUBPROC_STDOUT
                  ? prep_stderr_to_stdout(pr, err)
+             : r[i]->kind == SUBPROC_PTY
+                 ? prep_pty_stream(pr, i, o, err)
                  : prep_stream(pr, i, r[i], o->pipesize, err);
     if (fd < -1)
       return fd;
@@ -287,9 +311,10 @@ static void prep_process(subproc__plan *pr, const subproc_options *o,
   subproc__child_plan *pl = &pr->pl;
   pl->restore_signals = !o->keep_signals;
   pr->sigmask = o->sigmask;
-  pl->setsid = o->start_new_session;
+  /* A pty's controlling terminal needs a session of the child's own. */
+  pl->setsid = o->start_new_session || subproc__pty_streams(o);
   /* kill_tree needs a group to kill: a new one unless one was asked for. */
-  pl->setpgid = o->set_process_group || (tree && !o->start_new_session);
+  pl->setpgid = o->set_process_group || (tree && !pl->setsid);
   pl->pgid = o->set_process_group ? (pid_t)o->process_group : 0;
   pr->group = o->set_process_group && o->process_group > 0 ? o->process_group
               : pl->setsid || pl->setpgid                  ? -1
@@ -310,7 +335,7 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->env && !(pr->envp = subproc__argv_dup(o->env)))
     return subproc__fail_os(err, ENOMEM, "env", NULL, -1);
-    /* The caller's string (errors keep a pointer to it), not the copy. */
+  /* The caller's string (errors keep a pointer to it), not the copy. */
   pr->executable = o->executable ? o->executable
                    : o->shell    ? "/bin/sh"
                                  : argv[0];

@@ -44,9 +44,9 @@ extern char **environ;
 #define CHILD_STACK_SIZE (64 * 1024)
 
 static const char *const step_names[STEP_COUNT] = {
-    "",          "close_fds", "dup2",   "chdir",  "setsid",
-    "setpgid",   "setgroups", "setgid", "setuid", "preexec",
-    "close_fds", "exec",      "pipe"};
+    "",          "close_fds", "dup2",   "chdir",    "setsid",
+    "setpgid",   "setgroups", "setgid", "setuid",   "preexec",
+    "close_fds", "exec",      "pipe",   "tiocsctty"};
 
 /* ------------------------------------------------------------------ */
 /* Validation and the plan                                             */
@@ -81,6 +81,9 @@ static int posix_spawn_usable(const subproc__child_plan *pl) {
   if (pl->setsid)
     return 0;
 #endif
+  /* posix_spawn cannot make a pty the controlling terminal. */
+  if (pl->ctty >= 0)
+    return 0;
   return !pl->preexec && !pl->set_uid && !pl->set_gid && !pl->set_groups &&
          !pl->set_umask && !(pl->close_fds && pl->n_keep) &&
          !(pl->setsid && pl->setpgid);
@@ -100,6 +103,8 @@ void subproc__os_plan_free(subproc__plan *pr) {
     return;
   for (int i = 0; i < pr->n_own; i++)
     subproc__close_quietly(pr->own[i]);
+  subproc__close_quietly(pr->pty_master);
+  subproc__close_quietly(pr->pty_slave);
   if (pr->devnull >= 0)
     subproc__devnull_release();
   free(pr->argv);
@@ -123,6 +128,7 @@ int subproc__os_prepare(const char *const *argv, int verbatim,
   if (!pr)
     return subproc__fail_os(err, ENOMEM, "popen", NULL, -1);
   pr->devnull = -1;
+  pr->pty_master = pr->pty_slave = pr->pl.ctty = -1;
   for (int i = 0; i < 3; i++)
     pr->parent_end[i] = pr->pl.src[i] = -1;
   rc = subproc__prepare_plan(pr, argv, o, tree, err);
@@ -472,6 +478,8 @@ static void hand_over(subproc__plan *pr, pid_t pid, int pidfd, subproc__os *os,
   out->args = pr->argv;
   pr->argv = NULL;
   out->method = pr->method;
+  out->pty = pr->pty_master; /* -1 without a pty */
+  pr->pty_master = -1;
   for (int i = 0; i < 3; i++) {
     out->fds[i] = pr->parent_end[i];
     for (int k = 0; k < pr->n_own; k++)

@@ -38,7 +38,8 @@ enum subproc__child_step {
   STEP_PREEXEC,
   STEP_CLOSE_FDS,
   STEP_EXEC,
-  STEP_PIPE, /* the parent's error pipe (fork path) */
+  STEP_PIPE,      /* the parent's error pipe (fork path) */
+  STEP_TIOCSCTTY, /* SUBPROC_PTY: the slave as controlling terminal */
   STEP_COUNT
 };
 
@@ -69,6 +70,8 @@ typedef struct subproc__child_plan {
   int sighand_cleared; /* clone3 reset the handlers (CLONE_CLEAR_SIGHAND) */
   sigset_t child_mask;
   int setsid;
+  int ctty; /* SUBPROC_PTY: the standard fd that is the slave, made the
+               controlling terminal after setsid; -1 if none */
   int setpgid;
   pid_t pgid;
   int set_groups;
@@ -98,7 +101,8 @@ struct subproc__plan {
   int n_own;
   int parent_end[3];
   int devnull;
-    long group;     /* the group kill_tree signals: 0, -1 = the child's pid */
+  int pty_master, pty_slave; /* SUBPROC_PTY (src/posix/pty.c), -1 if none */
+  long group; /* the group kill_tree signals: 0, -1 = the child's pid */
   const sigset_t *sigmask; /* the caller's choice of the child's mask */
   int tree;
   subproc_spawn_method method;
@@ -109,6 +113,11 @@ struct subproc__plan {
 int subproc__resolve_uid(const char *user, uid_t *uid, subproc_error *err);
 int subproc__resolve_gid(const char *group, const char *what, gid_t *gid,
                          subproc_error *err);
+
+/* SUBPROC_PTY: a new pty pair set up as o->pty asks (src/posix/pty.c):
+ * both fds close-on-exec and above 2; 0 or a negative code (step "pty"). */
+int subproc__pty_open(const subproc_options *o, int *master, int *slave,
+                      subproc_error *err);
 
 /* Fill plan from the options (src/posix/prepare.c). */
 int subproc__prepare_plan(struct subproc__plan *plan, const char *const *argv,

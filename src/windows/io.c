@@ -303,3 +303,14 @@ FILE *subproc__os_fopencookie(const subproc__cookie_fns *const *cookie,
 FILE *subproc__os_fdopen(int fd, const char *mode) { return _fdopen(fd, mode); }
 
 int subproc__os_fileno(FILE *f) { return _fileno(f); }
+
+/* ------------------------------------------------------------------ */
+/* Pseudo-terminals: SUBPROC_PTY is refused (spawn.c), none gets here  */
+/* ------------------------------------------------------------------ */
+
+int subproc__os_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+  (void)fd, (void)rows, (void)cols;
+  return -EINVAL;
+}
+
+void subproc__os_pty_eof(int fd, int partial) { (void)fd, (void)partial; }

@@ -47,7 +47,16 @@ static int unsupported(subproc_error *err, const char *name) {
                        name);
 }
 
+static const char *const stream_names[] = {"stdin", "stdout", "stderr"};
+
 static int validate(const subproc_options *o, subproc_error *err) {
+  /* Never a silent fallback to pipes: the child would not see a console. */
+  for (int i = 0; i < 3; i++)
+    if (subproc__pty_streams(o) >> i & 1)
+      return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
+                           "%s: SUBPROC_PTY is not supported on Windows "
+                           "(ConPTY not implemented)",
+                           stream_names[i]);
   if (o->preexec)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "preexec", NULL, -1,
                          "preexec_fn is not supported on Windows platforms");
@@ -179,7 +188,7 @@ static int create_failed(const subproc__plan *pr, subproc_error *err) {
                   !(attrs & FILE_ATTRIBUTE_DIRECTORY)))
     return subproc__fail_win(err, e == ERROR_DIRECTORY ? e : ERROR_DIRECTORY,
                              "chdir", pr->cwd8);
-      if (pr->target == pr->shell) /* a path the library built: message only */
+  if (pr->target == pr->shell) /* a path the library built: message only */
     return subproc__fail_win_named(err, e, "exec", pr->target);
   return subproc__fail_win(err, e, "exec", pr->target);
 }

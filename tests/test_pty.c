@@ -1,0 +1,443 @@
+/* A pseudo-terminal as a standard stream (issue 12, section 1): the child
+ * sees a terminal (isatty, the window size, a controlling terminal in a
+ * session of its own) on every spawn method, run and communicate capture
+ * over the master with EIO at hang-up taken as EOF, raw vs cooked mode,
+ * the EOF character on closing stdin, resizing a running child, and the
+ * errors. On Windows SUBPROC_PTY is a clear error, never pipes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#endif
+
+#include "subproc.h"
+#include "test.h"
+#include "testing.h"
+#include "util.h"
+
+#ifndef _WIN32
+
+/* All three standard streams on one pty of rows x cols. */
+static subproc_options all_pty(unsigned short rows, unsigned short cols) {
+  subproc_options o = {.in = SUBPROC_REDIRECT_PTY,
+                       .out = SUBPROC_REDIRECT_PTY,
+                       .err = SUBPROC_REDIRECT_PTY};
+  o.pty.rows = rows;
+  o.pty.cols = cols;
+  return o;
+}
+
+/* run() of the helper in mode with o: the result (must succeed). */
+static subproc_result *run_helper(const char *mode, const char *arg,
+                                  subproc_options o) {
+  const char *argv[] = {test_helper, mode, arg, NULL};
+  return run_ok(argv, o);
+}
+
+/* Reads fd (a master) until the output so far contains want, or fails the
+ * case after test_slow(seconds). Returns what was read (free it). */
+static char *read_until(int fd, const char *want, double seconds) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  ASSERT(buf);
+  buf[0] = '\0';
+  double end = test_now() + test_slow(seconds);
+  while (!strstr(buf, want)) {
+    double left = end - test_now();
+    if (left <= 0)
+      TEST_FAIL("no \"%s\" in \"%s\" after %g s", want, buf, seconds);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+      continue;
+    if (len + 1024 >= cap)
+      ASSERT((buf = realloc(buf, cap *= 2)) != NULL);
+    ssize_t n = read(fd, buf + len, 1023);
+    if (n <= 0)
+      TEST_FAIL("read: %zd (%s) before \"%s\"; got \"%s\"", n,
+                n < 0 ? strerror(errno) : "EOF", want, buf);
+    len += (size_t)n;
+    buf[len] = '\0';
+  }
+  return buf;
+}
+
+/* The child on each method sees a terminal on fds 0-2 with the size
+ * asked, has it as its controlling terminal, leads a session of its own
+ * and is the terminal's foreground group; it inherits no other fd; its
+ * "\n" reads "\r\n" (cooked mode). stderr went the way of stdout. */
+static void check_child_sees_tty(subproc_spawn_method method, int flags,
+                                 subproc_spawn_method want_method) {
+  subproc__set_test_flags(flags);
+  subproc_options o = all_pty(33, 101);
+  o.spawn_method = method;
+  const char *argv[] = {test_helper, "isatty", NULL};
+  subproc *p = start(argv, &o);
+  subproc_error e;
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(10), &r, &e), &e);
+  ASSERT_STREQ(r->out, "tty 111 size 33x101 ctty 1 leader 1 fg 1\r\n");
+  ASSERT(r->err == NULL); /* merged into stdout: one terminal */
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT_EQ(subproc_method(p), want_method);
+  subproc_result_free(r);
+  subproc_free(p);
+  r = run_helper("fds", NULL, o);
+  ASSERT_STREQ(r->out, "0 1 2\r\n");
+  subproc_result_free(r);
+  subproc__set_test_flags(0);
+}
+
+TEST_POSIX(pty_child_sees_tty_clone3) {
+  check_child_sees_tty(SUBPROC_SPAWN_AUTO, 0, SUBPROC_SPAWN_VFORK);
+}
+
+TEST_POSIX(pty_child_sees_tty_clone_fallback) {
+  check_child_sees_tty(SUBPROC_SPAWN_VFORK, SUBPROC__NO_CLONE3,
+                       SUBPROC_SPAWN_VFORK);
+}
+
+TEST_POSIX(pty_child_sees_tty_fork) {
+  check_child_sees_tty(SUBPROC_SPAWN_FORK, 0, SUBPROC_SPAWN_FORK);
+}
+
+/* posix_spawn cannot make the pty the controlling terminal: the next best
+ * method does it (SUBPROC_SPAWN_POSIX_SPAWN's documented rule). */
+TEST_POSIX(pty_child_sees_tty_posix_spawn_falls_back) {
+  check_child_sees_tty(SUBPROC_SPAWN_POSIX_SPAWN, 0, SUBPROC_SPAWN_VFORK);
+}
+
+/* Without .pty.rows/cols the size is the system's (Linux: 0x0); one of
+ * them alone leaves the other so. */
+TEST_POSIX(pty_default_size) {
+  subproc_result *r = run_helper("isatty", NULL, all_pty(0, 0));
+  ASSERT_STREQ(r->out, "tty 111 size 0x0 ctty 1 leader 1 fg 1\r\n");
+  subproc_result_free(r);
+  r = run_helper("isatty", NULL, all_pty(0, 77));
+  ASSERT_STREQ(r->out, "tty 111 size 0x77 ctty 1 leader 1 fg 1\r\n");
+  subproc_result_free(r);
+}
+
+/* Only stdout on the pty: stdin and stderr stay what they were told. */
+TEST_POSIX(pty_stdout_only) {
+  subproc_options o = {.in = SUBPROC_REDIRECT_DEVNULL,
+                       .out = SUBPROC_REDIRECT_PTY,
+                       .err = SUBPROC_REDIRECT_PIPE};
+  subproc_result *r = run_helper("isatty", NULL, o);
+  ASSERT_STREQ(r->out, "tty 010 size 0x0 ctty 1 leader 1 fg 1\r\n");
+  ASSERT_STREQ(r->err, "");
+  subproc_result_free(r);
+}
+
+/* A big output over the pty, captured whole: the master reads EIO once
+ * the child has exited, and run takes it for EOF. Raw mode: the bytes
+ * exactly as written. */
+TEST_POSIX(pty_run_capture_to_hangup) {
+  subproc_options o = all_pty(0, 0);
+  o.pty.raw = 1;
+  subproc_result *r = run_helper("write", "300000", o);
+  ASSERT_EQ(r->returncode, 0);
+  ASSERT_EQ(r->out_len, 300000);
+  ASSERT(write_pattern_ok(r->out, r->out_len));
+  subproc_result_free(r);
+}
+
+/* What run and communicate hide: the master itself fails with EIO after
+ * the hang-up (no process has the slave open any more). */
+TEST_POSIX(pty_eio_at_hangup_is_eof) {
+  subproc_options o = all_pty(0, 0);
+  const char *argv[] = {test_helper, "echo", "bye", NULL};
+  subproc *p = start(argv, &o);
+  subproc_error e;
+  int rc = 1;
+  ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
+  ASSERT_EQ(rc, 0);
+  char *got = read_until(subproc_fd(p, 1), "bye\r\n", 10);
+  ASSERT_STREQ(got, "bye\r\n");
+  free(got);
+  char c;
+  ASSERT_EQ(read(subproc_fd(p, 1), &c, 1), -1);
+  ASSERT_EQ(errno, EIO);
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(10), &r, &e), &e);
+  ASSERT_STREQ(r->out, "");
+  subproc_result_free(r);
+  subproc_free(p);
+}
+
+/* subproc_stream over the master: fgets to the end, which is EOF (not a
+ * read error), in binary and in text mode. */
+TEST_POSIX(pty_stream_reads_to_eof) {
+  for (int text = 0; text <= 1; text++) {
+    subproc_options o = all_pty(0, 0);
+    o.text = text;
+    const char *argv[] = {test_helper, "echo", "one", "two", NULL};
+    subproc *p = start(argv, &o);
+    FILE *f = subproc_stream(p, 1);
+    ASSERT(f != NULL);
+    char line[64];
+    ASSERT(fgets(line, sizeof line, f));
+    /* text mode's universal newlines turn the terminal's "\r\n" to "\n" */
+    ASSERT_STREQ(line, text ? "one\n" : "one\r\n");
+    ASSERT(fgets(line, sizeof line, f));
+    ASSERT(fgets(line, sizeof line, f) == NULL);
+    ASSERT(feof(f));
+    ASSERT(!ferror(f));
+    subproc_error e;
+    int rc = 1;
+    ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
+    ASSERT_EQ(rc, 0);
+    subproc_free(p);
+  }
+}
+
+/* Cooked mode echoes what is typed and ends lines with "\r\n"; raw mode
+ * passes the bytes through, both ways, without echo. */
+TEST_POSIX(pty_cooked_echoes_raw_does_not) {
+  subproc_options o = all_pty(0, 0);
+  o.input = "hello\n";
+  o.input_len = 6;
+  subproc_result *r = run_helper("readline", NULL, o);
+  ASSERT_STREQ(r->out, "hello\r\ngot:hello\r\n");
+  subproc_result_free(r);
+  o.pty.raw = 1;
+  o.input = "hello\r\n"; /* raw: no ICRNL; fgets reads to the '\n' */
+  o.input_len = 7;
+  r = run_helper("readline", NULL, o);
+  ASSERT_STREQ(r->out, "got:hello\r\n");
+  subproc_result_free(r);
+}
+
+/* Closing stdin sends the terminal's EOF character: a child reading to
+ * EOF ends, after a complete line and after a partial one (two ^D), and
+ * without any input. The ^D is not echoed. */
+TEST_POSIX(pty_closing_stdin_is_eof) {
+  static const struct {
+    const char *in, *out;
+  } cases[] = {{"abc\n", "abc\r\nabc\r\n"}, {"abc", "abcabc"}, {NULL, ""}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    subproc_options o = all_pty(0, 0);
+    o.input = cases[i].in;
+    o.input_len = cases[i].in ? strlen(cases[i].in) : 0;
+    o.timeout = test_slow(10);
+    subproc_result *r = run_helper("cat", NULL, o);
+    ASSERT_STREQ(r->out, cases[i].out);
+    ASSERT_EQ(r->returncode, 0);
+    subproc_result_free(r);
+  }
+}
+
+/* The same through subproc_stream + subproc_close_stream, as a program
+ * feeding a child by hand would. */
+TEST_POSIX(pty_close_stream_is_eof) {
+  subproc_options o = all_pty(0, 0);
+  const char *argv[] = {test_helper, "cat", NULL};
+  subproc *p = start(argv, &o);
+  FILE *in = subproc_stream(p, 0);
+  ASSERT(in != NULL);
+  ASSERT(fputs("line\n", in) >= 0);
+  ASSERT_OK(subproc_close_stream(p, 0), NULL);
+  ASSERT_EQ(subproc_fd(p, 0), -1);
+  subproc_error e;
+  subproc_result *r = NULL;
+  ASSERT_OK(subproc_communicate(p, NULL, 0, test_slow(10), &r, &e), &e);
+  ASSERT_STREQ(r->out, "line\r\nline\r\n");
+  ASSERT_EQ(r->returncode, 0);
+  subproc_result_free(r);
+  subproc_free(p);
+}
+
+/* Input for a child that never reads it, and exits: the master's buffer
+ * would fill and stall; the hang-up ends the writing instead. */
+TEST_POSIX(pty_input_to_child_gone) {
+  size_t n = 1 << 20;
+  char *big = pattern(n);
+  subproc_options o = all_pty(0, 0);
+  o.pty.raw = 1;
+  o.input = big;
+  o.input_len = n;
+  o.timeout = test_slow(20);
+  double t0 = test_now();
+  subproc_result *r = run_helper("exit", "3", o);
+  ASSERT_EQ(r->returncode, 3);
+  ASSERT_LT(test_now() - t0, test_slow(10));
+  subproc_result_free(r);
+  free(big);
+}
+
+/* Only stdin on the pty: the input is typed into the terminal (its echo
+ * goes to the terminal, not to the stdout pipe). */
+TEST_POSIX(pty_stdin_only) {
+  subproc_options o = {
+      .in = SUBPROC_REDIRECT_PTY, .input = "typed\n", .input_len = 6};
+  const char *argv[] = {test_helper, "readline", NULL};
+  int rc;
+  subproc_error e;
+  char *out = run_out(argv, o, &rc, &e);
+  ASSERT_STREQ(out, "got:typed\n");
+  free(out);
+}
+
+/* A running child resized: it gets SIGWINCH and reads the new size. */
+TEST_POSIX(pty_set_winsize_running_child) {
+  subproc_options o = all_pty(10, 20);
+  const char *argv[] = {test_helper, "winch", NULL};
+  subproc *p = start(argv, &o);
+  char *got = read_until(subproc_fd(p, 1), "size 10x20\r\n", 10);
+  free(got);
+  subproc_error e;
+  ASSERT_OK(subproc_set_winsize(p, 50, 132, &e), &e);
+  got = read_until(subproc_fd(p, 1), "\r\n", 10);
+  ASSERT_STREQ(got, "winch 50x132\r\n");
+  free(got);
+  /* a 0 keeps that dimension */
+  ASSERT_OK(subproc_set_winsize(p, 0, 99, &e), &e);
+  struct winsize ws;
+  ASSERT_EQ(ioctl(subproc_fd(p, 1), TIOCGWINSZ, &ws), 0);
+  ASSERT_EQ(ws.ws_row, 50);
+  ASSERT_EQ(ws.ws_col, 99);
+  int rc = 1;
+  ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
+  ASSERT_EQ(rc, 0);
+  subproc_free(p);
+}
+
+TEST_POSIX(pty_set_winsize_without_pty) {
+  const char *argv[] = {test_helper, "sleep", "10", NULL};
+  subproc_options o = {.out = SUBPROC_REDIRECT_PIPE};
+  subproc *p = start(argv, &o);
+  subproc_error e;
+  ASSERT_EQ(subproc_set_winsize(p, 24, 80, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_PTY);
+  ASSERT_CONTAINS(e.message, "no pty");
+  ASSERT_EQ(subproc_set_winsize(NULL, 24, 80, &e), SUBPROC_EINVAL);
+  finish_killed(p);
+}
+
+/* A pty implies a new session: a process group cannot be asked for. */
+TEST_POSIX(pty_refuses_process_group) {
+  subproc_options o = all_pty(0, 0);
+  o.set_process_group = 1;
+  const char *argv[] = {test_helper, "echo", NULL};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+  ASSERT(p == NULL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_PROCESS_GROUP);
+  ASSERT_CONTAINS(e.message, "SUBPROC_PTY");
+  /* start_new_session is what a pty does anyway */
+  o.set_process_group = 0;
+  o.start_new_session = 1;
+  subproc_result *r = run_helper("isatty", NULL, o);
+  ASSERT_STREQ(r->out, "tty 111 size 0x0 ctty 1 leader 1 fg 1\r\n");
+  subproc_result_free(r);
+}
+
+TEST_POSIX(pty_options_without_pty) {
+  const char *argv[] = {test_helper, "echo", NULL};
+  subproc_options o = {0};
+  o.pty.raw = 1;
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_PTY);
+  o.pty.raw = 0;
+  o.pty.rows = 24;
+  ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_PTY);
+}
+
+/* The parent's fds: each pty stream's end is an fd of its own on the
+ * master (close-on-exec, above 2, a terminal), p holds one more; closing
+ * a stream leaves the child its terminal; free releases all three. */
+TEST_POSIX(pty_fds_and_ownership) {
+  int before = test_count_fds();
+  subproc_options o = all_pty(0, 0);
+  const char *argv[] = {test_helper, "readline", NULL};
+  subproc *p = start(argv, &o);
+  int in = subproc_fd(p, 0), out = subproc_fd(p, 1);
+  ASSERT(in > 2 && out > 2 && in != out);
+  ASSERT_EQ(subproc_fd(p, 2), -1);
+  ASSERT(isatty(in) && isatty(out));
+  ASSERT(fcntl(in, F_GETFD) & FD_CLOEXEC);
+  ASSERT(fcntl(out, F_GETFD) & FD_CLOEXEC);
+  ASSERT_EQ(test_count_fds(), before + 4); /* + the pidfd */
+  /* closing stdin (^D) is EOF for the child's read, not a hang-up */
+  ASSERT_OK(subproc_close_stream(p, 0), NULL);
+  char *got = read_until(out, "eof\r\n", 10);
+  free(got);
+  subproc_error e;
+  int rc = 1;
+  ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
+  ASSERT_EQ(rc, 0);
+  subproc_free(p);
+  ASSERT_EQ(test_count_fds(), before);
+}
+
+/* subproc_close and subproc_free hang the terminal up: a child still
+ * running gets SIGHUP, as when a terminal window closes. */
+TEST_POSIX(pty_close_hangs_up) {
+  subproc_options o = all_pty(0, 0);
+  const char *argv[] = {test_helper, "sleep", "30", NULL};
+  subproc *p = start(argv, &o);
+  int rc = 0;
+  double t0 = test_now();
+  ASSERT_OK(subproc_close(p, &rc), NULL);
+  ASSERT_EQ(rc, -SIGHUP);
+  ASSERT_LT(test_now() - t0, test_slow(10));
+  subproc_free(p);
+  p = start(argv, &o); /* freed while running: reaped once it died */
+  subproc_free(p);
+  double end = test_now() + test_slow(10);
+  while (subproc_reap_orphans() > 0 && test_now() < end)
+    test_sleep(0.01);
+  ASSERT_EQ(subproc_reap_orphans(), 0);
+}
+
+/* kill_tree is on with a pty (a new session): a timeout kills the group.
+ * The grandchild dies of the SIGKILL to the group, not of the SIGHUP a
+ * session leader's death sends to the terminal's foreground group. */
+TEST_POSIX(pty_timeout_kills_session_group) {
+  test_become_subreaper();
+  subproc_options o = all_pty(0, 0);
+  o.timeout = 1.0;
+  const char *argv[] = {test_helper, "tree", "30", NULL};
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_run(argv, &o, &r, &e), SUBPROC_ETIMEDOUT);
+  ASSERT(r && r->timed_out);
+  ASSERT_EQ(r->returncode, -SIGKILL);
+  long pid = atol(r->out);
+  ASSERT(pid > 1);
+  int st = 0;
+  double end = test_now() + test_slow(5);
+  pid_t w;
+  while ((w = waitpid((pid_t)pid, &st, WNOHANG)) == 0 && test_now() < end)
+    test_sleep(0.01);
+  ASSERT_EQ(w, pid);
+  ASSERT(WIFSIGNALED(st));
+  ASSERT_EQ(WTERMSIG(st), SIGKILL);
+  subproc_result_free(r);
+}
+
+#endif
+
+/* Windows: ConPTY is not implemented: a clear error, never pipes. */
+TEST_WINDOWS(pty_not_supported_on_windows) {
+  const char *argv[] = {test_helper, "echo", "x", NULL};
+  subproc_options o = {.out = SUBPROC_REDIRECT_PTY};
+  subproc *p = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+  ASSERT(p == NULL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_STDOUT);
+  ASSERT_STREQ(e.message, "stdout: SUBPROC_PTY is not supported on Windows "
+                          "(ConPTY not implemented)");
+  ASSERT_EQ(subproc_set_winsize(NULL, 24, 80, &e), SUBPROC_EINVAL);
+}
