@@ -40,7 +40,10 @@ enum {
   OPT_KEEP_SIGNALS,
   OPT_PIPESIZE,
   OPT_MAX_OUTPUT,
-  OPT_JSON
+  OPT_JSON,
+  OPT_PTY,
+  OPT_PTY_SIZE,
+  OPT_PTY_RAW
 };
 
 static const struct option long_options[] = {
@@ -75,6 +78,9 @@ static const struct option long_options[] = {
     {"pipesize", required_argument, NULL, OPT_PIPESIZE},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"pty", no_argument, NULL, OPT_PTY},
+    {"pty-size", required_argument, NULL, OPT_PTY_SIZE},
+    {"pty-raw", no_argument, NULL, OPT_PTY_RAW},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -153,6 +159,25 @@ static int parse_bytes(const char *s, size_t *out) {
     return -1;
   *out = (size_t)(v * scale);
   return 0;
+}
+
+/* ROWSxCOLS, each in [1, 65535]: --pty-size 24x80 (implies --pty). */
+static int set_pty_size(subproc_tool_config *c, const char *text) {
+  long long rows, cols;
+  const char *x = strchr(text, 'x');
+  char part[32];
+  size_t len = x ? (size_t)(x - text) : 0;
+  if (!x || len == 0 || len >= sizeof part)
+    return bad_value(c, "--pty-size", text, "expected ROWSxCOLS, e.g. 24x80");
+  memcpy(part, text, len);
+  part[len] = '\0';
+  if (parse_integer(part, 10, 1, 65535, &rows) < 0 ||
+      parse_integer(x + 1, 10, 1, 65535, &cols) < 0)
+    return bad_value(c, "--pty-size", text, "expected ROWSxCOLS, e.g. 24x80");
+  c->pty = 1;
+  c->opts.pty.rows = (unsigned short)rows;
+  c->opts.pty.cols = (unsigned short)cols;
+  return SUBPROC_TOOL_CONTINUE;
 }
 
 /* ---- accumulating options ---- */
@@ -278,6 +303,13 @@ static int set_flag(subproc_tool_config *c, int opt) {
   case OPT_JSON:
     c->json = 1;
     break;
+  case OPT_PTY:
+    c->pty = 1;
+    break;
+  case OPT_PTY_RAW:
+    c->pty = 1;
+    c->opts.pty.raw = 1;
+    break;
   }
   return SUBPROC_TOOL_CONTINUE;
 }
@@ -327,6 +359,8 @@ static int apply_option(subproc_tool_config *c, int opt, const char *arg) {
     return add_pass_fd(c, arg);
   case OPT_EXTRA_GROUPS:
     return set_extra_groups(c, arg);
+  case OPT_PTY_SIZE:
+    return set_pty_size(c, arg);
   case OPT_UMASK:
   case OPT_PROCESS_GROUP:
   case OPT_PIPESIZE:

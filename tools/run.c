@@ -28,6 +28,7 @@ static int print_run_json(const subproc_tool_config *c, int rc,
   else
     subproc_tool_json_null(&j);
   subproc_tool_json_rusage(&j, r);
+  subproc_tool_json_pty(&j, c);
   subproc_tool_json_key(&j, "pid");
   if (r)
     subproc_tool_json_int(&j, r->pid);
@@ -40,19 +41,34 @@ static int print_run_json(const subproc_tool_config *c, int rc,
   return st;
 }
 
-/* --capture pipes whichever of stdout and stderr is not redirected. */
+/* --capture pipes whichever of stdout and stderr is not redirected (nor
+ * on the pty, which is captured as it is). */
 static void apply_capture(subproc_tool_config *c) {
   if (!c->capture)
     return;
-  if (!c->stdout_spec)
+  if (!c->stdout_spec && c->opts.out.kind == SUBPROC_INHERIT)
     c->opts.out = SUBPROC_REDIRECT_PIPE;
-  if (!c->stderr_spec)
+  if (!c->stderr_spec && c->opts.err.kind == SUBPROC_INHERIT)
     c->opts.err = SUBPROC_REDIRECT_PIPE;
 }
 
 static int leads_group(const subproc_options *o) {
   return o->start_new_session || o->set_process_group ||
-         o->kill_tree == SUBPROC_KILL_TREE_ON;
+         o->kill_tree == SUBPROC_KILL_TREE_ON || o->in.kind == SUBPROC_PTY ||
+         o->out.kind == SUBPROC_PTY || o->err.kind == SUBPROC_PTY;
+}
+
+/* --pty with the tool's terminal relayed: no result to print. */
+static int run_relayed(subproc_tool_config *c) {
+  subproc_error e;
+  int returncode, timed_out, rc;
+  memset(&e, 0, sizeof e);
+  subproc_tool_forward_signals(&c->opts, 1);
+  rc = subproc_tool_pty_relay(c, &returncode, &timed_out, &e);
+  if (rc < 0 && rc != SUBPROC_ETIMEDOUT)
+    subproc_tool_print_error(rc, &e, c->args[0]);
+  return subproc_tool_finish(
+      subproc_tool_exit_status(rc, &e, returncode, timed_out));
 }
 
 static int run(subproc_tool_config *c) {
@@ -60,6 +76,10 @@ static int run(subproc_tool_config *c) {
   subproc_error e;
   int rc, st;
   memset(&e, 0, sizeof e);
+  if ((st = subproc_tool_pty_setup(c)) != SUBPROC_TOOL_CONTINUE)
+    return st;
+  if (c->pty_relay)
+    return run_relayed(c);
   apply_capture(c);
   subproc_tool_forward_signals(&c->opts, leads_group(&c->opts));
   rc = subproc_run((const char *const *)c->args, &c->opts, &r, &e);
@@ -252,6 +272,8 @@ int subproc_tool_cmd_pipe(int argc, char **argv) {
   if (st == SUBPROC_TOOL_CONTINUE && (c.opts.shell || c.opts.executable))
     st = subproc_tool_usage_error(c.cmd, "--shell and --executable are for "
                                          "'subproc run' only");
+  if (st == SUBPROC_TOOL_CONTINUE && c.pty)
+    st = subproc_tool_usage_error(c.cmd, "--pty is for 'subproc run' only");
   if (st == SUBPROC_TOOL_CONTINUE)
     st = split_stages(&c, &p);
   if (st == SUBPROC_TOOL_CONTINUE)

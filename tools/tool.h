@@ -44,6 +44,11 @@ typedef struct subproc_tool_config {
   const char **extra_groups;
   char **args; /* PROGRAM [ARG...] (pipe: every stage and its '|') */
   size_t n_args;
+  /* --pty, --pty-size, --pty-raw (tools/pty.c; the size and mode are in
+   * opts.pty) */
+  int pty;
+  int pty_relay;  /* the tool's stdin is a terminal: relay it */
+  int pty_follow; /* the size is the terminal's: follow SIGWINCH */
 } subproc_tool_config;
 
 /* Parse `run`/`pipe` options (argv[0] is the command name) and prepare
@@ -70,6 +75,16 @@ int subproc_tool_cmd_split(int argc, char **argv);
 int subproc_tool_cmd_quote(int argc, char **argv);
 int subproc_tool_cmd_cmdline(int argc, char **argv);
 int subproc_tool_cmd_parallel(int argc, char **argv);
+
+/* --pty (tools/pty.c). setup: put the streams on the pty, choose between
+ * relaying the terminal and reading the pty; SUBPROC_TOOL_CONTINUE or a
+ * status. relay: run the child with the tool's terminal relayed; returns
+ * as subproc_run does, with the child's status in *returncode. */
+int subproc_tool_pty_setup(subproc_tool_config *c);
+int subproc_tool_pty_relay(subproc_tool_config *c, int *returncode,
+                           int *timed_out, subproc_error *e);
+/* "pty": null, or {"rows", "cols", "raw"}. */
+void subproc_tool_json_pty(subproc_tool_json *j, const subproc_tool_config *c);
 
 /* Reporting (tools/report.c). */
 /* The exit status for a finished call: 124, the child's status, 128+N,

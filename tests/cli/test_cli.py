@@ -31,7 +31,7 @@ SKIPPED = 77
 
 RUN_KEYS = {"args", "returncode", "timed_out", "stdout", "stdout_truncated",
             "stderr", "stderr_truncated", "duration_s", "rusage", "pid",
-            "error"}
+            "pty", "error"}
 PIPE_KEYS = {"args", "returncode", "timed_out", "stages", "stdout",
              "stdout_truncated", "stderr", "stderr_truncated", "duration_s",
              "error"}
@@ -208,7 +208,8 @@ def test_command_help():
                    "--umask", "--user", "--group", "--extra-groups",
                    "--new-session", "--process-group", "--pass-fd",
                    "--keep-fds", "--keep-signals", "--pipesize",
-                   "--max-output", "--json", "--wait-delay"):
+                   "--max-output", "--json", "--wait-delay", "--pty",
+                   "--pty-size", "--pty-raw"):
         if option not in text:
             raise AssertionError(f"run --help does not mention {option}")
 
@@ -1319,6 +1320,209 @@ def test_parallel_progress_on_a_terminal():
     if b"3/3 done" not in seen or b"ETA" not in seen:
         raise AssertionError(f"no progress line: {seen!r}")
     p = expect(sp("parallel", "--", "true", ":::", "1"), 0, err=b"")
+
+
+# ---- run --pty (issue 12) ---------------------------------------------------
+
+# A child that reports what it sees: isatty of 0, 1, 2 and the size.
+SHOW_TTY = ("import os, sys\n"
+            "print([os.isatty(i) for i in range(3)], os.get_terminal_size(1))\n"
+            "print('\\033[31mred\\033[0m')")
+
+
+def test_run_pty_capture_keeps_escapes():
+    d = run_json("--pty", "--pty-size", "30x100", "--", PY, "-c", SHOW_TTY)
+    eq(d["stdout"], "[False, True, True] os.terminal_size(columns=100, "
+       "lines=30)\r\n\x1b[31mred\x1b[0m\r\n", "stdout over the pty")
+    eq(d["stderr"], None, "stderr is on the pty, merged")
+    eq(d["pty"], {"rows": 30, "cols": 100, "raw": False}, "pty in the JSON")
+    eq(run_json("true")["pty"], None, "no pty")
+    # --capture prints what the terminal showed, escapes included
+    p = expect(sp("run", "--pty", "--capture", "--", PY, "-c", SHOW_TTY), 0,
+               err=b"")
+    if b"\x1b[31mred\x1b[0m\r\n" not in p.stdout:
+        raise AssertionError("no colour" + describe(p))
+    # ls --color=auto colours only on a terminal (GNU ls)
+    if shutil.which("ls") and b"GNU" in sp("run", "ls", "--version").stdout:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.mkdir(os.path.join(tmp, "sub"))
+            p = expect(sp("run", "--pty", "--capture", "--", "ls",
+                          "--color=auto", tmp), 0)
+            if b"\x1b[" not in p.stdout or b"sub" not in p.stdout:
+                raise AssertionError("ls did not colour" + describe(p))
+            p = expect(sp("run", "--capture", "--", "ls", "--color=auto",
+                          tmp), 0, out=b"sub\n")
+
+
+def test_run_pty_streams_output_as_it_comes():
+    # not captured: the pty is printed as it is read (stderr merged), raw
+    # mode passes "\n" through unchanged; stdin stays the tool's own
+    p = expect(sp("run", "--pty-raw", "--", PY, "-c",
+                  "import os, sys; print(os.isatty(0), os.isatty(1));"
+                  "print('e', file=sys.stderr); print(sys.stdin.read())",
+                  input=b"piped"), 0, out=b"False True\ne\npiped\n", err=b"")
+    # --stdout elsewhere: the pty carries stderr, printed on stderr
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        p = expect(sp("run", "--pty", "--stdout", out, "--", PY, "-c",
+                      "import os, sys; print(os.isatty(1));"
+                      "print(os.isatty(2), file=sys.stderr)"), 0, out=b"",
+                   err=b"True\r\n")
+        with open(out, "rb") as f:
+            eq(f.read(), b"False\n", "stdout went to the file")
+
+
+def test_run_pty_usage_errors():
+    expect_usage_error("pipe", "--pty", "--", "true")
+    for bad in ("0x80", "24", "24x", "x80", "24x65536", "axb"):
+        expect_usage_error("run", "--pty-size", bad, "true")
+    expect_usage_error("run", "--pty", "--stdout", "null", "--stderr",
+                       "null", "true")
+    d = run_json("--pty", "--process-group", "0", "true", code=125)
+    eq(d["error"]["step"], "process_group", "error step")
+
+
+def read_until(fd, want, seconds, seen=b""):
+    """Read a pty master until want shows up (or its end)."""
+    end = time.monotonic() + slow(seconds)
+    import select
+    while want not in seen:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {want!r} in {seen!r}")
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            raise AssertionError(f"EOF before {want!r}; got {seen!r}")
+        seen += chunk
+    return seen
+
+
+def relay_tool(child_code, rows=40, cols=120, tool_args=()):
+    """The tool as `subproc run --pty` on a terminal of its own (pty.fork:
+    a session whose controlling terminal it is), size rows x cols.
+    Returns (pid, master)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ,
+                        struct.pack("HHHH", rows, cols, 0, 0))
+            os.execv(BINARY, [BINARY, "run", "--pty", *tool_args, "--", PY,
+                              "-c", child_code])
+        finally:
+            os._exit(99)
+    return pid, master
+
+
+def wait_status(pid, seconds):
+    end = time.monotonic() + slow(seconds)
+    while time.monotonic() < end:
+        got, st = os.waitpid(pid, os.WNOHANG)
+        if got == pid:
+            return st
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError("the tool did not end")
+
+
+def lflag(fd):
+    import termios
+    return termios.tcgetattr(fd)[3]
+
+
+RELAY_CHILD = (
+    "import os, signal, sys\n"
+    "sizes = []\n"
+    "signal.signal(signal.SIGWINCH, lambda s, f: sizes.append(1))\n"
+    "print([os.isatty(i) for i in range(3)], os.get_terminal_size(0),\n"
+    "      'ready', flush=True)\n"
+    "line = sys.stdin.readline().strip()\n"
+    "print('got:' + line, flush=True)\n"
+    "while not sizes: signal.pause()\n"
+    "print('winch', os.get_terminal_size(0), flush=True)\n"
+    "sys.exit(3)\n")
+
+
+def test_run_pty_relays_the_terminal():
+    import struct
+    import termios
+    import fcntl
+    linux_only()
+    pid, master = relay_tool(RELAY_CHILD)
+    try:
+        seen = read_until(master, b"ready", 30)
+        if (b"[True, True, True] os.terminal_size(columns=120, lines=40)"
+                not in seen):
+            raise AssertionError(f"the child's view: {seen!r}")
+        # the tool's terminal is raw while it relays
+        eq(lflag(master) & (termios.ICANON | termios.ECHO), 0, "raw mode")
+        # keys go to the child ('\r': raw mode keeps it; the child's
+        # cooked pty turns it into '\n' and echoes it)
+        os.write(master, b"hello\r")
+        seen = read_until(master, b"got:hello", 10, seen)
+        # the tool's terminal resized: the child's follows (SIGWINCH)
+        fcntl.ioctl(master, termios.TIOCSWINSZ,
+                    struct.pack("HHHH", 50, 132, 0, 0))
+        seen = read_until(master, b"lines=50)", 10, seen)
+        if b"winch os.terminal_size(columns=132, lines=50)" not in seen:
+            raise AssertionError(f"no resize seen: {seen!r}")
+        st = wait_status(pid, 10)
+        eq(os.waitstatus_to_exitcode(st), 3, "the child's status")
+        # put back as it was
+        if not lflag(master) & termios.ICANON:
+            raise AssertionError("the terminal was left raw")
+    finally:
+        os.close(master)
+
+
+def test_run_pty_relay_restores_on_signals():
+    import termios
+    linux_only()
+    sleeper = "import time; print('ready', flush=True); time.sleep(%s)" % LONG
+    # SIGTERM is forwarded: the child dies of it, the tool reports 128+15
+    pid, master = relay_tool(sleeper)
+    try:
+        read_until(master, b"ready", 30)
+        eq(lflag(master) & termios.ICANON, 0, "raw mode")
+        os.kill(pid, signal.SIGTERM)
+        st = wait_status(pid, 10)
+        eq(os.waitstatus_to_exitcode(st), 128 + signal.SIGTERM, "status")
+        if not lflag(master) & termios.ICANON:
+            raise AssertionError("left raw after SIGTERM")
+    finally:
+        os.close(master)
+    # SIGUSR1 kills the tool itself, which puts the terminal back first
+    pid, master = relay_tool(sleeper)
+    try:
+        read_until(master, b"ready", 30)
+        eq(lflag(master) & termios.ICANON, 0, "raw mode")
+        os.kill(pid, signal.SIGUSR1)
+        st = wait_status(pid, 10)
+        eq(os.waitstatus_to_exitcode(st), -signal.SIGUSR1, "tool's status")
+        if not lflag(master) & termios.ICANON:
+            raise AssertionError("left raw after SIGUSR1")
+    finally:
+        os.close(master)
+    # --timeout: the child is killed, the terminal put back, status 124
+    pid, master = relay_tool(sleeper, tool_args=("--timeout", "1"))
+    try:
+        read_until(master, b"ready", 30)
+        st = wait_status(pid, 15)
+        eq(os.waitstatus_to_exitcode(st), 124, "timeout status")
+        if not lflag(master) & termios.ICANON:
+            raise AssertionError("left raw after the timeout")
+    finally:
+        os.close(master)
 
 
 # ---- runner -------------------------------------------------------------------
