@@ -268,7 +268,11 @@ typedef int (*subproc_preexec_fn)(void *arg);
 /*
  * Every Popen argument, plus the run()/communicate() ones. All-zero means
  * Python's defaults. Fields marked [run] are used by subproc_run() and the
- * functions built on it, and by subproc_communicate() where noted.
+ * functions built on it, and by subproc_communicate() where noted. The
+ * four that only run can honour (input, capture_output, timeout, check)
+ * are refused by subproc_popen: SUBPROC_EINVAL, err->step naming the field
+ * (Python's Popen has no such arguments; a timeout it ignored would never
+ * fire).
  */
 typedef struct subproc_options {
   const char *executable; /* program to execute instead of argv[0];

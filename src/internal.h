@@ -101,6 +101,11 @@ int subproc__audit(const char *executable, const char *const *argv,
  * a backend then checks what only it refuses. */
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err);
+/* run's options as popen takes them: the [run] fields checked (Python's
+ * ValueErrors), input as a stdin PIPE, capture_output as two PIPEs, and
+ * every [run] field cleared. */
+int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
+                         subproc_error *err);
 
 /* ---- environment ---- */
 /* Validates "NAME=VALUE" entries: '=' present, name not empty. */

@@ -12,8 +12,6 @@ static int not_a_number(subproc_error *err, const char *name) {
 /* Values no platform accepts: NaN times, sizes beyond what the OS takes,
  * negative fds (Python's ValueError). */
 static int check_values(const subproc_options *o, subproc_error *err) {
-  if (subproc__isnan(o->timeout))
-    return not_a_number(err, "timeout");
   if (subproc__isnan(o->wait_delay))
     return not_a_number(err, "wait_delay");
   if (o->pipesize < 0 || o->pipesize > INT_MAX)
@@ -31,6 +29,22 @@ static int check_values(const subproc_options *o, subproc_error *err) {
   return 0;
 }
 
+/* The [run] fields belong to subproc_run and communicate: popen refuses
+ * them rather than ignore them (a timeout that never fires is a trap). */
+static int refuse_run_fields(const subproc_options *o, subproc_error *err) {
+  const char *field = o->input || o->input_len ? "input"
+                      : o->capture_output      ? "capture_output"
+                      : o->timeout != 0        ? "timeout"
+                      : o->check               ? "check"
+                                               : NULL;
+  if (!field)
+    return 0;
+  return subproc__fail(err, SUBPROC_EINVAL, 0, field, NULL, -1,
+                       "popen: .%s is a [run] option (subproc_run, or the "
+                       "argument of subproc_communicate/subproc_wait)",
+                       field);
+}
+
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err) {
   if (!argv || !argv[0])
@@ -43,16 +57,37 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
   if (o->bufsize < SUBPROC_BUFSIZE_UNBUFFERED)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "bufsize", NULL, -1,
                          "bufsize: %ld is not valid", o->bufsize);
+  int rc = refuse_run_fields(o, err);
+  if (rc == 0)
+    rc = check_values(o, err);
+  return rc < 0 ? rc : subproc__env_validate(o->env, err);
+}
+
+int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
+                         subproc_error *err) {
   if (o->input && o->in.kind != SUBPROC_INHERIT)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
                          "stdin and input arguments may not both be used");
+  if (!o->input && o->input_len)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "input: NULL with input_len %zu", o->input_len);
   if (o->capture_output &&
       (o->out.kind != SUBPROC_INHERIT || o->err.kind != SUBPROC_INHERIT))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "capture_output", NULL, -1,
                          "stdout and stderr arguments may not be used with "
                          "capture_output");
-  int rc = check_values(o, err);
-  return rc < 0 ? rc : subproc__env_validate(o->env, err);
+  if (subproc__isnan(o->timeout))
+    return not_a_number(err, "timeout");
+  *popen_o = *o;
+  if (o->input)
+    popen_o->in = (subproc_redirect){.kind = SUBPROC_PIPE};
+  if (o->capture_output)
+    popen_o->out = popen_o->err = (subproc_redirect){.kind = SUBPROC_PIPE};
+  popen_o->input = NULL;
+  popen_o->input_len = 0;
+  popen_o->capture_output = popen_o->check = 0;
+  popen_o->timeout = 0;
+  return 0;
 }
 
 int subproc__env_validate(const char *const *env, subproc_error *err) {

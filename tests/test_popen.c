@@ -1129,3 +1129,39 @@ TEST_POSIX(popen_fallback_close_loop) {
   check_close_fallback(SUBPROC__NO_CLOSE_RANGE | SUBPROC__NO_PROC_FD);
 }
 #endif
+
+/* The [run] fields are refused by popen, each named (issue 14), not
+ * ignored: a timeout there would never fire. */
+TEST(popen_refuses_run_fields) {
+  const char *argv[] = {"true", NULL};
+  static const char data[] = "x";
+  struct {
+    subproc_options o;
+    const char *field;
+  } cases[] = {
+      {{.input = data, .input_len = 1}, "input"}, {{.input_len = 3}, "input"},
+      {{.capture_output = 1}, "capture_output"},  {{.timeout = 5}, "timeout"},
+      {{.timeout = SUBPROC_POLL}, "timeout"},     {{.check = 1}, "check"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    subproc *p = (subproc *)&cases; /* must be reset to NULL */
+    subproc_error e;
+    ASSERT_EQ(subproc_popen(argv, &cases[i].o, &p, &e), SUBPROC_EINVAL);
+    ASSERT(p == NULL);
+    ASSERT_STREQ(subproc_step_name(e.step), cases[i].field);
+    ASSERT(strstr(e.message, cases[i].field) != NULL);
+    ASSERT_EQ(subproc_popen_cmd("true", &cases[i].o, &p, &e), SUBPROC_EINVAL);
+  }
+  /* The same fields are run's: accepted there. */
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_run(argv,
+                        &(subproc_options){.input = data,
+                                           .input_len = 1,
+                                           .capture_output = 1,
+                                           .timeout = 30,
+                                           .check = 1},
+                        &r, &e),
+            &e);
+  subproc_result_free(r);
+}

@@ -221,11 +221,6 @@ static int prep_stderr_to_stdout(subproc__plan *pr, subproc_error *err) {
 static int prep_fds(subproc__plan *pr, const subproc_options *o,
                     subproc_error *err) {
   const subproc_redirect *r[3] = {&o->in, &o->out, &o->err};
-  subproc_redirect pipe = {.kind = SUBPROC_PIPE};
-  if (o->input && o->in.kind == SUBPROC_INHERIT)
-    r[0] = &pipe;
-  if (o->capture_output)
-    r[1] = r[2] = &pipe;
   for (int i = 0; i < 3; i++) {
     int fd = i == 2 && r[2]->kind == SUBPROC_STDOUT
                  ? prep_stderr_to_stdout(pr, err)

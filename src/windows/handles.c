@@ -148,9 +148,7 @@ static int prep_redirect(subproc__plan *pr, int i, const subproc_options *o,
                          subproc_error *err) {
   const subproc_redirect *r = i == 0 ? &o->in : i == 1 ? &o->out : &o->err;
   DWORD size = o->pipesize > 0 ? (DWORD)o->pipesize : PIPE_BUFFER_DEFAULT;
-  int pipe = r->kind == SUBPROC_PIPE || (i == 0 && o->input) ||
-             (i > 0 && o->capture_output);
-  if (pipe)
+  if (r->kind == SUBPROC_PIPE)
     return make_pipe(pr, i, size, err);
   switch (r->kind) {
   case SUBPROC_INHERIT:
