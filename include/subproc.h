@@ -126,8 +126,8 @@ SUBPROC_API const char *subproc_errname(int code);
   X(PIPESIZE, "pipesize") X(BUFSIZE, "bufsize") X(PASS_FDS, "pass_fds")        \
   X(USER, "user") X(GROUP, "group") X(EXTRA_GROUPS, "extra_groups")            \
   X(PROCESS_GROUP, "process_group") X(SIGMASK, "sigmask")                      \
-  X(STARTUPINFO, "startupinfo") X(ENCODING, "encoding") X(ERRORS, "errors")    \
-  X(MAX_OUTPUT, "max_output") X(ON_OUTPUT, "on_output")                        \
+  X(STARTUPINFO, "startupinfo") X(TEXT, "text") X(ENCODING, "encoding")       \
+  X(ERRORS, "errors") X(MAX_OUTPUT, "max_output") X(ON_OUTPUT, "on_output")    \
   X(PREEXEC, "preexec") X(AUDIT, "audit")                                      \
   /* creating the child */                                                     \
   X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")              \
@@ -730,23 +730,32 @@ typedef struct subproc_pipeline_result {
 } subproc_pipeline_result;
 
 /*
- * Run argvs[0] | argvs[1] | ... | argvs[n-1]. stage_opts may be NULL or an
- * array of n option sets (stdin of stage 0 and stdout of stage n-1 are
- * taken from them; the inner streams are always pipes). opts applies to
- * the whole pipeline: input, capture_output (last stage), timeout (one for
- * all stages), check (pipefail), text, max_output, wait_delay, on_output,
- * on_spawn, and kill_tree (each stage that sets none inherits it, so a
- * timeout kills every stage's process group). input together with a
- * first-stage stdin, or capture_output together with a last-stage
- * stdout/stderr, is SUBPROC_EINVAL as in run(), and so is stderr = PIPE on
- * any stage but the last (nothing would read it). Every stage is waited
- * for; *res receives each one's status. Stages that end early are not
- * reaped before the others are done or killed, so a kill after a timeout
- * still reaches the process group of a stage whose leader has exited.
+ * Run argvs[0] | argvs[1] | ... | argvs[n-1], as a shell would, with one
+ * options struct whose every field means what it means for run():
+ *   opts->in feeds the first stage, opts->out takes the last stage's
+ *   stdout, opts->err takes every stage's stderr (a PATH is opened once, a
+ *   PIPE is one pipe all stages write, STDOUT sends every stage's stderr
+ *   where the last stage's stdout goes: `(a | b) 2>&1`); input,
+ *   capture_output, timeout (one for all stages), check (pipefail), text,
+ *   max_output, wait_delay and on_output apply to the pipeline; the process
+ *   fields (cwd, env, user, fds, signals, session, kill_tree, on_spawn...)
+ *   apply to every stage. The inner streams are always pipes.
+ * stage_opts may be NULL, or n pointers of which any may be NULL: a stage
+ * given its own options takes its process fields from them instead of
+ * from opts (kill_tree AUTO and a NULL on_spawn still inherit opts'). A
+ * stage's own stdin, stdout and the pipeline-wide fields (input,
+ * capture_output, timeout, check, text/encoding/errors, max_output,
+ * on_output, wait_delay) are SUBPROC_EINVAL naming the field; its own
+ * stderr replaces opts->err for that stage (STDOUT: into its stdout, as
+ * `a 2>&1 | b`), except PIPE, which nothing would read (SUBPROC_EINVAL).
+ * Every stage is waited for; *res receives each one's status. Stages that
+ * end early are not reaped before the others are done or killed, so a
+ * kill after a timeout still reaches the process group of a stage whose
+ * leader has exited.
  */
 SUBPROC_API int subproc_pipeline(const char *const *const *argvs, size_t n,
-                                 const subproc_options *stage_opts,
                                  const subproc_options *opts,
+                                 const subproc_options *const *stage_opts,
                                  subproc_pipeline_result **res,
                                  subproc_error *err);
 SUBPROC_API void subproc_pipeline_result_free(subproc_pipeline_result *r);

@@ -203,6 +203,10 @@ void subproc__move_stdin(subproc *from, subproc *to) {
   from->streams[0] = (subproc__stream){.fd = -1};
 }
 
+void subproc__adopt_pipe(subproc *p, int i, int fd) {
+  p->streams[i] = (subproc__stream){.fd = fd};
+}
+
 /* ------------------------------------------------------------------ */
 /* The result                                                          */
 /* ------------------------------------------------------------------ */

@@ -191,6 +191,9 @@ int subproc__make_result(subproc *p, int snapshot, subproc_result **res);
 int subproc__drain_after_kill(subproc *p, subproc_error *err);
 /* Pipelines: `to` writes its communicate input to `from`'s stdin pipe. */
 void subproc__move_stdin(subproc *from, subproc *to);
+/* p reads pipe end fd (not yet watched by anything) as its stream i:
+ * a pipeline's shared stderr or stdout. */
+void subproc__adopt_pipe(subproc *p, int i, int fd);
 /* kill_tree as the options ask: AUTO is on with a new session or group. */
 int subproc__kill_tree_on(const subproc_options *o);
 

@@ -121,6 +121,15 @@ typedef struct subproc__io {
  * or a negative code for a failure of the wait itself. */
 int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
                    double deadline);
+/* Ends shared by several children (a pipeline's stderr, src/pipeline.c),
+ * given to each as SUBPROC_FD and closed by the caller once all are
+ * started: a PATH redirect for stream i opened as prepare opens it, and a
+ * pipe the parent reads (*parent_fd, an end subproc__os_io takes) and the
+ * children write (*child_fd). Neither is inherited by anyone else. */
+int subproc__os_open_redirect(const subproc_redirect *r, int i, int *fd,
+                              subproc_error *err);
+int subproc__os_output_pipe(long pipesize, int *parent_fd, int *child_fd,
+                            subproc_error *err);
 /* Writes to fd must not block (communicate's stdin). */
 int subproc__os_set_nonblocking(int fd, int on);
 int subproc__os_close_fd(int fd);

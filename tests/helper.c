@@ -277,7 +277,8 @@ static int step_is(const char *step, size_t len, const char *name) {
  * write as a shell command: out:TEXT and err:TEXT write TEXT to stdout or
  * stderr, hex:HEX the decoded bytes to stdout, write:N and write:N:FD the
  * pattern of `write`; sleep:S; cat copies stdin to stdout, drain reads it
- * to its end; closein closes stdin; exit:CODE exits. */
+ * to its end; closein closes stdin; env:NAME writes NAME's value (or
+ * <unset>) and a newline; exit:CODE exits. */
 static int mode_script(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *s = argv[i], *arg = strchr(s, ':') ? strchr(s, ':') + 1 : "";
@@ -296,7 +297,11 @@ static int mode_script(int argc, char **argv) {
       rc = cat(0);
     else if (step_is(s, len, "drain"))
       rc = drain();
-    else if (step_is(s, len, "closein"))
+    else if (step_is(s, len, "env")) {
+      const char *v = env_value(arg);
+      v = v ? v : "<unset>";
+      rc = write_all(1, v, strlen(v)) || write_all(1, "\n", 1);
+    } else if (step_is(s, len, "closein"))
       close_fd(0);
     else if (step_is(s, len, "exit"))
       exit((int)strtoul(arg, NULL, 0));

@@ -1115,10 +1115,10 @@ static void signal_round(int i, const char *big) {
   /* a pipeline */
   const char *const *stages[] = {echo, cat};
   subproc_pipeline_result *pr = NULL;
-  ASSERT_OK(subproc_pipeline(stages, 2, NULL,
+  ASSERT_OK(subproc_pipeline(stages, 2,
                              &(subproc_options){.capture_output = 1,
                                                 .timeout = test_slow(120.0)},
-                             &pr, &e),
+                             NULL, &pr, &e),
             &e);
   ASSERT_EQ(pr->returncode, 0);
   ASSERT_STREQ(pr->last->out, line);

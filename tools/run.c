@@ -87,20 +87,14 @@ int subproc_tool_cmd_run(int argc, char **argv) {
 /* ---- pipe ---- */
 
 typedef struct pipeline {
-  const char **words;          /* every stage's argv, each NULL-ended */
-  const char *const **argvs;   /* n pointers into words */
-  subproc_options *stage_opts; /* n */
-  subproc_options opts;        /* the whole pipeline's */
+  const char **words;        /* every stage's argv, each NULL-ended */
+  const char *const **argvs; /* n pointers into words */
   size_t n;
-  FILE *err_file; /* --stderr FILE, opened once for all */
 } pipeline;
 
 static void pipeline_free(pipeline *p) {
   free(p->words);
   free(p->argvs);
-  free(p->stage_opts);
-  if (p->err_file)
-    fclose(p->err_file);
 }
 
 static int is_bar(const char *s) { return strcmp(s, "|") == 0; }
@@ -126,59 +120,6 @@ static int split_stages(const subproc_tool_config *c, pipeline *p) {
   p->words[w] = NULL;
   if (p->argvs[p->n - 1] == p->words + w)
     return subproc_tool_usage_error(c->cmd, "empty command after '|'");
-  return SUBPROC_TOOL_CONTINUE;
-}
-
-/* The options that belong to the pipeline as a whole move to p->opts; every
- * stage gets the rest, with stdin for the first and stdout for the last,
- * and --capture pipes whichever of the last stage's stdout and stderr is
- * not redirected, as for run. */
-static int split_options(const subproc_tool_config *c, pipeline *p) {
-  const subproc_options *base = &c->opts;
-  subproc_options *o = &p->opts, *last;
-  size_t i;
-  if (!(p->stage_opts = malloc(p->n * sizeof *p->stage_opts)))
-    return subproc_tool_usage_error(c->cmd, "out of memory");
-  memset(o, 0, sizeof *o);
-  o->input = base->input;
-  o->input_len = base->input_len;
-  o->timeout = base->timeout;
-  o->wait_delay = base->wait_delay;
-  o->check = base->check;
-  o->text = base->text;
-  o->encoding = base->encoding;
-  o->errors = base->errors;
-  o->max_output = base->max_output;
-  o->max_output_policy = base->max_output_policy;
-  o->kill_tree = base->kill_tree;
-  for (i = 0; i < p->n; i++) {
-    subproc_options *s = &p->stage_opts[i];
-    *s = *base;
-    s->input = NULL;
-    s->input_len = 0;
-    s->timeout = s->wait_delay = 0;
-    s->check = 0;
-    if (i > 0)
-      s->in = (subproc_redirect){.kind = SUBPROC_INHERIT};
-    if (i + 1 < p->n)
-      s->out = (subproc_redirect){.kind = SUBPROC_INHERIT};
-  }
-  /* Every stage writes its stderr to the one file, opened (and truncated)
-   * once, as a shell's 2> does for the whole pipeline. */
-  if (base->err.kind == SUBPROC_PATH) {
-    if (!(p->err_file = fopen(base->err.path, "wb"))) {
-      fprintf(stderr, "subproc: %s: cannot open '%s': %s\n", c->cmd,
-              base->err.path, strerror(errno));
-      return SUBPROC_TOOL_EXIT_FAILURE;
-    }
-    for (i = 0; i < p->n; i++)
-      p->stage_opts[i].err = SUBPROC_REDIRECT_FILE(p->err_file);
-  }
-  last = &p->stage_opts[p->n - 1];
-  if (c->capture && !c->stdout_spec)
-    last->out = SUBPROC_REDIRECT_PIPE;
-  if (c->capture && !c->stderr_spec)
-    last->err = SUBPROC_REDIRECT_PIPE;
   return SUBPROC_TOOL_CONTINUE;
 }
 
@@ -224,14 +165,16 @@ static int print_pipe_json(const pipeline *p, int rc, const subproc_error *e,
   return st;
 }
 
-static int run_pipeline(const subproc_tool_config *c, pipeline *p) {
+/* The library gives every option its pipeline meaning (--stderr for
+ * every stage, opened once; --capture collects every stage's stderr). */
+static int run_pipeline(subproc_tool_config *c, pipeline *p) {
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   double start = subproc_tool_now();
   int rc, st;
   memset(&e, 0, sizeof e);
-  subproc_tool_forward_signals(&p->opts, leads_group(&p->stage_opts[0]));
-  rc = subproc_pipeline(p->argvs, p->n, p->stage_opts, &p->opts, &r, &e);
+  subproc_tool_forward_signals(&c->opts, leads_group(&c->opts));
+  rc = subproc_pipeline(p->argvs, p->n, &c->opts, NULL, &r, &e);
   st = subproc_tool_exit_status(
       rc, &e, r ? r->returncode : SUBPROC_NO_RETURNCODE, r && r->timed_out);
   if (c->json && print_pipe_json(p, rc, &e, r, subproc_tool_now() - start) != 0)
@@ -254,10 +197,10 @@ int subproc_tool_cmd_pipe(int argc, char **argv) {
                                          "'subproc run' only");
   if (st == SUBPROC_TOOL_CONTINUE)
     st = split_stages(&c, &p);
-  if (st == SUBPROC_TOOL_CONTINUE)
-    st = split_options(&c, &p);
-  if (st == SUBPROC_TOOL_CONTINUE)
+  if (st == SUBPROC_TOOL_CONTINUE) {
+    apply_capture(&c);
     st = run_pipeline(&c, &p);
+  }
   pipeline_free(&p);
   subproc_tool_config_free(&c);
   return st;

@@ -101,8 +101,9 @@ static const char help_pipe[] =
     "the last non-zero stage status, or 0.\n"
     "\n"
     "Options are those of 'subproc run' except --shell and --executable:\n"
-    "--stdin and --input feed the first stage, --stdout and --capture take\n"
-    "the last stage's output, --stderr applies to every stage, --timeout to\n"
+    "--stdin and --input feed the first stage, --stdout takes the last\n"
+    "stage's output, --stderr applies to every stage, --capture takes the\n"
+    "last stage's stdout and every stage's stderr, --timeout applies to\n"
     "the whole pipeline, --check fails on a pipefail status, and --json\n"
     "prints every stage's status.\n";
 

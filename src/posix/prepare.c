@@ -133,18 +133,38 @@ static int check_fd(int fd, const char *step, subproc_error *err) {
   return 0;
 }
 
+static int set_pipesize(int fd, long pipesize, subproc_error *err) {
+#if defined(HAVE_F_SETPIPE_SZ)
+  if (pipesize > 0 && fcntl(fd, F_SETPIPE_SZ, (int)pipesize) < 0)
+    return subproc__fail_os(err, errno, "pipesize", NULL, fd);
+#else
+  (void)fd, (void)pipesize;
+#endif
+  return 0;
+}
+
 static int open_pipe(subproc__plan *pr, int fds[2], long pipesize,
                      subproc_error *err) {
   if (subproc__pipe(fds) < 0)
     return subproc__fail_os(err, errno, "pipe", NULL, -1);
   track(pr, fds[0]);
   track(pr, fds[1]);
-#if defined(HAVE_F_SETPIPE_SZ)
-  if (pipesize > 0 && fcntl(fds[0], F_SETPIPE_SZ, (int)pipesize) < 0)
-    return subproc__fail_os(err, errno, "pipesize", NULL, fds[0]);
-#else
-  (void)pipesize;
-#endif
+  return set_pipesize(fds[0], pipesize, err);
+}
+
+int subproc__os_output_pipe(long pipesize, int *parent_fd, int *child_fd,
+                            subproc_error *err) {
+  int fds[2];
+  if (subproc__pipe(fds) < 0)
+    return subproc__fail_os(err, errno, "pipe", NULL, -1);
+  int rc = set_pipesize(fds[0], pipesize, err);
+  if (rc < 0) {
+    subproc__close_quietly(fds[0]);
+    subproc__close_quietly(fds[1]);
+    return rc;
+  }
+  *parent_fd = fds[0];
+  *child_fd = fds[1];
   return 0;
 }
 
@@ -158,14 +178,19 @@ static int get_devnull(subproc__plan *pr, subproc_error *err) {
   return pr->devnull;
 }
 
+int subproc__os_open_redirect(const subproc_redirect *r, int i, int *fd,
+                              subproc_error *err) {
+  int dflt = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
+  *fd = subproc__open(r->path, r->flags ? r->flags : dflt,
+                      r->mode ? (mode_t)r->mode : 0666);
+  return *fd < 0 ? subproc__fail_os(err, errno, "open", r->path, -1) : 0;
+}
+
 static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
                      subproc_error *err) {
-  int dflt = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
-  int fd = subproc__open(r->path, r->flags ? r->flags : dflt,
-                         r->mode ? (mode_t)r->mode : 0666);
-  if (fd < 0)
-    return subproc__fail_os(err, errno, "open", r->path, -1);
-  return track(pr, fd);
+  int fd;
+  int rc = subproc__os_open_redirect(r, i, &fd, err);
+  return rc < 0 ? rc : track(pr, fd);
 }
 
 static const char *const stream_names[] = {"stdin", "stdout", "stderr"};

@@ -978,15 +978,23 @@ def test_pipe_json():
 
 
 def test_pipe_capture():
-    """--capture takes the last stage's stdout and stderr (those not
-    redirected); the other stages' stderr is inherited."""
+    """--capture takes the last stage's stdout and every stage's stderr
+    (those not redirected), as Python's run("a | b", shell=True,
+    capture_output=True) does."""
     stages = ["sh", "-c", "echo x; echo e1 >&2", "|", "sh", "-c",
               "cat; echo e2 >&2"]
     expect(sp("pipe", "--capture", "--", *stages), 0, out="x\n",
            err="e1\ne2\n")
     d = pipe_json("--capture", "--", *stages)
     eq(d["stdout"], "x\n", "stdout")
-    eq(d["stderr"], "e2\n", "stderr")
+    eq(d["stderr"], "e1\ne2\n", "stderr")
+    shell = "sh -c 'echo x; echo e1 >&2' | sh -c 'cat; echo e2 >&2'"
+    py = subprocess.run(["python3", "-c",
+                         "import subprocess, sys; r = subprocess.run("
+                         "sys.argv[1], shell=True, capture_output=True); "
+                         "print(repr(r.stdout), repr(r.stderr))", shell],
+                        capture_output=True, text=True)
+    eq(py.stdout, "b'x\\n' b'e1\\ne2\\n'\n", "Python's run of the same")
     d = pipe_json("--capture", "--stderr", "null", "--", *stages)
     eq(d["stdout"], "x\n", "stdout")
     eq(d["stderr"], None, "stderr")
