@@ -21,9 +21,14 @@
  *     else printf("%d: %s", r->returncode, r->out);
  *     subproc_result_free(r);
  *
- * Strings are bytes (UTF-8 recommended). Arrays of strings (argv, env,
- * extra_groups) are NULL-terminated. The library is thread-safe: any number
- * of threads may spawn at once. On one subproc object, subproc_wait,
+ * Strings are bytes (UTF-8 recommended). Every array in the options, and
+ * every argv, carries its own end instead of a count: arrays of strings
+ * (argv, env, extra_groups) and of handles (handle_list) end with NULL,
+ * arrays of fds (pass_fds) with -1. Counts go only with byte buffers (input,
+ * input_len) and with the two arrays of objects a call takes as a whole
+ * (subproc_wait_any's procs, which may hold NULLs, and subproc_pipeline's
+ * stages). The library is thread-safe: any number of threads may spawn at
+ * once. On one subproc object, subproc_wait,
  * subproc_poll, the signal calls, subproc_returncode and subproc_pid may be
  * called from several threads at once (exactly one reaps; all see the same
  * returncode); the other calls on one object are for one thread at a time.
@@ -115,32 +120,71 @@ SUBPROC_API const char *subproc_errname(int code);
  * its name ("exec", "chdir", "user", ...), which is also the first word of
  * the message.
  */
-#define SUBPROC_STEP_MAP(X)                                                    \
-  X(NONE, "")                                                                  \
-  X(OTHER, "other")                                                            \
-  /* arguments and options */                                                  \
-  X(ARGS, "args") X(EXECUTABLE, "executable") X(SHELL, "shell")                \
-  X(ENV, "env") X(STDIN, "stdin") X(STDOUT, "stdout") X(STDERR, "stderr")      \
-  X(INPUT, "input") X(CAPTURE_OUTPUT, "capture_output")                        \
-  X(TIMEOUT, "timeout") X(CHECK, "check") X(WAIT_DELAY, "wait_delay")          \
-  X(PIPESIZE, "pipesize") X(BUFSIZE, "bufsize") X(PASS_FDS, "pass_fds")        \
-  X(USER, "user") X(GROUP, "group") X(EXTRA_GROUPS, "extra_groups")            \
-  X(PROCESS_GROUP, "process_group") X(SIGMASK, "sigmask")                      \
-  X(STARTUPINFO, "startupinfo") X(TEXT, "text") X(ENCODING, "encoding")       \
-  X(ERRORS, "errors") X(MAX_OUTPUT, "max_output") X(ON_OUTPUT, "on_output")    \
-  X(PREEXEC, "preexec") X(AUDIT, "audit")                                      \
-  /* creating the child */                                                     \
-  X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")              \
-  X(FORK, "fork") X(CLONE, "clone") X(POSIX_SPAWN, "posix_spawn")              \
-  /* in the child, before exec */                                              \
-  X(DUP2, "dup2") X(CHDIR, "chdir") X(SETSID, "setsid")                        \
-  X(SETPGID, "setpgid") X(SETGROUPS, "setgroups") X(SETGID, "setgid")          \
-  X(SETUID, "setuid") X(CLOSE_FDS, "close_fds") X(EXEC, "exec")                \
-  /* talking to it */                                                          \
-  X(READ, "read") X(WRITE, "write") X(POLL, "poll") X(WAIT, "wait")            \
-  X(KILL, "kill") X(COMMUNICATE, "communicate") X(DECODE, "decode")            \
-  X(ENCODE, "encode") X(PIPELINE, "pipeline") X(GROUP_LOOP, "group")           \
-  X(POOL, "pool") X(SPLIT, "split")
+/* clang-format off */
+#define SUBPROC_STEP_MAP(X)                                                   \
+  X(NONE, "")                                                                 \
+  X(OTHER, "other")                                                           \
+  /* arguments and options */                                                 \
+  X(ARGS, "args")                                                             \
+  X(EXECUTABLE, "executable")                                                 \
+  X(SHELL, "shell")                                                           \
+  X(ENV, "env")                                                               \
+  X(STDIN, "stdin")                                                           \
+  X(STDOUT, "stdout")                                                         \
+  X(STDERR, "stderr")                                                         \
+  X(INPUT, "input")                                                           \
+  X(CAPTURE_OUTPUT, "capture_output")                                         \
+  X(TIMEOUT, "timeout")                                                       \
+  X(CHECK, "check")                                                           \
+  X(WAIT_DELAY, "wait_delay")                                                 \
+  X(PIPESIZE, "pipesize")                                                     \
+  X(BUFSIZE, "bufsize")                                                       \
+  X(PASS_FDS, "pass_fds")                                                     \
+  X(USER, "user")                                                             \
+  X(GROUP, "group")                                                           \
+  X(EXTRA_GROUPS, "extra_groups")                                             \
+  X(PROCESS_GROUP, "process_group")                                           \
+  X(SIGMASK, "sigmask")                                                       \
+  X(STARTUPINFO, "startupinfo")                                               \
+  X(TEXT, "text")                                                             \
+  X(ENCODING, "encoding")                                                     \
+  X(ERRORS, "errors")                                                         \
+  X(MAX_OUTPUT, "max_output")                                                 \
+  X(ON_OUTPUT, "on_output")                                                   \
+  X(PREEXEC, "preexec")                                                       \
+  X(AUDIT, "audit")                                                           \
+  /* creating the child */                                                    \
+  X(POPEN, "popen")                                                           \
+  X(OPEN, "open")                                                             \
+  X(PIPE, "pipe")                                                             \
+  X(JOB, "job")                                                               \
+  X(FORK, "fork")                                                             \
+  X(CLONE, "clone")                                                           \
+  X(POSIX_SPAWN, "posix_spawn")                                               \
+  /* in the child, before exec */                                             \
+  X(DUP2, "dup2")                                                             \
+  X(CHDIR, "chdir")                                                           \
+  X(SETSID, "setsid")                                                         \
+  X(SETPGID, "setpgid")                                                       \
+  X(SETGROUPS, "setgroups")                                                   \
+  X(SETGID, "setgid")                                                         \
+  X(SETUID, "setuid")                                                         \
+  X(CLOSE_FDS, "close_fds")                                                   \
+  X(EXEC, "exec")                                                             \
+  /* talking to it */                                                         \
+  X(READ, "read")                                                             \
+  X(WRITE, "write")                                                           \
+  X(POLL, "poll")                                                             \
+  X(WAIT, "wait")                                                             \
+  X(KILL, "kill")                                                             \
+  X(COMMUNICATE, "communicate")                                               \
+  X(DECODE, "decode")                                                         \
+  X(ENCODE, "encode")                                                         \
+  X(PIPELINE, "pipeline")                                                     \
+  X(GROUP_LOOP, "group")                                                      \
+  X(POOL, "pool")                                                             \
+  X(SPLIT, "split")
+/* clang-format on */
 
 typedef enum subproc_step {
 #define SUBPROC__STEP_ENUM(name, text) SUBPROC_STEP_##name,
@@ -157,13 +201,13 @@ SUBPROC_API const char *subproc_step_name(subproc_step step);
  * enough to keep on the stack or in an object (about 300 bytes).
  */
 typedef struct subproc_error {
-  int code;           /* the negative code the function returned */
-  int os_errno;       /* errno of the failing system call, 0 if none */
-  subproc_step step;  /* where it failed: subproc_step_name(step) */
-  int fd;             /* the fd involved, -1 if none */
-  int returncode;     /* SUBPROC_ECALLED: the child's status (-N: signal N) */
-  double timeout;     /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
-  long long offset;   /* SUBPROC_EDECODE: byte offset of the bad input */
+  int code;          /* the negative code the function returned */
+  int os_errno;      /* errno of the failing system call, 0 if none */
+  subproc_step step; /* where it failed: subproc_step_name(step) */
+  int fd;            /* the fd involved, -1 if none */
+  int returncode;    /* SUBPROC_ECALLED: the child's status (-N: signal N) */
+  double timeout;    /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
+  long long offset;  /* SUBPROC_EDECODE: byte offset of the bad input */
   /* The path or name that the failing call was given (the program, cwd, a
    * redirection's path, a user or group, an encoding, an environment
    * entry), in full: it points into that call's arguments, so it is valid
@@ -246,8 +290,7 @@ typedef struct subproc_startupinfo {
   unsigned long dwFlags;
   void *hStdInput, *hStdOutput, *hStdError; /* used with STARTF_USESTDHANDLES */
   unsigned short wShowWindow;
-  void *const *handle_list; /* lpAttributeList["handle_list"] */
-  size_t n_handle_list;
+  void *const *handle_list; /* lpAttributeList["handle_list"]: NULL-ended */
 } subproc_startupinfo;
 
 /*
@@ -283,9 +326,9 @@ typedef struct subproc_options {
   const char *const *env;        /* "NAME=VALUE" strings; NULL = inherit */
 
   int keep_fds;        /* close_fds=False: inherit every inheritable fd */
-  const int *pass_fds; /* fds kept open (and made inheritable) */
-  size_t n_pass_fds;
-  int keep_signals; /* restore_signals=False */
+  const int *pass_fds; /* fds kept open (and made inheritable), ended by -1:
+                          (const int[]){3, 4, -1} */
+  int keep_signals;    /* restore_signals=False */
   /* Beyond Python, POSIX only: a const sigset_t * (void * so that this
    * header needs no POSIX feature macros): the child's signal mask, e.g.
    * the one a program had before it blocked SIGINT for itself; NULL = an
@@ -463,11 +506,11 @@ SUBPROC_API void subproc_result_free(subproc_result *r);
 /*
  * communicate(input, timeout): write input (may be NULL), read stdout and
  * stderr to EOF, wait (timeout: SUBPROC_FOREVER, seconds or SUBPROC_POLL,
- * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is left running and
- * nothing is lost: *res (if res is not NULL) receives a copy of the output
- * so far and a later call continues (input may only be given on the first
- * call, as in Python). On success *res receives the whole output; a later
- * call returns the same output again (the object keeps it, and each *res
+ * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is
+ * left running and nothing is lost: *res (if res is not NULL) receives a copy
+ * of the output so far and a later call continues (input may only be given on
+ * the first call, as in Python). On success *res receives the whole output; a
+ * later call returns the same output again (the object keeps it, and each *res
  * is a copy: for large outputs prefer subproc_run, which does not copy).
  * A strict decoding error (SUBPROC_EDECODE) is returned after both streams
  * reached EOF and the child was waited for: *res then has the status, the

@@ -104,6 +104,8 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
 /* run's options as popen takes them: the [run] fields checked (Python's
  * ValueErrors), input as a stdin PIPE, capture_output as two PIPEs, and
  * every [run] field cleared. */
+/* The entries of pass_fds before its -1. */
+size_t subproc__n_pass_fds(const subproc_options *o);
 int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
                          subproc_error *err);
 

@@ -18,14 +18,12 @@ static int check_values(const subproc_options *o, subproc_error *err) {
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipesize", NULL, -1,
                          "pipesize: %ld is out of range [0, %d]", o->pipesize,
                          INT_MAX);
-  if (o->n_pass_fds && !o->pass_fds)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
-                         "pass_fds: NULL array with %zu entries",
-                         o->n_pass_fds);
-  for (size_t i = 0; i < o->n_pass_fds; i++)
+  for (size_t i = 0; o->pass_fds && o->pass_fds[i] != -1; i++)
     if (o->pass_fds[i] < 0)
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
-                           "pass_fds: bad value %d", o->pass_fds[i]);
+                           "pass_fds: bad value %d at [%zu] (the list ends "
+                           "with -1)",
+                           o->pass_fds[i], i);
   return 0;
 }
 
@@ -88,6 +86,13 @@ int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
   popen_o->capture_output = popen_o->check = 0;
   popen_o->timeout = 0;
   return 0;
+}
+
+size_t subproc__n_pass_fds(const subproc_options *o) {
+  size_t n = 0;
+  while (o->pass_fds && o->pass_fds[n] != -1)
+    n++;
+  return n;
 }
 
 int subproc__env_validate(const char *const *env, subproc_error *err) {

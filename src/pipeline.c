@@ -74,14 +74,13 @@ static int share_streams(shared *sh, const subproc_options *po,
 
 /* A stage's own options give its process; what the pipeline as a whole
  * does (its streams, input, output handling, timeout) is opts'. */
-static int check_stage(const subproc_options *s, size_t i,
-                       subproc_error *err) {
-  const char *field = s->in.kind != SUBPROC_INHERIT    ? "stdin"
-                      : s->out.kind != SUBPROC_INHERIT ? "stdout"
-                      : s->input || s->input_len       ? "input"
-                      : s->capture_output              ? "capture_output"
-                      : s->timeout != 0                ? "timeout"
-                      : s->check                       ? "check"
+static int check_stage(const subproc_options *s, size_t i, subproc_error *err) {
+  const char *field = s->in.kind != SUBPROC_INHERIT         ? "stdin"
+                      : s->out.kind != SUBPROC_INHERIT      ? "stdout"
+                      : s->input || s->input_len            ? "input"
+                      : s->capture_output                   ? "capture_output"
+                      : s->timeout != 0                     ? "timeout"
+                      : s->check                            ? "check"
                       : s->text || s->encoding || s->errors ? "text"
                       : s->max_output || s->on_output       ? "max_output"
                       : s->wait_delay != 0                  ? "wait_delay"
@@ -112,10 +111,9 @@ static int validate(const char *const *const *argvs, size_t n,
   for (size_t i = 0; i < n; i++) {
     if (!argvs[i] || !argvs[i][0])
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
-                           "pipeline: stage %zu has an empty argument list",
-                           i);
-    int rc = stage_opts && stage_opts[i] ? check_stage(stage_opts[i], i, err)
-                                         : 0;
+                           "pipeline: stage %zu has an empty argument list", i);
+    int rc =
+        stage_opts && stage_opts[i] ? check_stage(stage_opts[i], i, err) : 0;
     if (rc < 0)
       return rc;
   }
@@ -136,8 +134,8 @@ static subproc_options stage_options(const subproc_options *const *stage_opts,
   }
   if (s.kill_tree == SUBPROC_KILL_TREE_AUTO)
     s.kill_tree = po->kill_tree; /* the pipeline's, unless the stage chose */
-  s.in = i == 0 ? po->in
-                : (subproc_redirect){.kind = SUBPROC_FD, .fd = prev_fd};
+  s.in =
+      i == 0 ? po->in : (subproc_redirect){.kind = SUBPROC_FD, .fd = prev_fd};
   s.out = i + 1 < n ? (subproc_redirect){.kind = SUBPROC_PIPE} : sh->out;
   if (!own || own->err.kind == SUBPROC_INHERIT)
     s.err = sh->err;
@@ -163,8 +161,8 @@ static subproc_options stage_options(const subproc_options *const *stage_opts,
 
 static int start_stages(const char *const *const *argvs, size_t n,
                         const subproc_options *const *stage_opts,
-                        const subproc_options *po, shared *sh,
-                        subproc **procs, subproc_error *err) {
+                        const subproc_options *po, shared *sh, subproc **procs,
+                        subproc_error *err) {
   int prev_fd = -1;
   for (size_t i = 0; i < n; i++) {
     subproc_options s = stage_options(stage_opts, po, sh, i, n, prev_fd);

@@ -883,10 +883,8 @@ TEST_POSIX(hard_bad_values) {
             SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "pipesize");
 #endif
-  const int neg[] = {-1};
-  ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.pass_fds = neg, .n_pass_fds = 1},
-                        &r, &e),
+  const int neg[] = {-2, -1};
+  ASSERT_EQ(subproc_run(argv, &(subproc_options){.pass_fds = neg}, &r, &e),
             SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "pass_fds");
   subproc *p = start(argv, (subproc_options){.out = SUBPROC_REDIRECT_PIPE});

@@ -278,8 +278,11 @@ TEST(popen_bad_arguments) {
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pipesize = -2}, &p, &e),
             SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "pipesize");
-  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.n_pass_fds = 2}, &p, &e),
+  ASSERT_EQ(subproc_popen(argv,
+                          &(subproc_options){.pass_fds = (const int[]){-5, -1}},
+                          &p, &e),
             SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "[0]");
   ASSERT(p == NULL);
 }
 
@@ -515,11 +518,11 @@ TEST_POSIX(popen_close_fds_default) {
 TEST_POSIX(popen_pass_fds) {
   int p[2];
   ASSERT(pipe2(p, O_CLOEXEC) == 0); /* pass_fds makes it inheritable */
-  int fds[] = {p[1]};
+  int fds[] = {p[1], -1};
   char num[16];
   snprintf(num, sizeof num, "%d", p[1]);
-  char *s = HELPER_OUT(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}),
-                       "writefd", num, "secret");
+  char *s = HELPER_OUT(((subproc_options){.pass_fds = fds}), "writefd", num,
+                       "secret");
   free(s);
   close(p[1]);
   char buf[32] = {0};
@@ -529,8 +532,8 @@ TEST_POSIX(popen_pass_fds) {
   /* the child sees exactly 0, 1, 2 and the passed fd */
   int q = open("/dev/null", O_RDONLY);
   int other = open("/dev/null", O_RDONLY);
-  int keep[] = {q};
-  s = HELPER_OUT(((subproc_options){.pass_fds = keep, .n_pass_fds = 1}), "fds");
+  int keep[] = {q, -1};
+  s = HELPER_OUT(((subproc_options){.pass_fds = keep}), "fds");
   char want[32];
   snprintf(want, sizeof want, "0 1 2 %d\n", q);
   ASSERT_STREQ(s, want);
@@ -541,10 +544,8 @@ TEST_POSIX(popen_pass_fds) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *c = NULL;
   subproc_error e;
-  int bad[] = {986};
-  ASSERT_EQ(subproc_popen(argv,
-                          &(subproc_options){.pass_fds = bad, .n_pass_fds = 1},
-                          &c, &e),
+  int bad[] = {986, -1};
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pass_fds = bad}, &c, &e),
             -EBADF);
   ASSERT_STREQ(subproc_step_name(e.step), "pass_fds");
 }
@@ -1108,9 +1109,8 @@ static void check_close_fallback(int flags) {
   int leak = open("/dev/null", O_RDONLY); /* inheritable on purpose */
   int high = fcntl(leak, F_DUPFD, 200);   /* and one far above it */
   int keep = open("/dev/null", O_RDONLY);
-  int fds[] = {keep};
-  char *s =
-      HELPER_OUT(((subproc_options){.pass_fds = fds, .n_pass_fds = 1}), "fds");
+  int fds[] = {keep, -1};
+  char *s = HELPER_OUT(((subproc_options){.pass_fds = fds}), "fds");
   char want[32];
   snprintf(want, sizeof want, "0 1 2 %d\n", keep);
   ASSERT_STREQ(s, want);

@@ -111,7 +111,8 @@ TEST(spawn_wait_any_many) {
     live[i] = ps[i];
   }
   size_t idx = 0;
-  ASSERT_EQ(subproc_wait_any(live, N, SUBPROC_POLL, &idx, &e), SUBPROC_ETIMEDOUT);
+  ASSERT_EQ(subproc_wait_any(live, N, SUBPROC_POLL, &idx, &e),
+            SUBPROC_ETIMEDOUT);
   close(pipefd[1]);
   close(pipefd[0]);
   for (size_t left = N; left > 0; left--) {

@@ -178,11 +178,12 @@ static int add_pass_fd(subproc_tool_config *c, const char *text) {
   int *p;
   if (parse_integer(text, 10, 0, 1 << 30, &fd) < 0)
     return bad_value(c, "--pass-fd", text, "expected a file descriptor");
-  p = realloc(c->pass_fds, (c->opts.n_pass_fds + 1) * sizeof *p);
+  p = realloc(c->pass_fds, (c->n_pass_fds + 2) * sizeof *p);
   if (!p)
     return subproc_tool_usage_error(c->cmd, "out of memory");
   c->pass_fds = p;
-  c->pass_fds[c->opts.n_pass_fds++] = (int)fd;
+  c->pass_fds[c->n_pass_fds++] = (int)fd;
+  c->pass_fds[c->n_pass_fds] = -1;
   c->opts.pass_fds = c->pass_fds;
   return SUBPROC_TOOL_CONTINUE;
 }

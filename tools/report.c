@@ -34,7 +34,7 @@ int subproc_tool_exit_status(int rc, const subproc_error *e, int returncode,
 
 /* The wording of env(1) and timeout(1) for the steps users meet most. */
 static const char *step_phrase(const subproc_error *e) {
-    static const struct {
+  static const struct {
     subproc_step step;
     const char *phrase;
   } phrases[] = {

@@ -39,7 +39,8 @@ typedef struct subproc_tool_config {
   size_t n_env_edits;
   int env_clear;
   const char **env; /* built from environ and the edits */
-  int *pass_fds;
+  int *pass_fds; /* -1-ended, as opts.pass_fds */
+  size_t n_pass_fds;
   char *groups_buf; /* --extra-groups, split in place */
   const char **extra_groups;
   char **args; /* PROGRAM [ARG...] (pipe: every stage and its '|') */

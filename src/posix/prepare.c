@@ -265,7 +265,7 @@ static int cmp_int(const void *a, const void *b) {
 /* pass_fds, sorted, with room for the fork path's error pipe. */
 static int prep_keep(subproc__plan *pr, const subproc_options *o,
                      subproc_error *err) {
-  size_t n = o->n_pass_fds;
+  size_t n = subproc__n_pass_fds(o);
   pr->pl.keep = malloc((n + 1) * sizeof(int));
   if (!pr->pl.keep)
     return subproc__fail_os(err, ENOMEM, "pass_fds", NULL, -1);
@@ -330,7 +330,7 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->env && !(pr->envp = subproc__argv_dup(o->env)))
     return subproc__fail_os(err, ENOMEM, "env", NULL, -1);
-    /* The caller's string (errors keep a pointer to it), not the copy. */
+  /* The caller's string (errors keep a pointer to it), not the copy. */
   pr->executable = o->executable ? o->executable
                    : o->shell    ? "/bin/sh"
                                  : argv[0];
@@ -340,7 +340,7 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
   pl->envp = pr->envp;
   pl->cwd = o->cwd;
   pl->errpipe = -1;
-  pl->close_fds = !o->keep_fds || o->n_pass_fds > 0;
+  pl->close_fds = !o->keep_fds || subproc__n_pass_fds(o) > 0;
   pl->max_fd = pl->close_fds ? max_fd_bound() : 0;
   pl->close_skip = subproc__test_flags();
   prep_process(pr, o, tree);

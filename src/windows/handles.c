@@ -326,7 +326,9 @@ static int prep_attrs(subproc__plan *pr, subproc_error *err) {
 int subproc__plan_handles(subproc__plan *pr, const subproc_options *o,
                           subproc_error *err) {
   const subproc_startupinfo *si = o->startupinfo;
-  size_t extra = si ? si->n_handle_list : 0;
+  size_t extra = 0;
+  while (si && si->handle_list && si->handle_list[extra])
+    extra++;
   if (!(pr->list = calloc(3 + extra, sizeof *pr->list)))
     return subproc__fail_os(err, ENOMEM, "startupinfo", NULL, -1);
   int rc = prep_std_handles(pr, o, err);

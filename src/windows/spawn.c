@@ -51,7 +51,7 @@ static int validate(const subproc_options *o, subproc_error *err) {
   if (o->preexec)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "preexec", NULL, -1,
                          "preexec_fn is not supported on Windows platforms");
-  if (o->n_pass_fds)
+  if (subproc__n_pass_fds(o))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
                          "pass_fds is not supported on Windows: use "
                          "startupinfo->handle_list");
@@ -63,11 +63,6 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "extra_groups");
   if (o->sigmask)
     return unsupported(err, "sigmask");
-  const subproc_startupinfo *si = o->startupinfo;
-  if (si && si->n_handle_list && !si->handle_list)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "startupinfo", NULL, -1,
-                         "startupinfo: NULL handle_list with %zu entries",
-                         si->n_handle_list);
   return 0;
 }
 
@@ -179,7 +174,7 @@ static int create_failed(const subproc__plan *pr, subproc_error *err) {
                   !(attrs & FILE_ATTRIBUTE_DIRECTORY)))
     return subproc__fail_win(err, e == ERROR_DIRECTORY ? e : ERROR_DIRECTORY,
                              "chdir", pr->cwd8);
-      if (pr->target == pr->shell) /* a path the library built: message only */
+  if (pr->target == pr->shell) /* a path the library built: message only */
     return subproc__fail_win_named(err, e, "exec", pr->target);
   return subproc__fail_win(err, e, "exec", pr->target);
 }
