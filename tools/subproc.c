@@ -157,12 +157,12 @@ static const struct command {
   int (*run)(int argc, char **argv);
   const char *help;
 } commands[] = {
-    {"run", subproc_tool_cmd_run, help_run},
-    {"pipe", subproc_tool_cmd_pipe, help_pipe},
-    {"parallel", subproc_tool_cmd_parallel, help_parallel},
-    {"split", subproc_tool_cmd_split, help_split},
-    {"quote", subproc_tool_cmd_quote, help_quote},
-    {"cmdline", subproc_tool_cmd_cmdline, help_cmdline},
+    {"run", cli_cmd_run, help_run},
+    {"pipe", cli_cmd_pipe, help_pipe},
+    {"parallel", cli_cmd_parallel, help_parallel},
+    {"split", cli_cmd_split, help_split},
+    {"quote", cli_cmd_quote, help_quote},
+    {"cmdline", cli_cmd_cmdline, help_cmdline},
 };
 
 static const struct command *find_command(const char *name) {
@@ -173,7 +173,7 @@ static const struct command *find_command(const char *name) {
   return NULL;
 }
 
-int subproc_tool_help(const char *cmd, FILE *to) {
+int cli_help(const char *cmd, FILE *to) {
   const struct command *c = *cmd ? find_command(cmd) : NULL;
   if (*cmd && !c)
     return 0;
@@ -181,7 +181,7 @@ int subproc_tool_help(const char *cmd, FILE *to) {
   return 1;
 }
 
-int subproc_tool_usage_error(const char *cmd, const char *fmt, ...) {
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "subproc: %s%s", cmd ? cmd : "", cmd ? ": " : "");
   va_start(ap, fmt);
@@ -189,22 +189,22 @@ int subproc_tool_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, " (see 'subproc %s%s--help')\n", cmd ? cmd : "",
           cmd ? " " : "");
-  return SUBPROC_TOOL_EXIT_FAILURE;
+  return CLI_EXIT_FAILURE;
 }
 
-int subproc_tool_finish(int status) {
+int cli_finish(int status) {
   if (fflush(stdout) == 0 && !ferror(stdout))
     return status;
   fprintf(stderr, "subproc: write error: %s\n", strerror(errno));
-  return SUBPROC_TOOL_EXIT_FAILURE;
+  return CLI_EXIT_FAILURE;
 }
 
 static int help_command(int argc, char **argv) {
   if (argc > 2)
-    return subproc_tool_usage_error("help", "expected at most one COMMAND");
-  if (!subproc_tool_help(argc == 2 ? argv[1] : "", stdout))
-    return subproc_tool_usage_error(NULL, "unknown command '%s'", argv[1]);
-  return subproc_tool_finish(0);
+    return cli_usage_error("help", "expected at most one COMMAND");
+  if (!cli_help(argc == 2 ? argv[1] : "", stdout))
+    return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+  return cli_finish(0);
 }
 
 static int is_arg(const char *arg, const char *short_name,
@@ -216,17 +216,17 @@ int main(int argc, char **argv) {
   const struct command *c;
   if (argc < 2) {
     fputs(help_overview, stderr);
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   }
   if (is_arg(argv[1], "-h", "--help") || strcmp(argv[1], "help") == 0)
     return help_command(argc - 1, argv + 1);
   if (is_arg(argv[1], "-V", "--version")) {
     printf("subproc %s\n", subproc_version());
-    return subproc_tool_finish(0);
+    return cli_finish(0);
   }
   if ((c = find_command(argv[1])) != NULL)
     return c->run(argc - 1, argv + 1);
   if (argv[1][0] == '-')
-    return subproc_tool_usage_error(NULL, "invalid option '%s'", argv[1]);
-  return subproc_tool_usage_error(NULL, "unknown command '%s'", argv[1]);
+    return cli_usage_error(NULL, "invalid option '%s'", argv[1]);
+  return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 }
