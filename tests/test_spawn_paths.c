@@ -71,6 +71,8 @@ static long pidfd_pid(int pidfd) {
  * pidfd_open right after fork and posix_spawn): close-on-exec, above 2,
  * naming the child, kept until free. */
 TEST_POSIX(spawn_pidfd_at_birth) {
+  if (!test_have_pidfd())
+    SKIP("no pidfd_open here (valgrind has none)");
   const subproc_spawn_method methods[] = {
       SUBPROC_SPAWN_AUTO, SUBPROC_SPAWN_VFORK, SUBPROC_SPAWN_FORK,
       SUBPROC_SPAWN_POSIX_SPAWN};

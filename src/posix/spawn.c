@@ -240,7 +240,10 @@ static int vm_shared_with_child(void) {
       atomic_store(&known, k);
     }
   }
-  return k >= 0; /* 0: no verdict, the spawn itself reports the error */
+  /* No verdict (the probe could not start a child: EAGAIN, ENOMEM): this
+   * spawn takes the fork path, which works everywhere and reports the same
+   * error; the next spawn probes again. */
+  return k > 0;
 #else
   return 1;
 #endif
