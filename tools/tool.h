@@ -42,6 +42,8 @@ typedef struct subproc_tool_config {
   int *pass_fds;
   char *groups_buf; /* --extra-groups, split in place */
   const char **extra_groups;
+  subproc_rlimit *rlimits; /* --rlimit, ended by resource -1 */
+  size_t n_rlimits;
   char **args; /* PROGRAM [ARG...] (pipe: every stage and its '|') */
   size_t n_args;
 } subproc_tool_config;
@@ -51,6 +53,11 @@ typedef struct subproc_tool_config {
  * (0 after --help, 125 after a usage error already reported). */
 int subproc_tool_parse(subproc_tool_config *c, int argc, char **argv);
 void subproc_tool_config_free(subproc_tool_config *c);
+
+/* --rlimit RESOURCE=SOFT[:HARD] and --pdeathsig SIG (tools/limits.c):
+ * SUBPROC_TOOL_CONTINUE, or 125 after a usage error. */
+int subproc_tool_add_rlimit(subproc_tool_config *c, const char *text);
+int subproc_tool_set_pdeathsig(subproc_tool_config *c, const char *text);
 
 /* "subproc: CMD: <message>" on stderr; returns 125. */
 int subproc_tool_usage_error(const char *cmd, const char *fmt, ...)
