@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -392,6 +393,32 @@ TEST_POSIX(limits_parent_death_signal) {
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   st = status_within(pid, 5);
   ASSERT(st != -1 && WIFSIGNALED(st));
+}
+
+/* The documented caveat: the "parent" is the spawning thread (Linux).
+ * A child started from a thread that then ends gets the signal, though
+ * the process lives on. */
+static void *spawn_in_thread(void *arg) {
+  subproc_options *o = arg;
+  const char *argv[] = {test_helper, "sleep", "30", NULL};
+  return start(argv, o);
+}
+
+TEST_POSIX(limits_parent_death_signal_thread_caveat) {
+  for (size_t i = 0; i < N_METHODS; i++) {
+    subproc_options o =
+        with(&methods[i], (subproc_options){.parent_death_signal = SIGKILL});
+    pthread_t t;
+    void *p = NULL;
+    ASSERT_EQ(pthread_create(&t, NULL, spawn_in_thread, &o), 0);
+    ASSERT_EQ(pthread_join(t, &p), 0);
+    subproc__set_test_flags(0);
+    int rc = 0;
+    subproc_error e;
+    ASSERT_OK(subproc_wait(p, test_slow(5), &rc, &e), &e);
+    ASSERT_EQ(rc, -SIGKILL);
+    subproc_free(p);
+  }
 }
 
 /* The race: the parent dies before the child's prctl. A preexec (fork
