@@ -209,12 +209,21 @@ static int parse_limit(const char *s, size_t len, unsigned long long *out) {
   return parse_decimal(s, len, SUBPROC_RLIM_INFINITY - 1, out);
 }
 
+#ifndef _WIN32
+/* glibc's getrlimit takes an enum with _GNU_SOURCE, the others an int. */
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+typedef __rlimit_resource_t resource_t;
+#else
+typedef int resource_t;
+#endif
+#endif
+
 /* The limit the child would otherwise inherit: this process's own. */
 static int current_limit(int resource, int hard, unsigned long long *out) {
 #ifndef _WIN32
   struct rlimit rl;
   rlim_t v;
-  if (getrlimit(resource, &rl) < 0)
+  if (getrlimit((resource_t)resource, &rl) < 0)
     return -1;
   v = hard ? rl.rlim_max : rl.rlim_cur;
   *out = v == RLIM_INFINITY ? SUBPROC_RLIM_INFINITY : (unsigned long long)v;
