@@ -183,7 +183,15 @@ SUBPROC_API const char *subproc_errname(int code);
   X(PIPELINE, "pipeline")                                                     \
   X(GROUP_LOOP, "group")                                                      \
   X(POOL, "pool")                                                             \
-  X(SPLIT, "split")
+  X(SPLIT, "split")                                                           \
+  /* limits, parent death, privileges: the options, then the child's calls */ \
+  X(RLIMITS, "rlimits")                                                       \
+  X(PARENT_DEATH_SIGNAL, "parent_death_signal")                               \
+  X(NO_NEW_PRIVS, "no_new_privs")                                             \
+  X(FOREGROUND, "foreground")                                                 \
+  X(SETRLIMIT, "setrlimit")                                                   \
+  X(PRCTL, "prctl")                                                           \
+  X(TCSETPGRP, "tcsetpgrp")
 /* clang-format on */
 
 typedef enum subproc_step {
@@ -273,7 +281,8 @@ typedef enum subproc_spawn_method {
 
 /* kill_tree values. */
 typedef enum subproc_kill_tree {
-  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session or process_group */
+  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session, process_group
+                                 or foreground */
   SUBPROC_KILL_TREE_ON,       /* on; puts the child in a new process group
                                  unless a session or group was requested */
   SUBPROC_KILL_TREE_OFF       /* only the direct child is killed (Python) */
@@ -302,6 +311,21 @@ typedef struct subproc_startupinfo {
  */
 typedef int (*subproc_output_fn)(void *arg, int stream, const char *data,
                                  size_t len);
+
+/*
+ * A resource limit for the child (beyond Python, POSIX): what
+ * preexec_fn=lambda: resource.setrlimit(resource, (soft, hard)) does, but
+ * on the fast spawn path. resource is an RLIMIT_* number of
+ * <sys/resource.h> (RLIMIT_NOFILE, RLIMIT_CPU, ...); an array of them ends
+ * with an entry whose resource is -1 (SUBPROC_RLIMIT_END).
+ */
+#define SUBPROC_RLIM_INFINITY (~0ULL) /* RLIM_INFINITY: no limit */
+typedef struct subproc_rlimit {
+  int resource;            /* RLIMIT_*; -1 ends the array */
+  unsigned long long soft; /* the current limit, <= hard */
+  unsigned long long hard; /* the ceiling: raising it needs privilege */
+} subproc_rlimit;
+#define SUBPROC_RLIMIT_END {-1, 0, 0}
 
 /* The preexec_fn callback: runs in the child after fork, before exec.
  * Return 0 on success; non-zero fails the spawn (SUBPROC_ESUBPROCESS, with
@@ -388,6 +412,45 @@ typedef struct subproc_options {
    * signals to a child started by subproc_run. */
   void (*on_spawn)(void *arg, long pid);
   void *on_spawn_arg;
+
+  /* ---- Beyond Python: limits, parent death, privileges (POSIX) ----
+   * All zero = off. Applied in the child between fork and exec with raw
+   * system calls on every spawn method, the clone/vfork fast path
+   * included (Python needs preexec_fn, and so fork, for each of them);
+   * SUBPROC_SPAWN_POSIX_SPAWN cannot apply them and takes the clone path
+   * instead (subproc_method tells). SUBPROC_EINVAL on Windows when set.
+   * Off, they cost the spawn nothing. */
+  /* setrlimit (prlimit64 on Linux) for each entry, in order, up to the
+   * one with resource -1; NULL = none. Applied before user/group/
+   * extra_groups take effect, so a privileged parent can also raise
+   * limits for an unprivileged child. An unknown resource or soft > hard
+   * is SUBPROC_EINVAL (step "rlimits", the index in the message); a
+   * refusal in the child (EPERM: raising the hard limit without
+   * CAP_SYS_RESOURCE) fails the spawn with step "setrlimit". */
+  const subproc_rlimit *rlimits;
+  /* Linux PR_SET_PDEATHSIG: the child receives this signal (e.g. SIGKILL)
+   * when its parent dies; 0 = off. Race-free: if the parent died before
+   * the setting took effect, the child sends the signal to itself at
+   * once. Caveat (Linux): the "parent" is the thread that spawned the
+   * child (with clone(CLONE_VM|CLONE_VFORK) too, the child's parent is
+   * the spawning thread): the signal fires when that thread exits, even
+   * if the process lives on, so spawn from a thread that outlives the
+   * child. Set after user/group (a change of credentials clears it) and
+   * after preexec; cleared by exec of a set-user-ID program. */
+  int parent_death_signal;
+  /* Linux PR_SET_NO_NEW_PRIVS: exec can never grant privileges to the
+   * child or anything it runs (set-user-ID bits and file capabilities are
+   * ignored); shows as "NoNewPrivs: 1" in /proc/<pid>/status. */
+  int no_new_privs;
+  /* For shells (Go's Foreground): the child's process group becomes the
+   * foreground group of the caller's controlling terminal (/dev/tty).
+   * Implies a process group: a new one led by the child, or the group of
+   * set_process_group/process_group; with start_new_session it is
+   * SUBPROC_EINVAL (a new session has no terminal). No controlling
+   * terminal: -ENOTTY, step "tcsetpgrp". The previous foreground group is
+   * restored when the child is reaped (wait, poll, run...), not when it
+   * stops. kill_tree's AUTO counts it as a process group. */
+  int foreground;
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */

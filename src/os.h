@@ -21,6 +21,10 @@ typedef struct subproc__os {
                       (what kill_tree and send_signal_group signal), 0 if
                       none; Windows: 1 if it leads a console process group */
   int flags;       /* backend-private state */
+  /* POSIX foreground: the controlling terminal and the process group it
+   * goes back to when the child is reaped (with a flag in flags). */
+  int tty;
+  long tty_pgrp;
 } subproc__os;
 
 /* What a spawn hands back besides the OS part. */

@@ -40,7 +40,7 @@ static int state_of(const subproc *p) {
 
 int subproc__kill_tree_on(const subproc_options *o) {
   if (o->kill_tree == SUBPROC_KILL_TREE_AUTO)
-    return o->start_new_session || o->set_process_group;
+    return o->start_new_session || o->set_process_group || o->foreground;
   return o->kill_tree == SUBPROC_KILL_TREE_ON;
 }
 

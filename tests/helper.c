@@ -17,8 +17,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -415,6 +417,78 @@ static int mode_raise(int argc, char **argv) {
   return 0;
 }
 
+/* ---- limits, parent death, privileges ---- */
+
+/* openmax: opens /dev/null until that fails; "N ERRNO" (7 EMFILE) */
+static int mode_openmax(int argc, char **argv) {
+  (void)argc, (void)argv;
+  int n = 0;
+  while (open("/dev/null", O_RDONLY) >= 0 && n < 1000000)
+    n++;
+  printf("%d %s\n", n, errno == EMFILE ? "EMFILE" : strerror(errno));
+  return 0;
+}
+
+/* spin: burns CPU until killed */
+static int mode_spin(int argc, char **argv) {
+  (void)argc, (void)argv;
+  for (volatile unsigned long i = 0;; i++) {
+  }
+}
+
+static void print_limit(rlim_t v) {
+  if (v == RLIM_INFINITY)
+    printf("unlimited");
+  else
+    printf("%llu", (unsigned long long)v);
+}
+
+/* getrlimit RESOURCE (a number): "SOFT HARD" */
+static int mode_getrlimit(int argc, char **argv) {
+  (void)argc;
+  struct rlimit rl;
+  if (getrlimit(atoi(argv[2]), &rl) < 0)
+    return 3;
+  print_limit(rl.rlim_cur);
+  printf(" ");
+  print_limit(rl.rlim_max);
+  printf("\n");
+  return 0;
+}
+
+/* status FIELD: the value of FIELD in /proc/self/status ("1") */
+static int mode_status(int argc, char **argv) {
+  (void)argc;
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[512];
+  size_t n = strlen(argv[2]);
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, argv[2], n) == 0 && line[n] == ':') {
+      char *v = line + n + 1;
+      v += strspn(v, " \t");
+      printf("%s", v);
+      fclose(f);
+      return 0;
+    }
+  if (f)
+    fclose(f);
+  printf("none\n");
+  return 0;
+}
+
+/* fg: "FOREGROUND_PGRP PGRP" of the controlling terminal, or "none" */
+static int mode_fg(int argc, char **argv) {
+  (void)argc, (void)argv;
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+  if (tty < 0) {
+    printf("none\n");
+    return 0;
+  }
+  printf("%d %d\n", (int)tcgetpgrp(tty), (int)getpgrp());
+  close(tty);
+  return 0;
+}
+
 #endif
 /* ---- Windows-only modes ---- */
 #ifdef _WIN32
@@ -557,6 +631,11 @@ static const struct mode {
     {"sid", mode_sid},
     {"signals", mode_signals},
     {"raise", mode_raise},
+    {"openmax", mode_openmax},
+    {"spin", mode_spin},
+    {"getrlimit", mode_getrlimit},
+    {"status", mode_status},
+    {"fg", mode_fg},
 #else
     {"/c", mode_shell},
     {"cmdline", mode_cmdline},

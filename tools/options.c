@@ -40,7 +40,12 @@ enum {
   OPT_KEEP_SIGNALS,
   OPT_PIPESIZE,
   OPT_MAX_OUTPUT,
-  OPT_JSON
+  OPT_JSON,
+  /* limits, parent death, privileges (tools/limits.c) */
+  OPT_RLIMIT,
+  OPT_PDEATHSIG,
+  OPT_NO_NEW_PRIVS,
+  OPT_FOREGROUND
 };
 
 static const struct option long_options[] = {
@@ -75,6 +80,10 @@ static const struct option long_options[] = {
     {"pipesize", required_argument, NULL, OPT_PIPESIZE},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"rlimit", required_argument, NULL, OPT_RLIMIT},
+    {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
+    {"no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -279,6 +288,12 @@ static int set_flag(cli_config *c, int opt) {
   case OPT_JSON:
     c->json = 1;
     break;
+  case OPT_NO_NEW_PRIVS:
+    o->no_new_privs = 1;
+    break;
+  case OPT_FOREGROUND:
+    o->foreground = 1;
+    break;
   }
   return CLI_CONTINUE;
 }
@@ -328,6 +343,10 @@ static int apply_option(cli_config *c, int opt, const char *arg) {
     return add_pass_fd(c, arg);
   case OPT_EXTRA_GROUPS:
     return set_extra_groups(c, arg);
+  case OPT_RLIMIT:
+    return cli_add_rlimit(c, arg);
+  case OPT_PDEATHSIG:
+    return cli_set_pdeathsig(c, arg);
   case OPT_UMASK:
   case OPT_PROCESS_GROUP:
   case OPT_PIPESIZE:
@@ -523,5 +542,6 @@ void cli_config_free(cli_config *c) {
   free(c->pass_fds);
   free(c->groups_buf);
   free(c->extra_groups);
+  free(c->rlimits);
   memset(c, 0, sizeof *c);
 }

@@ -50,7 +50,7 @@ static void apply_capture(cli_config *c) {
 }
 
 static int leads_group(const subproc_options *o) {
-  return o->start_new_session || o->set_process_group ||
+  return o->start_new_session || o->set_process_group || o->foreground ||
          o->kill_tree == SUBPROC_KILL_TREE_ON;
 }
 
@@ -194,6 +194,10 @@ int cli_cmd_pipe(int argc, char **argv) {
   if (st == CLI_CONTINUE && (c.opts.shell || c.opts.executable))
     st = cli_usage_error(c.cmd, "--shell and --executable are for "
                                 "'subproc run' only");
+  /* Each stage leads a group of its own: only one could have the
+   * terminal, and the first reaped would take it back from the others. */
+  if (st == CLI_CONTINUE && c.opts.foreground)
+    st = cli_usage_error(c.cmd, "--foreground is for 'subproc run' only");
   if (st == CLI_CONTINUE)
     st = split_stages(&c, &p);
   if (st == CLI_CONTINUE) {

@@ -43,6 +43,8 @@ typedef struct cli_config {
   size_t n_pass_fds;
   char *groups_buf; /* --extra-groups, split in place */
   const char **extra_groups;
+  subproc_rlimit *rlimits; /* --rlimit, ended by resource -1 */
+  size_t n_rlimits;
   char **args; /* PROGRAM [ARG...] (pipe: every stage and its '|') */
   size_t n_args;
 } cli_config;
@@ -52,6 +54,11 @@ typedef struct cli_config {
  * (0 after --help, 125 after a usage error already reported). */
 int cli_parse(cli_config *c, int argc, char **argv);
 void cli_config_free(cli_config *c);
+
+/* --rlimit RESOURCE=SOFT[:HARD] and --pdeathsig SIG (tools/limits.c):
+ * CLI_CONTINUE, or 125 after a usage error. */
+int cli_add_rlimit(cli_config *c, const char *text);
+int cli_set_pdeathsig(cli_config *c, const char *text);
 
 /* "subproc: CMD: <message>" on stderr; returns 125. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);

@@ -34,6 +34,10 @@ int subproc__devnull_acquire(void);
 void subproc__devnull_release(void);
 /* subproc__os.flags: the child's object holds a /dev/null reference. */
 #define SUBPROC__OS_DEVNULL 1
+/* subproc__os.flags: the child has the terminal os->tty in the foreground;
+ * at the reap it goes back to group os->tty_pgrp (src/posix/limits.c). */
+#define SUBPROC__OS_FOREGROUND 2
+void subproc__foreground_restore(subproc__os *os);
 
 /* The pidfd flavour of the running kernel (src/posix/wait.c). */
 int subproc__pidfd_open(pid_t pid);

@@ -288,6 +288,8 @@ static int needed_below(const subproc__child_plan *pl) {
     top = pl->src[i] > top ? pl->src[i] : top;
   if (pl->n_keep && pl->keep[pl->n_keep - 1] > top)
     top = pl->keep[pl->n_keep - 1];
+  if (pl->foreground && pl->fg_tty > top) /* the child's tcsetpgrp uses it */
+    top = pl->fg_tty;
   return top + 1;
 }
 
@@ -308,8 +310,10 @@ static void prep_process(subproc__plan *pr, const subproc_options *o,
   pl->restore_signals = !o->keep_signals;
   pr->sigmask = o->sigmask;
   pl->setsid = o->start_new_session;
-  /* kill_tree needs a group to kill: a new one unless one was asked for. */
-  pl->setpgid = o->set_process_group || (tree && !o->start_new_session);
+  /* kill_tree needs a group to kill: a new one unless one was asked for;
+   * so does foreground, to put in the foreground. */
+  pl->setpgid =
+      o->set_process_group || (tree && !o->start_new_session) || o->foreground;
   pl->pgid = o->set_process_group ? (pid_t)o->process_group : 0;
   pr->group = o->set_process_group && o->process_group > 0 ? o->process_group
               : pl->setsid || pl->setpgid                  ? -1
@@ -345,7 +349,8 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
   pl->close_skip = subproc__test_flags();
   prep_process(pr, o, tree);
   if ((rc = prep_ids(pr, o, err)) < 0 || (rc = prep_fds(pr, o, err)) < 0 ||
-      (rc = prep_keep(pr, o, err)) < 0)
+      (rc = prep_keep(pr, o, err)) < 0 ||
+      (rc = subproc__limits_prepare(pr, o, err)) < 0)
     return rc;
   pl->unshare_below = needed_below(pl);
   return 0;

@@ -44,9 +44,9 @@ extern char **environ;
 #define CHILD_STACK_SIZE (64 * 1024)
 
 static const char *const step_names[STEP_COUNT] = {
-    "",          "close_fds", "dup2",   "chdir",  "setsid",
-    "setpgid",   "setgroups", "setgid", "setuid", "preexec",
-    "close_fds", "exec",      "pipe"};
+    "",          "close_fds", "dup2",   "chdir",    "setsid",    "setpgid",
+    "setgroups", "setgid",    "setuid", "preexec",  "close_fds", "exec",
+    "pipe",      "setrlimit", "prctl",  "tcsetpgrp"};
 
 /* ------------------------------------------------------------------ */
 /* Validation and the plan                                             */
@@ -61,7 +61,7 @@ static int validate(const subproc_options *o, subproc_error *err) {
   if (o->set_process_group && o->process_group < 0)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "process_group", NULL, -1,
                          "process_group: %d is negative", o->process_group);
-  return 0;
+  return subproc__limits_validate(o, err);
 }
 
 /* posix_spawn can do what the options ask? (Python's _USE_POSIX_SPAWN.) */
@@ -81,6 +81,10 @@ static int posix_spawn_usable(const subproc__child_plan *pl) {
   if (pl->setsid)
     return 0;
 #endif
+  /* Nor can it set limits, the parent-death signal, no_new_privs or the
+   * terminal's foreground group. */
+  if (pl->n_rlimits || pl->pdeathsig || pl->no_new_privs || pl->foreground)
+    return 0;
   return !pl->preexec && !pl->set_uid && !pl->set_gid && !pl->set_groups &&
          !pl->set_umask && !(pl->close_fds && pl->n_keep) &&
          !(pl->setsid && pl->setpgid);
@@ -102,6 +106,7 @@ void subproc__os_plan_free(subproc__plan *pr) {
     subproc__close_quietly(pr->own[i]);
   if (pr->devnull >= 0)
     subproc__devnull_release();
+  subproc__limits_release(pr);
   free(pr->argv);
   free(pr->envp);
   free(pr->pl.exec_list);
@@ -398,6 +403,10 @@ static int report_error(const subproc__plan *pr, subproc_error *err) {
                          "preexec: the callback failed%s%s",
                          rep->err ? ": " : "",
                          rep->err ? strerror(rep->err) : "");
+  case STEP_SETRLIMIT:
+  case STEP_PRCTL:
+  case STEP_TCSETPGRP:
+    return subproc__limits_report(pr, err);
   default:
     return subproc__fail_os(err, rep->err, step, NULL, -1);
   }
@@ -472,6 +481,7 @@ static void hand_over(subproc__plan *pr, pid_t pid, int pidfd, subproc__os *os,
     os->flags |= SUBPROC__OS_DEVNULL;
     pr->devnull = -1;
   }
+  subproc__limits_hand_over(pr, os);
   out->args = pr->argv;
   pr->argv = NULL;
   out->method = pr->method;

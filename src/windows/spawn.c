@@ -63,6 +63,15 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "extra_groups");
   if (o->sigmask)
     return unsupported(err, "sigmask");
+  /* limits, parent death, privileges: POSIX only */
+  if (o->rlimits)
+    return unsupported(err, "rlimits");
+  if (o->parent_death_signal)
+    return unsupported(err, "parent_death_signal");
+  if (o->no_new_privs)
+    return unsupported(err, "no_new_privs");
+  if (o->foreground)
+    return unsupported(err, "foreground");
   return 0;
 }
 

@@ -208,7 +208,8 @@ def test_command_help():
                    "--umask", "--user", "--group", "--extra-groups",
                    "--new-session", "--process-group", "--pass-fd",
                    "--keep-fds", "--keep-signals", "--pipesize",
-                   "--max-output", "--json", "--wait-delay"):
+                   "--max-output", "--json", "--wait-delay", "--rlimit",
+                   "--pdeathsig", "--no-new-privs", "--foreground"):
         if option not in text:
             raise AssertionError(f"run --help does not mention {option}")
 
@@ -1327,6 +1328,163 @@ def test_parallel_progress_on_a_terminal():
     if b"3/3 done" not in seen or b"ETA" not in seen:
         raise AssertionError(f"no progress line: {seen!r}")
     p = expect(sp("parallel", "--", "true", ":::", "1"), 0, err=b"")
+
+
+# ---- limits, parent death, privileges (issue 12.3) ----------------------------
+
+def test_run_rlimit():
+    linux_only()
+    show = ["--", "sh", "-c", "ulimit -Sn; ulimit -Hn"]
+    expect(sp("run", "--rlimit", "nofile=10", *show), 0, out="10\n10\n")
+    expect(sp("run", "--rlimit", "nofile=10:20", *show), 0, out="10\n20\n")
+    hard = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True,
+                              check=True).stdout)
+    # An empty side keeps the current value; names in any case, with or
+    # without RLIMIT_; a number is a resource number.
+    expect(sp("run", "--rlimit", "NOFILE=64:", *show), 0,
+           out=f"64\n{hard}\n")
+    expect(sp("run", "--rlimit", "RLIMIT_NOFILE=32:64", *show), 0,
+           out="32\n64\n")
+    expect(sp("run", "--rlimit", "7=16", *show), 0, out="16\n16\n")
+    # Repeatable, applied in order.
+    expect(sp("run", "--rlimit", "nofile=100", "--rlimit", "nofile=50", *show),
+           0, out="50\n50\n")
+    expect(sp("run", "--rlimit", "core=0:unlimited", "--", "sh", "-c",
+              "ulimit -Sc; ulimit -Hc"), 0, out="0\nunlimited\n")
+
+
+def test_run_rlimit_cpu():
+    """A child over its CPU limit dies of SIGXCPU: status 128 + 24."""
+    linux_only()
+    start = time.monotonic()
+    d = run_json("--rlimit", "cpu=1:3", "--rlimit", "core=0", "--", PY, "-c",
+                 "while True: pass", code=128 + signal.SIGXCPU)
+    eq(d["returncode"], -signal.SIGXCPU, "returncode")
+    if time.monotonic() - start > slow(30):
+        raise AssertionError("the CPU limit took too long")
+
+
+def test_run_rlimit_bad_values():
+    for bad in ("nofile", "=5", "nofile=", "nofile=:", "bogus=1", "nofile=-1",
+                "nofile=1:-1", "nofile= 1", "nofile=0x10", "nofile=1k",
+                "nofile=99999999999999999999", "nofile=1:2:3",
+                "2147483648=1"):
+        line = expect_usage_error("run", "--rlimit", bad, "--", "true")
+        if bad not in line or "--rlimit" not in line:
+            raise AssertionError(f"{bad!r}: {line}")
+    # What the library refuses: soft above hard, a resource it does not
+    # know; named with its index.
+    d = run_json("--rlimit", "core=0", "--rlimit", "nofile=20:10", "--",
+                 "true", code=125)
+    eq(d["error"]["name"], "SUBPROC_EINVAL", "error")
+    eq(d["error"]["step"], "rlimits", "step")
+    if "rlimits[1]" not in d["error"]["message"]:
+        raise AssertionError(d["error"]["message"])
+    d = run_json("--rlimit", "999=1", "--", "true", code=125)
+    eq(d["error"]["step"], "rlimits", "step")
+
+
+def test_run_rlimit_eperm():
+    """Above fs.nr_open no one may raise RLIMIT_NOFILE's hard limit, root
+    included: EPERM in the child, reported with step setrlimit."""
+    linux_only()
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            nr_open = int(f.read())
+    except OSError:
+        raise Skip("no /proc/sys/fs/nr_open")
+    d = run_json("--rlimit", f"nofile=:{nr_open + 1}", "--", "true", code=125)
+    eq(d["error"]["name"], "EPERM", "error")
+    eq(d["error"]["step"], "setrlimit", "step")
+    eq(d["error"]["errno"], errno.EPERM, "errno")
+    if "RLIMIT_NOFILE (rlimits[0]" not in d["error"]["message"]:
+        raise AssertionError(d["error"]["message"])
+    p = expect(sp("run", "--rlimit", f"nofile=:{nr_open + 1}", "--", "true"),
+               125, out=b"")
+    if not p.stderr.startswith(b"subproc: setrlimit RLIMIT_NOFILE"):
+        raise AssertionError("message" + describe(p))
+
+
+def test_run_pdeathsig():
+    """Killing the tool kills the child it started with --pdeathsig."""
+    linux_only()
+    with temp_dir() as t:
+        pidfile = os.path.join(t, "pid")
+        for sig in ("KILL", "SIGTERM", "usr1", "9"):
+            tool = subprocess.Popen(
+                [BINARY, "run", "--pdeathsig", sig, "--", "sh", "-c",
+                 f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; "
+                 f"exec sleep {LONGER}"], stdin=subprocess.DEVNULL)
+            end = time.monotonic() + slow(10)
+            while not os.path.exists(pidfile):
+                if time.monotonic() > end:
+                    tool.kill()
+                    raise AssertionError("the child did not start")
+                time.sleep(0.01)
+            with open(pidfile) as f:
+                child = int(f.read())
+            os.unlink(pidfile)
+            tool.kill()
+            tool.wait()
+            wait_gone(child, f"--pdeathsig {sig}: the child outlived subproc")
+    for bad in ("0", "-9", "NOSUCH", "", "SIG", "9x"):
+        line = expect_usage_error("run", "--pdeathsig", bad, "--", "true")
+        if "--pdeathsig" not in line:
+            raise AssertionError(line)
+    d = run_json("--pdeathsig", "99999", "--", "true", code=125)
+    eq(d["error"]["step"], "parent_death_signal", "step")
+
+
+def test_run_no_new_privs():
+    linux_only()
+    expect(sp("run", "--no-new-privs", "--", "grep", "^NoNewPrivs:",
+              "/proc/self/status"), 0, out="NoNewPrivs:\t1\n")
+
+
+def test_run_foreground():
+    """In a terminal session (pty.fork: a new session, the pty its
+    controlling terminal): the child leads the foreground group while it
+    runs; afterwards the shell's group has the terminal again."""
+    import pty
+    import select
+    check = ("import os; fd = os.open('/dev/tty', os.O_RDWR); "
+             "print('fg' if os.tcgetpgrp(fd) == os.getpgrp() else 'bg', "
+             "'leader' if os.getpgrp() == os.getpid() else 'member')")
+    script = (f"{shlex.quote(BINARY)} run --foreground -- {shlex.quote(PY)} "
+              f"-c {shlex.quote(check)}; echo status $?; "
+              f"{shlex.quote(PY)} -c {shlex.quote(check)}")
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execv("/bin/sh", ["sh", "-c", script])
+        finally:
+            os._exit(127)
+    out = b""
+    end = time.monotonic() + slow(30)
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the session's last process is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        _, status = os.waitpid(pid, 0)
+    eq(out.decode().replace("\r\n", "\n"),
+       "fg leader\nstatus 0\nfg member\n", "output")
+    eq(status, 0, "status")
+    # No controlling terminal: 125, the step named.
+    p = expect(sp("run", "--foreground", "--", "true", start_new_session=True),
+               125, out=b"")
+    if b"tcsetpgrp" not in p.stderr:
+        raise AssertionError("no tcsetpgrp in the message" + describe(p))
+    expect_usage_error("pipe", "--foreground", "--", "true", "|", "true")
 
 
 # ---- runner -------------------------------------------------------------------
