@@ -162,7 +162,7 @@ static int prepare_stdin(loop *l) {
   subproc__stream *s = &l->p->streams[0];
   if (s->fd < 0)
     return 0;
-    /* The child stopped reading (Python ignores BrokenPipeError here, and
+  /* The child stopped reading (Python ignores BrokenPipeError here, and
    * EINVAL, which Windows gives for a pipe being closed). */
   if (s->file && fflush(s->file) != 0) {
     l->flush_failed = 1;
@@ -223,6 +223,11 @@ static int status_into(const subproc *p, subproc_result *r) {
     r->system_s = p->exit.system_s;
     r->max_rss_kb = p->exit.max_rss_kb;
   }
+  int cg = r->returncode != SUBPROC_NO_RETURNCODE && p->exit.has_cgroup;
+  r->cgroup_memory_peak = cg ? p->exit.cg_memory_peak : -1;
+  r->cgroup_usage_usec = cg ? p->exit.cg_usage_usec : -1;
+  r->cgroup_user_usec = cg ? p->exit.cg_user_usec : -1;
+  r->cgroup_system_usec = cg ? p->exit.cg_system_usec : -1;
   r->args =
       (const char *const *)subproc__argv_dup((const char *const *)p->args);
   return r->args ? 0 : -ENOMEM;

@@ -310,7 +310,7 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->env && !(pr->envp = subproc__argv_dup(o->env)))
     return subproc__fail_os(err, ENOMEM, "env", NULL, -1);
-    /* The caller's string (errors keep a pointer to it), not the copy. */
+  /* The caller's string (errors keep a pointer to it), not the copy. */
   pr->executable = o->executable ? o->executable
                    : o->shell    ? "/bin/sh"
                                  : argv[0];
@@ -328,5 +328,13 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
       (rc = prep_keep(pr, o, err)) < 0)
     return rc;
   pl->unshare_below = needed_below(pl);
+  pl->cgroup_dir = pl->cgroup_procs = -1;
+  if (o->cgroup || o->cgroup_parent) { /* last: it may create a cgroup */
+    pr->cgroup_arg = o->cgroup ? o->cgroup : o->cgroup_parent;
+    if ((rc = subproc__cgroup_prepare(o, &pr->cgroup, err)) < 0)
+      return rc;
+    pl->cgroup_dir = subproc__cgroup_dir(pr->cgroup);
+    pl->cgroup_procs = subproc__cgroup_procs(pr->cgroup);
+  }
   return 0;
 }

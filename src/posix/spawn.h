@@ -38,7 +38,8 @@ enum subproc__child_step {
   STEP_PREEXEC,
   STEP_CLOSE_FDS,
   STEP_EXEC,
-  STEP_PIPE, /* the parent's error pipe (fork path) */
+  STEP_PIPE,   /* the parent's error pipe (fork path) */
+  STEP_CGROUP, /* into the cgroup: clone3 (parent) or the move (child) */
   STEP_COUNT
 };
 
@@ -81,6 +82,12 @@ typedef struct subproc__child_plan {
   mode_t umask;
   subproc_preexec_fn preexec;
   void *preexec_arg;
+  /* The cgroup: its directory for clone3(CLONE_INTO_CGROUP) (-1: none),
+   * and where the child cannot start in it (cgroup_move_fallback), the
+   * cgroup.procs it writes "0" to as its first step (-1: no move). */
+  int cgroup_dir;
+  int cgroup_procs;
+  int cgroup_move;
   subproc__child_report report;
 } subproc__child_plan;
 
@@ -98,10 +105,12 @@ struct subproc__plan {
   int n_own;
   int parent_end[3];
   int devnull;
-    long group;     /* the group kill_tree signals: 0, -1 = the child's pid */
+  long group; /* the group kill_tree signals: 0, -1 = the child's pid */
   const sigset_t *sigmask; /* the caller's choice of the child's mask */
   int tree;
   subproc_spawn_method method;
+  subproc__cgroup *cgroup; /* the cgroup option's, NULL if none */
+  const char *cgroup_arg;  /* the caller's path (errors point at it) */
 };
 
 /* user=/group=/extra_groups= to ids (src/posix/ids.c): a name, or a plain

@@ -63,6 +63,12 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "extra_groups");
   if (o->sigmask)
     return unsupported(err, "sigmask");
+  if (o->cgroup || o->cgroup_parent || o->cgroup_move_fallback ||
+      o->cgroup_memory_max || o->cgroup_pids_max || o->cgroup_cpu_max != 0)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1,
+                         "cgroup: containment in a cgroup v2 is only "
+                         "supported on Linux (kill_tree's job object is "
+                         "Windows' counterpart)");
   const subproc_startupinfo *si = o->startupinfo;
   if (si && si->n_handle_list && !si->handle_list)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "startupinfo", NULL, -1,
@@ -179,7 +185,7 @@ static int create_failed(const subproc__plan *pr, subproc_error *err) {
                   !(attrs & FILE_ATTRIBUTE_DIRECTORY)))
     return subproc__fail_win(err, e == ERROR_DIRECTORY ? e : ERROR_DIRECTORY,
                              "chdir", pr->cwd8);
-      if (pr->target == pr->shell) /* a path the library built: message only */
+  if (pr->target == pr->shell) /* a path the library built: message only */
     return subproc__fail_win_named(err, e, "exec", pr->target);
   return subproc__fail_win(err, e, "exec", pr->target);
 }
