@@ -119,32 +119,30 @@ SUBPROC_API const char *subproc_errname(int code);
   X(NONE, "")                                                                  \
   X(OTHER, "other")                                                            \
   /* arguments and options */                                                  \
-  X(ARGS, "args")                                                              \
-  X(EXECUTABLE, "executable") X(SHELL, "shell") X(ENV, "env") X(               \
-      STDIN, "stdin") X(STDOUT, "stdout") X(STDERR, "stderr") X(INPUT,         \
-                                                                "input")       \
-      X(CAPTURE_OUTPUT, "capture_output") X(TIMEOUT, "timeout") X(             \
-          CHECK, "check") X(WAIT_DELAY, "wait_delay") X(PIPESIZE, "pipesize")  \
-          X(BUFSIZE, "bufsize") X(PASS_FDS, "pass_fds") X(USER, "user")        \
-              X(GROUP, "group") X(EXTRA_GROUPS, "extra_groups")                \
-                  X(PROCESS_GROUP, "process_group") X(SIGMASK, "sigmask")      \
-                      X(STARTUPINFO, "startupinfo") X(ENCODING, "encoding")    \
-                          X(ERRORS, "errors") X(MAX_OUTPUT, "max_output")      \
-                              X(ON_OUTPUT, "on_output") X(PREEXEC, "preexec")  \
-                                  X(AUDIT, "audit") /* creating the child */   \
-      X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")          \
-          X(FORK, "fork") X(CLONE, "clone")                                    \
-              X(POSIX_SPAWN, "posix_spawn") /* in the child, before exec */    \
-      X(DUP2, "dup2") X(CHDIR, "chdir") X(SETSID, "setsid")                    \
-          X(SETPGID, "setpgid") X(SETGROUPS, "setgroups") X(SETGID, "setgid")  \
-              X(SETUID, "setuid") X(CLOSE_FDS, "close_fds")                    \
-                  X(EXEC, "exec") /* talking to it */                          \
-      X(READ, "read") X(WRITE, "write") X(POLL, "poll") X(WAIT, "wait")        \
-          X(KILL, "kill") X(COMMUNICATE, "communicate") X(DECODE, "decode")    \
-              X(ENCODE, "encode") X(PIPELINE, "pipeline")                      \
-                  X(GROUP_LOOP, "group") X(POOL, "pool")                       \
-                      X(SPLIT, "split") /* containment (cgroup v2) */          \
-      X(CGROUP, "cgroup")
+  X(ARGS, "args") X(EXECUTABLE, "executable") X(SHELL, "shell")                \
+  X(ENV, "env") X(STDIN, "stdin") X(STDOUT, "stdout") X(STDERR, "stderr")      \
+  X(INPUT, "input") X(CAPTURE_OUTPUT, "capture_output")                        \
+  X(TIMEOUT, "timeout") X(CHECK, "check") X(WAIT_DELAY, "wait_delay")          \
+  X(PIPESIZE, "pipesize") X(BUFSIZE, "bufsize") X(PASS_FDS, "pass_fds")        \
+  X(USER, "user") X(GROUP, "group") X(EXTRA_GROUPS, "extra_groups")            \
+  X(PROCESS_GROUP, "process_group") X(SIGMASK, "sigmask")                      \
+  X(STARTUPINFO, "startupinfo") X(ENCODING, "encoding") X(ERRORS, "errors")    \
+  X(MAX_OUTPUT, "max_output") X(ON_OUTPUT, "on_output")                        \
+  X(PREEXEC, "preexec") X(AUDIT, "audit")                                      \
+  /* creating the child */                                                     \
+  X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")              \
+  X(FORK, "fork") X(CLONE, "clone") X(POSIX_SPAWN, "posix_spawn")              \
+  /* in the child, before exec */                                              \
+  X(DUP2, "dup2") X(CHDIR, "chdir") X(SETSID, "setsid")                        \
+  X(SETPGID, "setpgid") X(SETGROUPS, "setgroups") X(SETGID, "setgid")          \
+  X(SETUID, "setuid") X(CLOSE_FDS, "close_fds") X(EXEC, "exec")                \
+  /* talking to it */                                                          \
+  X(READ, "read") X(WRITE, "write") X(POLL, "poll") X(WAIT, "wait")            \
+  X(KILL, "kill") X(COMMUNICATE, "communicate") X(DECODE, "decode")            \
+  X(ENCODE, "encode") X(PIPELINE, "pipeline") X(GROUP_LOOP, "group")           \
+  X(POOL, "pool") X(SPLIT, "split")                                            \
+  /* containment (cgroup v2) */                                                \
+  X(CGROUP, "cgroup")
 
 typedef enum subproc_step {
 #define SUBPROC__STEP_ENUM(name, text) SUBPROC_STEP_##name,
@@ -161,13 +159,13 @@ SUBPROC_API const char *subproc_step_name(subproc_step step);
  * enough to keep on the stack or in an object (about 300 bytes).
  */
 typedef struct subproc_error {
-  int code;          /* the negative code the function returned */
-  int os_errno;      /* errno of the failing system call, 0 if none */
-  subproc_step step; /* where it failed: subproc_step_name(step) */
-  int fd;            /* the fd involved, -1 if none */
-  int returncode;    /* SUBPROC_ECALLED: the child's status (-N: signal N) */
-  double timeout;    /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
-  long long offset;  /* SUBPROC_EDECODE: byte offset of the bad input */
+  int code;           /* the negative code the function returned */
+  int os_errno;       /* errno of the failing system call, 0 if none */
+  subproc_step step;  /* where it failed: subproc_step_name(step) */
+  int fd;             /* the fd involved, -1 if none */
+  int returncode;     /* SUBPROC_ECALLED: the child's status (-N: signal N) */
+  double timeout;     /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
+  long long offset;   /* SUBPROC_EDECODE: byte offset of the bad input */
   /* The path or name that the failing call was given (the program, cwd, a
    * redirection's path, a user or group, an encoding, an environment
    * entry), in full: it points into that call's arguments, so it is valid
@@ -501,7 +499,7 @@ typedef struct subproc_result {
    * (cgroup_parent), read once everything in it has ended: -1 when not
    * known (no own cgroup, not reaped, or the file is absent: memory.peak
    * needs the memory controller and Linux 5.19). Unlike user_s/system_s
-   * they count every process that ran in the cgroup, escaped or not. */
+   * they count every process that ran in the cgroup, waited for or not. */
   long long cgroup_memory_peak; /* bytes, memory.peak */
   long long cgroup_usage_usec;  /* cpu.stat usage_usec: user + system */
   long long cgroup_user_usec;   /* cpu.stat user_usec */
@@ -513,11 +511,11 @@ SUBPROC_API void subproc_result_free(subproc_result *r);
 /*
  * communicate(input, timeout): write input (may be NULL), read stdout and
  * stderr to EOF, wait (timeout: SUBPROC_FOREVER, seconds or SUBPROC_POLL,
- * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is
- * left running and nothing is lost: *res (if res is not NULL) receives a copy
- * of the output so far and a later call continues (input may only be given on
- * the first call, as in Python). On success *res receives the whole output; a
- * later call returns the same output again (the object keeps it, and each *res
+ * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is left running and
+ * nothing is lost: *res (if res is not NULL) receives a copy of the output
+ * so far and a later call continues (input may only be given on the first
+ * call, as in Python). On success *res receives the whole output; a later
+ * call returns the same output again (the object keeps it, and each *res
  * is a copy: for large outputs prefer subproc_run, which does not copy).
  * A strict decoding error (SUBPROC_EDECODE) is returned after both streams
  * reached EOF and the child was waited for: *res then has the status, the

@@ -162,7 +162,7 @@ static int prepare_stdin(loop *l) {
   subproc__stream *s = &l->p->streams[0];
   if (s->fd < 0)
     return 0;
-  /* The child stopped reading (Python ignores BrokenPipeError here, and
+    /* The child stopped reading (Python ignores BrokenPipeError here, and
    * EINVAL, which Windows gives for a pipe being closed). */
   if (s->file && fflush(s->file) != 0) {
     l->flush_failed = 1;

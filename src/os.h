@@ -124,12 +124,12 @@ typedef struct subproc__io {
  * can be moved without blocking: at most one read or write per entry moves
  * data. A writing entry's fd has been made non-blocking with
  * subproc__os_set_nonblocking (Windows: a cancelled pipe write loses what
- * it had written, so writes never wait with more than a byte in flight).
+  * it had written, so writes never wait with more than a byte in flight).
  * Nothing is left pending when it returns, except on Windows for a write
  * end a poller watches for SUBPROC__POLL_OUT: its one-byte wait for room
- * goes to the poller, and a later call counts that byte. Returns the number of
- * entries with done, eof or os_errno set (0 on timeout or a wake-up for the
- * exit) or a negative code for a failure of the wait itself. */
+ * goes to the poller, and a later call counts that byte. Returns the number of entries
+ * with done, eof or os_errno set (0 on timeout or a wake-up for the exit)
+ * or a negative code for a failure of the wait itself. */
 int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
                    double deadline);
 /* Writes to fd must not block (communicate's stdin). */

@@ -310,7 +310,7 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->env && !(pr->envp = subproc__argv_dup(o->env)))
     return subproc__fail_os(err, ENOMEM, "env", NULL, -1);
-  /* The caller's string (errors keep a pointer to it), not the copy. */
+    /* The caller's string (errors keep a pointer to it), not the copy. */
   pr->executable = o->executable ? o->executable
                    : o->shell    ? "/bin/sh"
                                  : argv[0];

@@ -105,7 +105,7 @@ struct subproc__plan {
   int n_own;
   int parent_end[3];
   int devnull;
-  long group; /* the group kill_tree signals: 0, -1 = the child's pid */
+    long group;     /* the group kill_tree signals: 0, -1 = the child's pid */
   const sigset_t *sigmask; /* the caller's choice of the child's mask */
   int tree;
   subproc_spawn_method method;

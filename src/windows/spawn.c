@@ -185,7 +185,7 @@ static int create_failed(const subproc__plan *pr, subproc_error *err) {
                   !(attrs & FILE_ATTRIBUTE_DIRECTORY)))
     return subproc__fail_win(err, e == ERROR_DIRECTORY ? e : ERROR_DIRECTORY,
                              "chdir", pr->cwd8);
-  if (pr->target == pr->shell) /* a path the library built: message only */
+      if (pr->target == pr->shell) /* a path the library built: message only */
     return subproc__fail_win_named(err, e, "exec", pr->target);
   return subproc__fail_win(err, e, "exec", pr->target);
 }
