@@ -25,6 +25,14 @@ static subproc_options stage_options(const subproc_options *stage_opts,
   }
   if (s.kill_tree == SUBPROC_KILL_TREE_AUTO)
     s.kill_tree = o->kill_tree; /* the pipeline's, unless the stage chose */
+  if (!s.cgroup && !s.cgroup_parent) { /* the same for the cgroup block */
+    s.cgroup = o->cgroup;
+    s.cgroup_parent = o->cgroup_parent; /* each stage a fresh one */
+    s.cgroup_move_fallback = o->cgroup_move_fallback;
+    s.cgroup_memory_max = o->cgroup_memory_max;
+    s.cgroup_pids_max = o->cgroup_pids_max;
+    s.cgroup_cpu_max = o->cgroup_cpu_max;
+  }
   if (i == 0 && o->input)
     s.in = (subproc_redirect){.kind = SUBPROC_PIPE};
   if (i > 0)

@@ -287,6 +287,7 @@ static void print_json(const state *s, size_t job, int rc,
   else
     subproc_tool_json_null(&j);
   subproc_tool_json_rusage(&j, r);
+  subproc_tool_json_cgroup(&j, r);
   subproc_tool_json_error(&j, rc < 0 ? rc : 0, e);
   subproc_tool_json_close(&j, '}');
   subproc_tool_json_print(&j);

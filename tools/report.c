@@ -146,6 +146,29 @@ void subproc_tool_json_rusage(subproc_tool_json *j, const subproc_result *r) {
   subproc_tool_json_close(j, '}');
 }
 
+static void json_count(subproc_tool_json *j, const char *key, long long v) {
+  subproc_tool_json_key(j, key);
+  if (v < 0)
+    subproc_tool_json_null(j);
+  else
+    subproc_tool_json_int(j, v);
+}
+
+/* The child's own cgroup (--cgroup-parent): null without one. */
+void subproc_tool_json_cgroup(subproc_tool_json *j, const subproc_result *r) {
+  subproc_tool_json_key(j, "cgroup");
+  if (!r || (r->cgroup_usage_usec < 0 && r->cgroup_memory_peak < 0)) {
+    subproc_tool_json_null(j);
+    return;
+  }
+  subproc_tool_json_open(j, '{');
+  json_count(j, "memory_peak", r->cgroup_memory_peak);
+  json_count(j, "usage_usec", r->cgroup_usage_usec);
+  json_count(j, "user_usec", r->cgroup_user_usec);
+  json_count(j, "system_usec", r->cgroup_system_usec);
+  subproc_tool_json_close(j, '}');
+}
+
 void subproc_tool_write_captured(const subproc_result *r) {
   if (r && r->out)
     fwrite(r->out, 1, r->out_len, stdout);

@@ -28,6 +28,7 @@ static int print_run_json(const subproc_tool_config *c, int rc,
   else
     subproc_tool_json_null(&j);
   subproc_tool_json_rusage(&j, r);
+  subproc_tool_json_cgroup(&j, r);
   subproc_tool_json_key(&j, "pid");
   if (r)
     subproc_tool_json_int(&j, r->pid);

@@ -87,6 +87,9 @@ void subproc_tool_json_error(subproc_tool_json *j, int rc,
 void subproc_tool_json_outputs(subproc_tool_json *j, const subproc_result *r);
 void subproc_tool_json_returncode(subproc_tool_json *j, int returncode);
 void subproc_tool_json_rusage(subproc_tool_json *j, const subproc_result *r);
+/* "cgroup": {"memory_peak", "usage_usec", "user_usec", "system_usec"}
+ * (each null if unknown), or null without a cgroup of the child's own. */
+void subproc_tool_json_cgroup(subproc_tool_json *j, const subproc_result *r);
 /* Seconds on the monotonic clock. */
 double subproc_tool_now(void);
 /* The captured stdout to stdout, then stderr to stderr. */
