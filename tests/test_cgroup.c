@@ -703,3 +703,21 @@ TEST_POSIX(cgroup_threads_unique_names) {
 }
 
 #endif
+
+/* Windows has no cgroups: each option of the block is refused, clearly. */
+TEST_WINDOWS(cgroup_refused_on_windows) {
+  const subproc_options opts[] = {
+      {.cgroup = "C:\\cgroup"},
+      {.cgroup_parent = "C:\\cgroup"},
+      {.cgroup_move_fallback = 1},
+  };
+  const char *argv[] = {"cmd.exe", "/c", "exit 0", NULL};
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+    subproc *p = NULL;
+    subproc_error e;
+    ASSERT_EQ(subproc_popen(argv, &opts[i], &p, &e), SUBPROC_EINVAL);
+    ASSERT(p == NULL);
+    ASSERT_EQ(e.step, SUBPROC_STEP_CGROUP);
+    ASSERT_CONTAINS(e.message, "only supported on Linux");
+  }
+}
