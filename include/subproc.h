@@ -191,7 +191,9 @@ SUBPROC_API const char *subproc_errname(int code);
   X(FOREGROUND, "foreground")                                                 \
   X(SETRLIMIT, "setrlimit")                                                   \
   X(PRCTL, "prctl")                                                           \
-  X(TCSETPGRP, "tcsetpgrp")
+  X(TCSETPGRP, "tcsetpgrp")                                                   \
+  /* containment (cgroup v2) */                                               \
+  X(CGROUP, "cgroup")
 /* clang-format on */
 
 typedef enum subproc_step {
@@ -451,6 +453,46 @@ typedef struct subproc_options {
    * restored when the child is reaped (wait, poll, run...), not when it
    * stops. kill_tree's AUTO counts it as a process group. */
   int foreground;
+  /* ---- Beyond Python, Linux: containment in a cgroup v2 ----
+   * The child starts inside the cgroup (clone3 with CLONE_INTO_CGROUP,
+   * Linux 5.7), so nothing it forks can leave it: not a grandchild that
+   * calls setsid() or setpgid(), not a double-forked daemon. Elsewhere
+   * (Windows, other systems) setting any field of this block is
+   * SUBPROC_EINVAL. Paths are directories of the cgroup2 file system
+   * (find its mount in /proc/self/mountinfo), which the caller must be
+   * allowed to write (root, or a delegated subtree). */
+  /* An existing cgroup to start the child in. It stays the caller's: the
+   * library neither kills through it nor removes it, and reports none of
+   * its statistics. */
+  const char *cgroup;
+  /* Create a fresh cgroup under this one, named subproc-<pid>-<n>, for
+   * this child alone (not together with .cgroup). Its own cgroup makes
+   * every kill of the run family (a timeout, max_output's kill, a
+   * failed callback; pipelines, groups and pools alike) a kill of
+   * everything in it (cgroup.kill, Linux 5.14; before that SIGKILL to
+   * each pid in cgroup.procs); when the child is reaped, whatever it left
+   * behind is killed the same way, its statistics are read into the
+   * result, and the cgroup is removed. */
+  const char *cgroup_parent;
+  /* Where the child cannot be started inside the cgroup (no clone3 or no
+   * CLONE_INTO_CGROUP: Linux < 5.7 or a seccomp filter; or the fork
+   * method, which preexec forces), the spawn fails (-ENOSYS, or
+   * SUBPROC_EINVAL for the fork method; step "cgroup") unless this is
+   * set: then the child moves itself in (writes cgroup.procs) as its
+   * first step, before it runs preexec or the program, so nothing it
+   * starts escapes either. The difference: for the first instructions
+   * it is counted in the caller's cgroup, and the move is slower. */
+  int cgroup_move_fallback;
+  /* Limits of the fresh cgroup (cgroup_parent only; 0 = none). Each needs
+   * its controller in cgroup_parent's cgroup.subtree_control (memory,
+   * pids, cpu): where it is missing the spawn fails with SUBPROC_EINVAL
+   * naming that file (enable it with "echo +memory > .../cgroup.subtree_
+   * control"; the library never changes a cgroup it did not create). */
+  long long cgroup_memory_max; /* bytes (memory.max) */
+  long long cgroup_pids_max;   /* processes and threads (pids.max) */
+  double cgroup_cpu_max;       /* CPUs, e.g. 0.5 or 2 (cpu.max: that share
+                                  of each 100 ms period); >= 0.01 */
+  /* ---- end of the cgroup block ---- */
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */
@@ -562,6 +604,15 @@ typedef struct subproc_result {
   double user_s, system_s; /* the child's CPU time (rusage) */
   long max_rss_kb;         /* the child's peak resident set */
   long pid;
+  /* Beyond Python, Linux: statistics of the child's own cgroup
+   * (cgroup_parent), read once everything in it has ended: -1 when not
+   * known (no own cgroup, not reaped, or the file is absent: memory.peak
+   * needs the memory controller and Linux 5.19). Unlike user_s/system_s
+   * they count every process that ran in the cgroup, waited for or not. */
+  long long cgroup_memory_peak; /* bytes, memory.peak */
+  long long cgroup_usage_usec;  /* cpu.stat usage_usec: user + system */
+  long long cgroup_user_usec;   /* cpu.stat user_usec */
+  long long cgroup_system_usec; /* cpu.stat system_usec */
 } subproc_result;
 
 SUBPROC_API void subproc_result_free(subproc_result *r);

@@ -227,6 +227,11 @@ static int status_into(const subproc *p, subproc_result *r) {
     r->system_s = p->exit.system_s;
     r->max_rss_kb = p->exit.max_rss_kb;
   }
+  int cg = r->returncode != SUBPROC_NO_RETURNCODE && p->exit.has_cgroup;
+  r->cgroup_memory_peak = cg ? p->exit.cg_memory_peak : -1;
+  r->cgroup_usage_usec = cg ? p->exit.cg_usage_usec : -1;
+  r->cgroup_user_usec = cg ? p->exit.cg_user_usec : -1;
+  r->cgroup_system_usec = cg ? p->exit.cg_system_usec : -1;
   r->args =
       (const char *const *)subproc__argv_dup((const char *const *)p->args);
   return r->args ? 0 : -ENOMEM;

@@ -43,6 +43,34 @@ static int refuse_run_fields(const subproc_options *o, subproc_error *err) {
                        field);
 }
 
+static int bad_cgroup(subproc_error *err, const char *what) {
+  return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1, "cgroup: %s",
+                       what);
+}
+
+/* The cgroup block: the combinations and ranges (the backend checks the
+ * directories themselves). */
+static int check_cgroup(const subproc_options *o, subproc_error *err) {
+  int limits =
+      o->cgroup_memory_max || o->cgroup_pids_max || o->cgroup_cpu_max != 0;
+  if (o->cgroup && o->cgroup_parent)
+    return bad_cgroup(err, "cgroup and cgroup_parent exclude each other");
+  if ((o->cgroup && !*o->cgroup) || (o->cgroup_parent && !*o->cgroup_parent))
+    return bad_cgroup(err, "empty path");
+  if (limits && !o->cgroup_parent)
+    return bad_cgroup(err, "limits need cgroup_parent (a cgroup of the "
+                           "child's own): a given cgroup is not changed");
+  if (o->cgroup_memory_max < 0)
+    return bad_cgroup(err, "cgroup_memory_max is negative");
+  if (o->cgroup_pids_max < 0)
+    return bad_cgroup(err, "cgroup_pids_max is negative");
+  double cpu = o->cgroup_cpu_max;
+  if (subproc__isnan(cpu) || cpu < 0 || (cpu > 0 && cpu < 0.01) || cpu > 1e6)
+    return bad_cgroup(err, "cgroup_cpu_max must be 0 (none) or CPUs in "
+                           "[0.01, 1000000]");
+  return 0;
+}
+
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err) {
   if (!argv || !argv[0])
@@ -58,6 +86,8 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
   int rc = refuse_run_fields(o, err);
   if (rc == 0)
     rc = check_values(o, err);
+  if (rc == 0)
+    rc = check_cgroup(o, err);
   return rc < 0 ? rc : subproc__env_validate(o->env, err);
 }
 

@@ -25,7 +25,11 @@ typedef struct subproc__os {
    * goes back to when the child is reaped (with a flag in flags). */
   int tty;
   long tty_pgrp;
+  /* POSIX (Linux): the child's own cgroup (cgroup_parent), removed after
+   * the reap; NULL if none. */
+  struct subproc__cgroup *cgroup;
 } subproc__os;
+typedef struct subproc__cgroup subproc__cgroup;
 
 /* What a spawn hands back besides the OS part. */
 typedef struct subproc__spawned {
@@ -69,6 +73,10 @@ typedef struct subproc__exit {
   int core_dumped; /* the child dumped core */
   double user_s, system_s;
   long max_rss_kb;
+  /* The child's own cgroup, read after the reap (has_cgroup; else 0):
+   * memory.peak and cpu.stat's usage, user and system usec, -1 if absent. */
+  int has_cgroup;
+  long long cg_memory_peak, cg_usage_usec, cg_user_usec, cg_system_usec;
 } subproc__exit;
 
 /* Wait for the child's exit until deadline (subproc__now() seconds; < 0 =
@@ -89,6 +97,9 @@ int subproc__os_wait_any(subproc__os *const *os, size_t n, double deadline,
  * has not been reaped, so neither can name another process. */
 int subproc__os_signal(subproc__os *os, int sig);
 int subproc__os_signal_group(subproc__os *os, int sig);
+/* SIGKILL everything in the child's own cgroup (POSIX, Linux); 0 if it has
+ * none (always on Windows). */
+int subproc__os_kill_cgroup(subproc__os *os);
 /* What an event loop watches for the exit: the pidfd (POSIX; -1 without
  * pidfds) or the process HANDLE (Windows; NULL elsewhere). */
 int subproc__os_exit_fd(const subproc__os *os);

@@ -134,6 +134,14 @@ static subproc_options stage_options(const subproc_options *const *stage_opts,
   }
   if (s.kill_tree == SUBPROC_KILL_TREE_AUTO)
     s.kill_tree = po->kill_tree; /* the pipeline's, unless the stage chose */
+  if (!s.cgroup && !s.cgroup_parent) { /* the same for the cgroup block */
+    s.cgroup = po->cgroup;
+    s.cgroup_parent = po->cgroup_parent; /* each stage a fresh one */
+    s.cgroup_move_fallback = po->cgroup_move_fallback;
+    s.cgroup_memory_max = po->cgroup_memory_max;
+    s.cgroup_pids_max = po->cgroup_pids_max;
+    s.cgroup_cpu_max = po->cgroup_cpu_max;
+  }
   s.in =
       i == 0 ? po->in : (subproc_redirect){.kind = SUBPROC_FD, .fd = prev_fd};
   s.out = i + 1 < n ? (subproc_redirect){.kind = SUBPROC_PIPE} : sh->out;

@@ -275,7 +275,9 @@ int subproc__kill_all(subproc *p) {
   if (still_ours(p)) {
     if (p->tree && p->os.group)
       rc = subproc__os_signal_group(&p->os, SIGKILL);
-    int r = subproc__os_signal(&p->os, SIGKILL);
+    int r = subproc__os_kill_cgroup(&p->os); /* 0 without an own cgroup */
+    rc = rc < 0 ? rc : r;
+    r = subproc__os_signal(&p->os, SIGKILL);
     rc = rc < 0 ? rc : r;
   }
   spin_unlock(&p->lock);

@@ -45,7 +45,14 @@ enum {
   OPT_RLIMIT,
   OPT_PDEATHSIG,
   OPT_NO_NEW_PRIVS,
-  OPT_FOREGROUND
+  OPT_FOREGROUND,
+  /* containment (cgroup v2) */
+  OPT_CGROUP,
+  OPT_CGROUP_PARENT,
+  OPT_CGROUP_MOVE,
+  OPT_MEMORY_MAX,
+  OPT_PIDS_MAX,
+  OPT_CPU_MAX
 };
 
 static const struct option long_options[] = {
@@ -84,6 +91,12 @@ static const struct option long_options[] = {
     {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
     {"no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS},
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+    {"cgroup-move-fallback", no_argument, NULL, OPT_CGROUP_MOVE},
+    {"memory-max", required_argument, NULL, OPT_MEMORY_MAX},
+    {"pids-max", required_argument, NULL, OPT_PIDS_MAX},
+    {"cpu-max", required_argument, NULL, OPT_CPU_MAX},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -162,6 +175,34 @@ static int parse_bytes(const char *s, size_t *out) {
     return -1;
   *out = (size_t)(v * scale);
   return 0;
+}
+
+/* The cgroup limits: bytes (64M), a count, CPUs (0.5). */
+static int set_cgroup_limit(cli_config *c, int opt, const char *text) {
+  subproc_options *o = &c->opts;
+  long long v;
+  size_t bytes;
+  char *end;
+  double cpus;
+  if (opt == OPT_MEMORY_MAX) {
+    if (parse_bytes(text, &bytes) < 0 || bytes == 0 ||
+        bytes > (size_t)0x7fffffffffffffffLL)
+      return bad_value(c, "--memory-max", text,
+                       "expected bytes > 0, e.g. 512M");
+    o->cgroup_memory_max = (long long)bytes;
+  } else if (opt == OPT_PIDS_MAX) {
+    if (parse_integer(text, 10, 1, 0x7fffffff, &v) < 0)
+      return bad_value(c, "--pids-max", text, "expected a count > 0");
+    o->cgroup_pids_max = v;
+  } else {
+    errno = 0;
+    cpus = strtod(text, &end);
+    if (end == text || *end || errno == ERANGE || !(cpus >= 0.01) || cpus > 1e6)
+      return bad_value(c, "--cpu-max", text,
+                       "expected CPUs in [0.01, 1000000], e.g. 0.5");
+    o->cgroup_cpu_max = cpus;
+  }
+  return CLI_CONTINUE;
 }
 
 /* ---- accumulating options ---- */
@@ -294,6 +335,9 @@ static int set_flag(cli_config *c, int opt) {
   case OPT_FOREGROUND:
     o->foreground = 1;
     break;
+  case OPT_CGROUP_MOVE:
+    o->cgroup_move_fallback = 1;
+    break;
   }
   return CLI_CONTINUE;
 }
@@ -323,6 +367,10 @@ static const char **string_slot(cli_config *c, int opt) {
     return &c->input_text;
   case OPT_INPUT_FILE:
     return &c->input_file;
+  case OPT_CGROUP:
+    return &c->opts.cgroup;
+  case OPT_CGROUP_PARENT:
+    return &c->opts.cgroup_parent;
   default:
     return NULL;
   }
@@ -352,6 +400,10 @@ static int apply_option(cli_config *c, int opt, const char *arg) {
   case OPT_PIPESIZE:
   case OPT_MAX_OUTPUT:
     return set_number(c, opt, arg);
+  case OPT_MEMORY_MAX:
+  case OPT_PIDS_MAX:
+  case OPT_CPU_MAX:
+    return set_cgroup_limit(c, opt, arg);
   default:
     break;
   }

@@ -286,6 +286,7 @@ static void print_json(const state *s, size_t job, int rc,
   else
     cli_json_null(&j);
   cli_json_rusage(&j, r);
+  cli_json_cgroup(&j, r);
   cli_json_error(&j, rc < 0 ? rc : 0, e);
   cli_json_close(&j, '}');
   cli_json_print(&j);

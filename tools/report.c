@@ -143,6 +143,29 @@ void cli_json_rusage(cli_json *j, const subproc_result *r) {
   cli_json_close(j, '}');
 }
 
+static void json_count(cli_json *j, const char *key, long long v) {
+  cli_json_key(j, key);
+  if (v < 0)
+    cli_json_null(j);
+  else
+    cli_json_int(j, v);
+}
+
+/* The child's own cgroup (--cgroup-parent): null without one. */
+void cli_json_cgroup(cli_json *j, const subproc_result *r) {
+  cli_json_key(j, "cgroup");
+  if (!r || (r->cgroup_usage_usec < 0 && r->cgroup_memory_peak < 0)) {
+    cli_json_null(j);
+    return;
+  }
+  cli_json_open(j, '{');
+  json_count(j, "memory_peak", r->cgroup_memory_peak);
+  json_count(j, "usage_usec", r->cgroup_usage_usec);
+  json_count(j, "user_usec", r->cgroup_user_usec);
+  json_count(j, "system_usec", r->cgroup_system_usec);
+  cli_json_close(j, '}');
+}
+
 void cli_write_captured(const subproc_result *r) {
   if (r && r->out)
     fwrite(r->out, 1, r->out_len, stdout);

@@ -27,6 +27,7 @@ static int print_run_json(const cli_config *c, int rc, const subproc_error *e,
   else
     cli_json_null(&j);
   cli_json_rusage(&j, r);
+  cli_json_cgroup(&j, r);
   cli_json_key(&j, "pid");
   if (r)
     cli_json_int(&j, r->pid);

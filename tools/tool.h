@@ -92,6 +92,9 @@ void cli_json_error(cli_json *j, int rc, const subproc_error *e);
 void cli_json_outputs(cli_json *j, const subproc_result *r);
 void cli_json_returncode(cli_json *j, int returncode);
 void cli_json_rusage(cli_json *j, const subproc_result *r);
+/* "cgroup": {"memory_peak", "usage_usec", "user_usec", "system_usec"}
+ * (each null if unknown), or null without a cgroup of the child's own. */
+void cli_json_cgroup(cli_json *j, const subproc_result *r);
 /* Seconds on the monotonic clock. */
 double cli_now(void);
 /* The captured stdout to stdout, then stderr to stderr. */

@@ -307,7 +307,22 @@ SUBPROC__CHILD_FN static void child_exec(subproc__child_plan *pl) {
   child_fail(pl, STEP_EXEC, saved ? saved : ENOENT, -1);
 }
 
+/* The move fallback (no CLONE_INTO_CGROUP): "0" written to cgroup.procs
+ * moves the writer. First of all, so that neither preexec nor the program
+ * runs a single instruction outside the cgroup, nor forks anything that
+ * would stay behind. */
+SUBPROC__CHILD_FN static void child_join_cgroup(subproc__child_plan *pl) {
+  ssize_t r;
+  do
+    r = write(pl->cgroup_procs, "0", 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1)
+    child_fail(pl, STEP_CGROUP, r < 0 ? errno : EIO, -1);
+}
+
 void subproc__child_run(subproc__child_plan *pl) {
+  if (pl->cgroup_move)
+    child_join_cgroup(pl);
   child_reset_signals(pl);
   child_unshare_fds(pl);
   child_plumb_fds(pl);

@@ -353,5 +353,13 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
       (rc = subproc__limits_prepare(pr, o, err)) < 0)
     return rc;
   pl->unshare_below = needed_below(pl);
+  pl->cgroup_dir = pl->cgroup_procs = -1;
+  if (o->cgroup || o->cgroup_parent) { /* last: it may create a cgroup */
+    pr->cgroup_arg = o->cgroup ? o->cgroup : o->cgroup_parent;
+    if ((rc = subproc__cgroup_prepare(o, &pr->cgroup, err)) < 0)
+      return rc;
+    pl->cgroup_dir = subproc__cgroup_dir(pr->cgroup);
+    pl->cgroup_procs = subproc__cgroup_procs(pr->cgroup);
+  }
   return 0;
 }

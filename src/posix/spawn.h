@@ -43,6 +43,7 @@ enum subproc__child_step {
   STEP_SETRLIMIT, /* report.arg: the index in rlimits */
   STEP_PRCTL,     /* report.arg: the PR_* option */
   STEP_TCSETPGRP,
+  STEP_CGROUP, /* into the cgroup: clone3 (parent) or the move (child) */
   STEP_COUNT
 };
 
@@ -95,6 +96,12 @@ typedef struct subproc__child_plan {
   int no_new_privs;
   int foreground; /* make the child's group the terminal's foreground */
   int fg_tty;     /* foreground: the controlling terminal (/dev/tty) */
+  /* The cgroup: its directory for clone3(CLONE_INTO_CGROUP) (-1: none),
+   * and where the child cannot start in it (cgroup_move_fallback), the
+   * cgroup.procs it writes "0" to as its first step (-1: no move). */
+  int cgroup_dir;
+  int cgroup_procs;
+  int cgroup_move;
   subproc__child_report report;
 } subproc__child_plan;
 
@@ -117,6 +124,8 @@ struct subproc__plan {
   int tree;
   subproc_spawn_method method;
   pid_t fg_restore; /* foreground: the group to give the terminal back to */
+  subproc__cgroup *cgroup; /* the cgroup option's, NULL if none */
+  const char *cgroup_arg;  /* the caller's path (errors point at it) */
 };
 
 /* user=/group=/extra_groups= to ids (src/posix/ids.c): a name, or a plain

@@ -209,6 +209,11 @@ int subproc__os_wait(subproc__os *os, double deadline, int reap,
   if (reap && rc != 0 && (os->flags & SUBPROC__OS_FOREGROUND) &&
       (rc == 1 || rc == -ECHILD))
     subproc__foreground_restore(os);
+  if (reap && os->cgroup && (rc == 1 || rc == -ECHILD)) {
+    /* Reaped: what the child left in its cgroup goes too. */
+    subproc__cgroup_finish(os->cgroup, rc == 1 ? ex : NULL, 1);
+    os->cgroup = NULL;
+  }
   return rc;
 }
 
@@ -293,6 +298,10 @@ int subproc__os_signal_group(subproc__os *os, int sig) {
   return 0;
 }
 
+int subproc__os_kill_cgroup(subproc__os *os) {
+  return subproc__cgroup_kill(os->cgroup);
+}
+
 int subproc__os_exit_fd(const subproc__os *os) { return (int)os->handle; }
 void *subproc__os_exit_handle(const subproc__os *os) {
   (void)os;
@@ -300,6 +309,9 @@ void *subproc__os_exit_handle(const subproc__os *os) {
 }
 
 void subproc__os_release(subproc__os *os) {
+  if (os->cgroup) /* not reaped through subproc__os_wait */
+    subproc__cgroup_finish(os->cgroup, NULL, 0);
+  os->cgroup = NULL;
   subproc__close_quietly((int)os->handle);
   os->handle = -1;
   if (os->flags & SUBPROC__OS_FOREGROUND) /* never reaped: just close */

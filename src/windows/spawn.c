@@ -72,6 +72,12 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "no_new_privs");
   if (o->foreground)
     return unsupported(err, "foreground");
+  if (o->cgroup || o->cgroup_parent || o->cgroup_move_fallback ||
+      o->cgroup_memory_max || o->cgroup_pids_max || o->cgroup_cpu_max != 0)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1,
+                         "cgroup: containment in a cgroup v2 is only "
+                         "supported on Linux (kill_tree's job object is "
+                         "Windows' counterpart)");
   return 0;
 }
 

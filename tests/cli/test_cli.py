@@ -30,8 +30,8 @@ PY = sys.executable
 SKIPPED = 77
 
 RUN_KEYS = {"args", "returncode", "timed_out", "stdout", "stdout_truncated",
-            "stderr", "stderr_truncated", "duration_s", "rusage", "pid",
-            "error"}
+            "stderr", "stderr_truncated", "duration_s", "rusage", "cgroup",
+            "pid", "error"}
 PIPE_KEYS = {"args", "returncode", "timed_out", "stages", "stdout",
              "stdout_truncated", "stderr", "stderr_truncated", "duration_s",
              "error"}
@@ -309,6 +309,15 @@ def test_run_usage_errors():
         ["run", "--max-output", "0", "true"],
         ["run", "--max-output", "10X", "true"],
         ["run", "--max-output", "99999999999999999999", "true"],
+        ["run", "--memory-max", "0", "true"],
+        ["run", "--memory-max", "10X", "true"],
+        ["run", "--memory-max", "-1", "true"],
+        ["run", "--pids-max", "0", "true"],
+        ["run", "--pids-max", "abc", "true"],
+        ["run", "--cpu-max", "0.001", "true"],
+        ["run", "--cpu-max", "abc", "true"],
+        ["run", "--cpu-max", "nan", "true"],
+        ["run", "--cgroup"],
         ["run", "--pass-fd", "x", "true"],
         ["run", "--pass-fd", "-1", "true"],
         ["run", "--process-group", "x", "true"],
@@ -581,6 +590,120 @@ def test_run_json_large_binary():
     raw = bytes(r.randrange(256) for _ in range(1 << 20))
     d = run_json("--capture", "--", *py(code))
     check_lossless(d, "stdout", raw)
+
+
+# ---- run: containment in a cgroup v2 --------------------------------------
+
+def own_cgroup_dir():
+    """This process's cgroup v2 directory, from mountinfo and
+    /proc/self/cgroup, or None."""
+    mnt = root = None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                if right.split(" ")[0] == "cgroup2":
+                    root, mnt = left.split(" ")[3:5]
+                    break
+        with open("/proc/self/cgroup") as f:
+            own = [l[3:].strip() for l in f if l.startswith("0::")]
+    except OSError:
+        return None
+    if mnt is None or not own:
+        return None
+    path = own[0]
+    if root != "/" and path.startswith(root):
+        path = path[len(root):]
+    return mnt + ("" if path == "/" else path)
+
+
+class TestCgroup:
+    """A parent cgroup of the test's own, removed with all it holds."""
+    def __enter__(self):
+        own = own_cgroup_dir()
+        if own is None:
+            raise Skip("no cgroup v2 hierarchy in /proc/self/mountinfo")
+        self.path = f"{own}/subproc-cli-test-{os.getpid()}"
+        try:
+            os.mkdir(self.path)
+        except OSError as e:
+            raise Skip(f"no writable cgroup v2 hierarchy: {e}")
+        return self
+
+    def children(self):
+        return sorted(e.name for e in os.scandir(self.path) if e.is_dir())
+
+    def __exit__(self, *exc):
+        for name in self.children() + [""]:
+            d = os.path.join(self.path, name) if name else self.path
+            try:
+                with open(os.path.join(d, "cgroup.kill"), "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+            for _ in range(200):
+                try:
+                    os.rmdir(d)
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def test_run_cgroup_parent():
+    """A fresh cgroup: a grandchild that left the session dies with the
+    timeout, the statistics are in the JSON, the cgroup is removed."""
+    with TestCgroup() as cg:
+        d = run_json("--capture", "--cgroup-parent", cg.path, "--timeout",
+                     "0.5", "--", "sh", "-c",
+                     "setsid sh -c 'sleep " + LONGER + " >/dev/null 2>&1 "
+                     "</dev/null & echo $!'; cat /proc/self/cgroup; sleep "
+                     + LONG, code=124)
+        lines = d["stdout"].splitlines()
+        wait_gone(int(lines[0]), "the escaped grandchild survived")
+        if not any(l.startswith("0::") and
+                   f"/subproc-cli-test-{os.getpid()}/subproc-" in l
+                   for l in lines):
+            raise AssertionError(f"not in a fresh cgroup: {lines}")
+        eq(set(d["cgroup"]), {"memory_peak", "usage_usec", "user_usec",
+                              "system_usec"}, "cgroup keys")
+        if not isinstance(d["cgroup"]["usage_usec"], int):
+            raise AssertionError(f"cgroup {d['cgroup']}")
+        eq(cg.children(), [], "cgroups left")
+        d = run_json("--capture", "--", "true")
+        eq(d["cgroup"], None, "cgroup without one")
+
+
+def test_run_cgroup_given():
+    with TestCgroup() as cg:
+        given = os.path.join(cg.path, "given")
+        os.mkdir(given)
+        d = run_json("--capture", "--cgroup", given, "--", "cat",
+                     "/proc/self/cgroup")
+        if not d["stdout"].rstrip("\n").endswith(
+                f"/subproc-cli-test-{os.getpid()}/given"):
+            raise AssertionError(f"stdout {d['stdout']!r}")
+        eq(d["cgroup"], None, "statistics of a given cgroup")
+        eq(cg.children(), ["given"], "the given cgroup stays")
+
+
+def test_run_cgroup_errors():
+    line = expect_one_line(sp("run", "--cgroup", "/tmp", "true"), 125)
+    if "not a cgroup v2 directory" not in line:
+        raise AssertionError(line)
+    line = expect_one_line(sp("run", "--pids-max", "5", "true"), 125)
+    if "cgroup_parent" not in line:
+        raise AssertionError(line)
+    d = run_json("--cgroup", "/nonexistent-cgroup", "--", "true", code=125)
+    eq(d["error"]["step"], "cgroup", "error.step")
+    eq(d["error"]["path"], "/nonexistent-cgroup", "error.path")
+    with TestCgroup() as cg:
+        ctl = open(os.path.join(cg.path, "cgroup.controllers")).read().split()
+        if "pids" not in ctl:
+            line = expect_one_line(sp("run", "--cgroup-parent", cg.path,
+                                      "--pids-max", "5", "true"), 125)
+            if cg.path + "/cgroup.subtree_control" not in line:
+                raise AssertionError(line)
+        eq(cg.children(), [], "cgroups left")
 
 
 # ---- run: --check, --capture, --max-output ---------------------------------
