@@ -21,9 +21,14 @@
  *     else printf("%d: %s", r->returncode, r->out);
  *     subproc_result_free(r);
  *
- * Strings are bytes (UTF-8 recommended). Arrays of strings (argv, env,
- * extra_groups) are NULL-terminated. The library is thread-safe: any number
- * of threads may spawn at once. On one subproc object, subproc_wait,
+ * Strings are bytes (UTF-8 recommended). Every array in the options, and
+ * every argv, carries its own end instead of a count: arrays of strings
+ * (argv, env, extra_groups) and of handles (handle_list) end with NULL,
+ * arrays of fds (pass_fds) with -1. Counts go only with byte buffers (input,
+ * input_len) and with the two arrays of objects a call takes as a whole
+ * (subproc_wait_any's procs, which may hold NULLs, and subproc_pipeline's
+ * stages). The library is thread-safe: any number of threads may spawn at
+ * once. On one subproc object, subproc_wait,
  * subproc_poll, the signal calls, subproc_returncode and subproc_pid may be
  * called from several threads at once (exactly one reaps; all see the same
  * returncode); the other calls on one object are for one thread at a time.
@@ -115,34 +120,84 @@ SUBPROC_API const char *subproc_errname(int code);
  * its name ("exec", "chdir", "user", ...), which is also the first word of
  * the message.
  */
-#define SUBPROC_STEP_MAP(X)                                                    \
-  X(NONE, "")                                                                  \
-  X(OTHER, "other")                                                            \
-  /* arguments and options */                                                  \
-  X(ARGS, "args") X(EXECUTABLE, "executable") X(SHELL, "shell")                \
-  X(ENV, "env") X(STDIN, "stdin") X(STDOUT, "stdout") X(STDERR, "stderr")      \
-  X(INPUT, "input") X(CAPTURE_OUTPUT, "capture_output")                        \
-  X(TIMEOUT, "timeout") X(CHECK, "check") X(WAIT_DELAY, "wait_delay")          \
-  X(PIPESIZE, "pipesize") X(BUFSIZE, "bufsize") X(PASS_FDS, "pass_fds")        \
-  X(USER, "user") X(GROUP, "group") X(EXTRA_GROUPS, "extra_groups")            \
-  X(PROCESS_GROUP, "process_group") X(SIGMASK, "sigmask")                      \
-  X(STARTUPINFO, "startupinfo") X(ENCODING, "encoding") X(ERRORS, "errors")    \
-  X(MAX_OUTPUT, "max_output") X(ON_OUTPUT, "on_output")                        \
-  X(PREEXEC, "preexec") X(AUDIT, "audit")                                      \
-  /* creating the child */                                                     \
-  X(POPEN, "popen") X(OPEN, "open") X(PIPE, "pipe") X(JOB, "job")              \
-  X(FORK, "fork") X(CLONE, "clone") X(POSIX_SPAWN, "posix_spawn")              \
-  X(PTY, "pty") /* opening and setting up a pseudo-terminal */                 \
-  /* in the child, before exec */                                              \
-  X(DUP2, "dup2") X(CHDIR, "chdir") X(SETSID, "setsid")                        \
-  X(SETPGID, "setpgid") X(SETGROUPS, "setgroups") X(SETGID, "setgid")          \
-  X(SETUID, "setuid") X(CLOSE_FDS, "close_fds") X(EXEC, "exec")                \
-  X(TIOCSCTTY, "tiocsctty") /* taking the pty as controlling terminal */       \
-  /* talking to it */                                                          \
-  X(READ, "read") X(WRITE, "write") X(POLL, "poll") X(WAIT, "wait")            \
-  X(KILL, "kill") X(COMMUNICATE, "communicate") X(DECODE, "decode")            \
-  X(ENCODE, "encode") X(PIPELINE, "pipeline") X(GROUP_LOOP, "group")           \
-  X(POOL, "pool") X(SPLIT, "split")
+/* clang-format off */
+#define SUBPROC_STEP_MAP(X)                                                   \
+  X(NONE, "")                                                                 \
+  X(OTHER, "other")                                                           \
+  /* arguments and options */                                                 \
+  X(ARGS, "args")                                                             \
+  X(EXECUTABLE, "executable")                                                 \
+  X(SHELL, "shell")                                                           \
+  X(ENV, "env")                                                               \
+  X(STDIN, "stdin")                                                           \
+  X(STDOUT, "stdout")                                                         \
+  X(STDERR, "stderr")                                                         \
+  X(INPUT, "input")                                                           \
+  X(CAPTURE_OUTPUT, "capture_output")                                         \
+  X(TIMEOUT, "timeout")                                                       \
+  X(CHECK, "check")                                                           \
+  X(WAIT_DELAY, "wait_delay")                                                 \
+  X(PIPESIZE, "pipesize")                                                     \
+  X(BUFSIZE, "bufsize")                                                       \
+  X(PASS_FDS, "pass_fds")                                                     \
+  X(USER, "user")                                                             \
+  X(GROUP, "group")                                                           \
+  X(EXTRA_GROUPS, "extra_groups")                                             \
+  X(PROCESS_GROUP, "process_group")                                           \
+  X(SIGMASK, "sigmask")                                                       \
+  X(STARTUPINFO, "startupinfo")                                               \
+  X(TEXT, "text")                                                             \
+  X(ENCODING, "encoding")                                                     \
+  X(ERRORS, "errors")                                                         \
+  X(MAX_OUTPUT, "max_output")                                                 \
+  X(ON_OUTPUT, "on_output")                                                   \
+  X(PREEXEC, "preexec")                                                       \
+  X(AUDIT, "audit")                                                           \
+  /* creating the child */                                                    \
+  X(POPEN, "popen")                                                           \
+  X(OPEN, "open")                                                             \
+  X(PIPE, "pipe")                                                             \
+  X(JOB, "job")                                                               \
+  X(FORK, "fork")                                                             \
+  X(CLONE, "clone")                                                           \
+  X(POSIX_SPAWN, "posix_spawn")                                               \
+  /* in the child, before exec */                                             \
+  X(DUP2, "dup2")                                                             \
+  X(CHDIR, "chdir")                                                           \
+  X(SETSID, "setsid")                                                         \
+  X(SETPGID, "setpgid")                                                       \
+  X(SETGROUPS, "setgroups")                                                   \
+  X(SETGID, "setgid")                                                         \
+  X(SETUID, "setuid")                                                         \
+  X(CLOSE_FDS, "close_fds")                                                   \
+  X(EXEC, "exec")                                                             \
+  /* talking to it */                                                         \
+  X(READ, "read")                                                             \
+  X(WRITE, "write")                                                           \
+  X(POLL, "poll")                                                             \
+  X(WAIT, "wait")                                                             \
+  X(KILL, "kill")                                                             \
+  X(COMMUNICATE, "communicate")                                               \
+  X(DECODE, "decode")                                                         \
+  X(ENCODE, "encode")                                                         \
+  X(PIPELINE, "pipeline")                                                     \
+  X(GROUP_LOOP, "group")                                                      \
+  X(POOL, "pool")                                                             \
+  X(SPLIT, "split")                                                           \
+  /* limits, parent death, privileges: the options, then the child's calls */ \
+  X(RLIMITS, "rlimits")                                                       \
+  X(PARENT_DEATH_SIGNAL, "parent_death_signal")                               \
+  X(NO_NEW_PRIVS, "no_new_privs")                                             \
+  X(FOREGROUND, "foreground")                                                 \
+  X(SETRLIMIT, "setrlimit")                                                   \
+  X(PRCTL, "prctl")                                                           \
+  X(TCSETPGRP, "tcsetpgrp")                                                   \
+  /* containment (cgroup v2) */                                               \
+  X(CGROUP, "cgroup")                                                         \
+  /* pseudo-terminals: opening one, then the child taking it */               \
+  X(PTY, "pty")                                                               \
+  X(TIOCSCTTY, "tiocsctty")
+/* clang-format on */
 
 typedef enum subproc_step {
 #define SUBPROC__STEP_ENUM(name, text) SUBPROC_STEP_##name,
@@ -159,13 +214,13 @@ SUBPROC_API const char *subproc_step_name(subproc_step step);
  * enough to keep on the stack or in an object (about 300 bytes).
  */
 typedef struct subproc_error {
-  int code;           /* the negative code the function returned */
-  int os_errno;       /* errno of the failing system call, 0 if none */
-  subproc_step step;  /* where it failed: subproc_step_name(step) */
-  int fd;             /* the fd involved, -1 if none */
-  int returncode;     /* SUBPROC_ECALLED: the child's status (-N: signal N) */
-  double timeout;     /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
-  long long offset;   /* SUBPROC_EDECODE: byte offset of the bad input */
+  int code;          /* the negative code the function returned */
+  int os_errno;      /* errno of the failing system call, 0 if none */
+  subproc_step step; /* where it failed: subproc_step_name(step) */
+  int fd;            /* the fd involved, -1 if none */
+  int returncode;    /* SUBPROC_ECALLED: the child's status (-N: signal N) */
+  double timeout;    /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
+  long long offset;  /* SUBPROC_EDECODE: byte offset of the bad input */
   /* The path or name that the failing call was given (the program, cwd, a
    * redirection's path, a user or group, an encoding, an environment
    * entry), in full: it points into that call's arguments, so it is valid
@@ -193,12 +248,15 @@ typedef enum subproc_redirect_kind {
   SUBPROC_HANDLE,      /* Windows only: an inheritable HANDLE (.handle) */
   /* Beyond Python, POSIX only: a pseudo-terminal (see the .pty options).
    * Every stream given SUBPROC_PTY shares one new pty pair: the child gets
-   * the slave, starts a new session (implied: so set_process_group is
-   * SUBPROC_EINVAL with it, and kill_tree's AUTO is on) and takes the
-   * slave as its controlling terminal; subproc_fd(p, i) is the master.
-   * stderr on the same pty as stdout is merged into stdout (one terminal
-   * is one stream: subproc_fd(p, 2) is -1, the result's err NULL). On
-   * Windows SUBPROC_EINVAL ("ConPTY not implemented"), never pipes. */
+   * the slave, starts a new session (implied: so set_process_group and
+   * foreground are SUBPROC_EINVAL with it, and kill_tree's AUTO is on)
+   * and takes the slave as its controlling terminal, on every spawn
+   * method; subproc_fd(p, i) is the master. stderr on the same pty as
+   * stdout is merged into stdout (one terminal is one stream:
+   * subproc_fd(p, 2) is -1, the result's err NULL). Not for pipelines
+   * (SUBPROC_EINVAL naming the stream: the stages cannot share one
+   * terminal's session). On Windows SUBPROC_EINVAL naming the stream
+   * ("ConPTY not implemented"), never pipes. */
   SUBPROC_PTY
 } subproc_redirect_kind;
 
@@ -243,7 +301,8 @@ typedef enum subproc_spawn_method {
 
 /* kill_tree values. */
 typedef enum subproc_kill_tree {
-  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session or process_group */
+  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session, process_group
+                                 or foreground */
   SUBPROC_KILL_TREE_ON,       /* on; puts the child in a new process group
                                  unless a session or group was requested */
   SUBPROC_KILL_TREE_OFF       /* only the direct child is killed (Python) */
@@ -260,8 +319,7 @@ typedef struct subproc_startupinfo {
   unsigned long dwFlags;
   void *hStdInput, *hStdOutput, *hStdError; /* used with STARTF_USESTDHANDLES */
   unsigned short wShowWindow;
-  void *const *handle_list; /* lpAttributeList["handle_list"] */
-  size_t n_handle_list;
+  void *const *handle_list; /* lpAttributeList["handle_list"]: NULL-ended */
 } subproc_startupinfo;
 
 /*
@@ -274,6 +332,21 @@ typedef struct subproc_startupinfo {
 typedef int (*subproc_output_fn)(void *arg, int stream, const char *data,
                                  size_t len);
 
+/*
+ * A resource limit for the child (beyond Python, POSIX): what
+ * preexec_fn=lambda: resource.setrlimit(resource, (soft, hard)) does, but
+ * on the fast spawn path. resource is an RLIMIT_* number of
+ * <sys/resource.h> (RLIMIT_NOFILE, RLIMIT_CPU, ...); an array of them ends
+ * with an entry whose resource is -1 (SUBPROC_RLIMIT_END).
+ */
+#define SUBPROC_RLIM_INFINITY (~0ULL) /* RLIM_INFINITY: no limit */
+typedef struct subproc_rlimit {
+  int resource;            /* RLIMIT_*; -1 ends the array */
+  unsigned long long soft; /* the current limit, <= hard */
+  unsigned long long hard; /* the ceiling: raising it needs privilege */
+} subproc_rlimit;
+#define SUBPROC_RLIMIT_END {-1, 0, 0}
+
 /* The preexec_fn callback: runs in the child after fork, before exec.
  * Return 0 on success; non-zero fails the spawn (SUBPROC_ESUBPROCESS, with
  * the returned value as os_errno if it is positive). */
@@ -282,7 +355,11 @@ typedef int (*subproc_preexec_fn)(void *arg);
 /*
  * Every Popen argument, plus the run()/communicate() ones. All-zero means
  * Python's defaults. Fields marked [run] are used by subproc_run() and the
- * functions built on it, and by subproc_communicate() where noted.
+ * functions built on it, and by subproc_communicate() where noted. The
+ * four that only run can honour (input, capture_output, timeout, check)
+ * are refused by subproc_popen: SUBPROC_EINVAL, err->step naming the field
+ * (Python's Popen has no such arguments; a timeout it ignored would never
+ * fire).
  */
 typedef struct subproc_options {
   const char *executable; /* program to execute instead of argv[0];
@@ -293,9 +370,9 @@ typedef struct subproc_options {
   const char *const *env;        /* "NAME=VALUE" strings; NULL = inherit */
 
   int keep_fds;        /* close_fds=False: inherit every inheritable fd */
-  const int *pass_fds; /* fds kept open (and made inheritable) */
-  size_t n_pass_fds;
-  int keep_signals; /* restore_signals=False */
+  const int *pass_fds; /* fds kept open (and made inheritable), ended by -1:
+                          (const int[]){3, 4, -1} */
+  int keep_signals;    /* restore_signals=False */
   /* Beyond Python, POSIX only: a const sigset_t * (void * so that this
    * header needs no POSIX feature macros): the child's signal mask, e.g.
    * the one a program had before it blocked SIGINT for itself; NULL = an
@@ -356,11 +433,92 @@ typedef struct subproc_options {
   void (*on_spawn)(void *arg, long pid);
   void *on_spawn_arg;
 
-  /* ---- the pseudo-terminal of the streams given SUBPROC_PTY (issue 12) ----
-   * Beyond Python (its idiom: pty.openpty(), then Popen with the slave as
-   * stdin/stdout/stderr and start_new_session plus a TIOCSCTTY in
-   * preexec_fn). Set on the slave in the parent before the spawn; setting
-   * any of them without a SUBPROC_PTY stream is SUBPROC_EINVAL.
+  /* ---- Beyond Python: limits, parent death, privileges (POSIX) ----
+   * All zero = off. Applied in the child between fork and exec with raw
+   * system calls on every spawn method, the clone/vfork fast path
+   * included (Python needs preexec_fn, and so fork, for each of them);
+   * SUBPROC_SPAWN_POSIX_SPAWN cannot apply them and takes the clone path
+   * instead (subproc_method tells). SUBPROC_EINVAL on Windows when set.
+   * Off, they cost the spawn nothing. */
+  /* setrlimit (prlimit64 on Linux) for each entry, in order, up to the
+   * one with resource -1; NULL = none. Applied before user/group/
+   * extra_groups take effect, so a privileged parent can also raise
+   * limits for an unprivileged child. An unknown resource or soft > hard
+   * is SUBPROC_EINVAL (step "rlimits", the index in the message); a
+   * refusal in the child (EPERM: raising the hard limit without
+   * CAP_SYS_RESOURCE) fails the spawn with step "setrlimit". */
+  const subproc_rlimit *rlimits;
+  /* Linux PR_SET_PDEATHSIG: the child receives this signal (e.g. SIGKILL)
+   * when its parent dies; 0 = off. Race-free: if the parent died before
+   * the setting took effect, the child sends the signal to itself at
+   * once. Caveat (Linux): the "parent" is the thread that spawned the
+   * child (with clone(CLONE_VM|CLONE_VFORK) too, the child's parent is
+   * the spawning thread): the signal fires when that thread exits, even
+   * if the process lives on, so spawn from a thread that outlives the
+   * child. Set after user/group (a change of credentials clears it) and
+   * after preexec; cleared by exec of a set-user-ID program. */
+  int parent_death_signal;
+  /* Linux PR_SET_NO_NEW_PRIVS: exec can never grant privileges to the
+   * child or anything it runs (set-user-ID bits and file capabilities are
+   * ignored); shows as "NoNewPrivs: 1" in /proc/<pid>/status. */
+  int no_new_privs;
+  /* For shells (Go's Foreground): the child's process group becomes the
+   * foreground group of the caller's controlling terminal (/dev/tty).
+   * Implies a process group: a new one led by the child, or the group of
+   * set_process_group/process_group; with start_new_session it is
+   * SUBPROC_EINVAL (a new session has no terminal). No controlling
+   * terminal: -ENOTTY, step "tcsetpgrp". The previous foreground group is
+   * restored when the child is reaped (wait, poll, run...), not when it
+   * stops. kill_tree's AUTO counts it as a process group. */
+  int foreground;
+  /* ---- Beyond Python, Linux: containment in a cgroup v2 ----
+   * The child starts inside the cgroup (clone3 with CLONE_INTO_CGROUP,
+   * Linux 5.7), so nothing it forks can leave it: not a grandchild that
+   * calls setsid() or setpgid(), not a double-forked daemon. Elsewhere
+   * (Windows, other systems) setting any field of this block is
+   * SUBPROC_EINVAL. Paths are directories of the cgroup2 file system
+   * (find its mount in /proc/self/mountinfo), which the caller must be
+   * allowed to write (root, or a delegated subtree). */
+  /* An existing cgroup to start the child in. It stays the caller's: the
+   * library neither kills through it nor removes it, and reports none of
+   * its statistics. */
+  const char *cgroup;
+  /* Create a fresh cgroup under this one, named subproc-<pid>-<n>, for
+   * this child alone (not together with .cgroup). Its own cgroup makes
+   * every kill of the run family (a timeout, max_output's kill, a
+   * failed callback; pipelines, groups and pools alike) a kill of
+   * everything in it (cgroup.kill, Linux 5.14; before that SIGKILL to
+   * each pid in cgroup.procs); when the child is reaped, whatever it left
+   * behind is killed the same way, its statistics are read into the
+   * result, and the cgroup is removed. */
+  const char *cgroup_parent;
+  /* Where the child cannot be started inside the cgroup (no clone3 or no
+   * CLONE_INTO_CGROUP: Linux < 5.7 or a seccomp filter; or the fork
+   * method, which preexec forces), the spawn fails (-ENOSYS, or
+   * SUBPROC_EINVAL for the fork method; step "cgroup") unless this is
+   * set: then the child moves itself in (writes cgroup.procs) as its
+   * first step, before it runs preexec or the program, so nothing it
+   * starts escapes either. The difference: for the first instructions
+   * it is counted in the caller's cgroup, and the move is slower. */
+  int cgroup_move_fallback;
+  /* Limits of the fresh cgroup (cgroup_parent only; 0 = none). Each needs
+   * its controller in cgroup_parent's cgroup.subtree_control (memory,
+   * pids, cpu): where it is missing the spawn fails with SUBPROC_EINVAL
+   * naming that file (enable it with "echo +memory > .../cgroup.subtree_
+   * control"; the library never changes a cgroup it did not create). */
+  long long cgroup_memory_max; /* bytes (memory.max) */
+  long long cgroup_pids_max;   /* processes and threads (pids.max) */
+  double cgroup_cpu_max;       /* CPUs, e.g. 0.5 or 2 (cpu.max: that share
+                                  of each 100 ms period); >= 0.01 */
+  /* ---- end of the cgroup block ---- */
+
+  /* ---- Beyond Python, POSIX: the pseudo-terminal of the SUBPROC_PTY
+   * streams ----
+   * Python's idiom: pty.openpty(), then Popen with the slave as
+   * stdin/stdout/stderr, start_new_session and a TIOCSCTTY in preexec_fn
+   * (so a fork); here the vfork path does it. Set on the slave in the
+   * parent before the spawn; setting any of them without a SUBPROC_PTY
+   * stream is SUBPROC_EINVAL (step "pty").
    *   rows, cols: the window size (TIOCSWINSZ); 0 leaves that one as the
    *     system makes it (Linux: 0). Resize later: subproc_set_winsize.
    *   raw: cfmakeraw's settings (no echo, no line editing, no signal
@@ -374,17 +532,18 @@ typedef struct subproc_options {
    * closing stdin, subproc_close_stream) never hangs the terminal up;
    * subproc_close and subproc_free do (the child gets SIGHUP, as when a
    * terminal window closes). Reading the master once no process has the
-   * slave open fails with EIO: communicate, run and subproc_stream take
-   * that as EOF. Closing stdin (communicate after its input, or without
-   * any; subproc_close_stream) sends the terminal's EOF character (VEOF,
-   * ^D) in cooked mode, twice after input that does not end a line, so
-   * the child reads end of file; in raw mode a terminal has no end of
-   * file to send. input (run) may be given with stdin = SUBPROC_PTY: it
-   * is typed into the terminal. */
+   * slave open fails with EIO: communicate, run, groups, pools and
+   * subproc_stream take that as EOF. Closing stdin (communicate after its
+   * input, or without any; subproc_close_stream) sends the terminal's EOF
+   * character (VEOF, ^D) in cooked mode, twice after input that does not
+   * end a line, so the child reads end of file; in raw mode a terminal has
+   * no end of file to send. input (run) may be given with stdin =
+   * SUBPROC_PTY: it is typed into the terminal. */
   struct {
     unsigned short rows, cols;
     int raw;
   } pty;
+  /* ---- end of the pty block ---- */
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */
@@ -505,6 +664,15 @@ typedef struct subproc_result {
   double user_s, system_s; /* the child's CPU time (rusage) */
   long max_rss_kb;         /* the child's peak resident set */
   long pid;
+  /* Beyond Python, Linux: statistics of the child's own cgroup
+   * (cgroup_parent), read once everything in it has ended: -1 when not
+   * known (no own cgroup, not reaped, or the file is absent: memory.peak
+   * needs the memory controller and Linux 5.19). Unlike user_s/system_s
+   * they count every process that ran in the cgroup, waited for or not. */
+  long long cgroup_memory_peak; /* bytes, memory.peak */
+  long long cgroup_usage_usec;  /* cpu.stat usage_usec: user + system */
+  long long cgroup_user_usec;   /* cpu.stat user_usec */
+  long long cgroup_system_usec; /* cpu.stat system_usec */
 } subproc_result;
 
 SUBPROC_API void subproc_result_free(subproc_result *r);
@@ -779,23 +947,32 @@ typedef struct subproc_pipeline_result {
 } subproc_pipeline_result;
 
 /*
- * Run argvs[0] | argvs[1] | ... | argvs[n-1]. stage_opts may be NULL or an
- * array of n option sets (stdin of stage 0 and stdout of stage n-1 are
- * taken from them; the inner streams are always pipes). opts applies to
- * the whole pipeline: input, capture_output (last stage), timeout (one for
- * all stages), check (pipefail), text, max_output, wait_delay, on_output,
- * on_spawn, and kill_tree (each stage that sets none inherits it, so a
- * timeout kills every stage's process group). input together with a
- * first-stage stdin, or capture_output together with a last-stage
- * stdout/stderr, is SUBPROC_EINVAL as in run(), and so is stderr = PIPE on
- * any stage but the last (nothing would read it). Every stage is waited
- * for; *res receives each one's status. Stages that end early are not
- * reaped before the others are done or killed, so a kill after a timeout
- * still reaches the process group of a stage whose leader has exited.
+ * Run argvs[0] | argvs[1] | ... | argvs[n-1], as a shell would, with one
+ * options struct whose every field means what it means for run():
+ *   opts->in feeds the first stage, opts->out takes the last stage's
+ *   stdout, opts->err takes every stage's stderr (a PATH is opened once, a
+ *   PIPE is one pipe all stages write, STDOUT sends every stage's stderr
+ *   where the last stage's stdout goes: `(a | b) 2>&1`); input,
+ *   capture_output, timeout (one for all stages), check (pipefail), text,
+ *   max_output, wait_delay and on_output apply to the pipeline; the process
+ *   fields (cwd, env, user, fds, signals, session, kill_tree, on_spawn...)
+ *   apply to every stage. The inner streams are always pipes.
+ * stage_opts may be NULL, or n pointers of which any may be NULL: a stage
+ * given its own options takes its process fields from them instead of
+ * from opts (kill_tree AUTO and a NULL on_spawn still inherit opts'). A
+ * stage's own stdin, stdout and the pipeline-wide fields (input,
+ * capture_output, timeout, check, text/encoding/errors, max_output,
+ * on_output, wait_delay) are SUBPROC_EINVAL naming the field; its own
+ * stderr replaces opts->err for that stage (STDOUT: into its stdout, as
+ * `a 2>&1 | b`), except PIPE, which nothing would read (SUBPROC_EINVAL).
+ * Every stage is waited for; *res receives each one's status. Stages that
+ * end early are not reaped before the others are done or killed, so a
+ * kill after a timeout still reaches the process group of a stage whose
+ * leader has exited.
  */
 SUBPROC_API int subproc_pipeline(const char *const *const *argvs, size_t n,
-                                 const subproc_options *stage_opts,
                                  const subproc_options *opts,
+                                 const subproc_options *const *stage_opts,
                                  subproc_pipeline_result **res,
                                  subproc_error *err);
 SUBPROC_API void subproc_pipeline_result_free(subproc_pipeline_result *r);

@@ -204,6 +204,10 @@ void subproc__move_stdin(subproc *from, subproc *to) {
   from->streams[0] = (subproc__stream){.fd = -1};
 }
 
+void subproc__adopt_pipe(subproc *p, int i, int fd) {
+  p->streams[i] = (subproc__stream){.fd = fd};
+}
+
 /* ------------------------------------------------------------------ */
 /* The result                                                          */
 /* ------------------------------------------------------------------ */
@@ -224,6 +228,11 @@ static int status_into(const subproc *p, subproc_result *r) {
     r->system_s = p->exit.system_s;
     r->max_rss_kb = p->exit.max_rss_kb;
   }
+  int cg = r->returncode != SUBPROC_NO_RETURNCODE && p->exit.has_cgroup;
+  r->cgroup_memory_peak = cg ? p->exit.cg_memory_peak : -1;
+  r->cgroup_usage_usec = cg ? p->exit.cg_usage_usec : -1;
+  r->cgroup_user_usec = cg ? p->exit.cg_user_usec : -1;
+  r->cgroup_system_usec = cg ? p->exit.cg_system_usec : -1;
   r->args =
       (const char *const *)subproc__argv_dup((const char *const *)p->args);
   return r->args ? 0 : -ENOMEM;

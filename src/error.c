@@ -15,12 +15,12 @@ const char *subproc_version(void) { return SUBPROC_VERSION_STRING; }
   X(EINTR)                                                                     \
   X(EIO)                                                                       \
   X(ENXIO)                                                                     \
-  X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES)         \
-      X(EFAULT) X(EBUSY) X(EEXIST) X(EXDEV) X(ENODEV) X(ENOTDIR) X(EISDIR)     \
-          X(EINVAL) X(ENFILE) X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC)          \
-              X(ESPIPE) X(EROFS) X(EMLINK) X(EPIPE) X(ERANGE) X(ENAMETOOLONG)  \
-                  X(ENOSYS) X(ELOOP) X(ETIMEDOUT) X(ENOTSUP) X(EILSEQ)         \
-                      X(EOVERFLOW)
+  X(E2BIG)                                                                     \
+  X(ENOEXEC) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT)        \
+      X(EBUSY) X(EEXIST) X(EXDEV) X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL)     \
+          X(ENFILE) X(EMFILE) X(ETXTBSY) X(EFBIG) X(ENOSPC) X(ESPIPE) X(EROFS) \
+              X(EMLINK) X(EPIPE) X(ERANGE) X(ENAMETOOLONG) X(ENOSYS) X(ELOOP)  \
+                  X(ETIMEDOUT) X(ENOTSUP) X(EILSEQ) X(EOVERFLOW)
 
 const char *subproc_strerror(int code) {
   switch (code) {
@@ -112,10 +112,10 @@ static void standard_message(subproc_error *err, int code, int os_errno,
                              const char *step, const char *name, int fd) {
   const char *why = os_errno ? strerror(os_errno) : subproc_strerror(code);
   size_t size = sizeof err->message;
-  int n = name  ? snprintf(err->message, size, "%s '%s': %s", step, name, why)
-          : fd >= 0 ? snprintf(err->message, size, "%s (fd %d): %s", step, fd,
-                               why)
-                    : snprintf(err->message, size, "%s: %s", step, why);
+  int n = name ? snprintf(err->message, size, "%s '%s': %s", step, name, why)
+          : fd >= 0
+              ? snprintf(err->message, size, "%s (fd %d): %s", step, fd, why)
+              : snprintf(err->message, size, "%s: %s", step, why);
   mark_cut(err, n);
 }
 

@@ -321,7 +321,7 @@ static member *new_member(subproc_group *g, subproc *p,
     m->w = *w;
   m->heap_at = NOT_IN_HEAP;
   /* The one timeout rule: 0 = none, negative = already due. */
-  m->timeout_at = m->w.timeout == 0 ? -1.0
+  m->timeout_at = m->w.timeout == 0  ? -1.0
                   : m->w.timeout < 0 ? subproc__now()
                                      : subproc__now() + m->w.timeout;
   m->drain_until = -1.0;

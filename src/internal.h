@@ -101,6 +101,13 @@ int subproc__audit(const char *executable, const char *const *argv,
  * a backend then checks what only it refuses. */
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err);
+/* run's options as popen takes them: the [run] fields checked (Python's
+ * ValueErrors), input as a stdin PIPE, capture_output as two PIPEs, and
+ * every [run] field cleared. */
+/* The entries of pass_fds before its -1. */
+size_t subproc__n_pass_fds(const subproc_options *o);
+int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
+                         subproc_error *err);
 
 /* ---- pseudo-terminals (SUBPROC_PTY, issue 12) ---- */
 /* Bit i is set when stream i (0 stdin, 1 stdout, 2 stderr) is a pty. */
@@ -196,6 +203,9 @@ int subproc__make_result(subproc *p, int snapshot, subproc_result **res);
 int subproc__drain_after_kill(subproc *p, subproc_error *err);
 /* Pipelines: `to` writes its communicate input to `from`'s stdin pipe. */
 void subproc__move_stdin(subproc *from, subproc *to);
+/* p reads pipe end fd (not yet watched by anything) as its stream i:
+ * a pipeline's shared stderr or stdout. */
+void subproc__adopt_pipe(subproc *p, int i, int fd);
 /* kill_tree as the options ask: AUTO is on with a new session or group. */
 int subproc__kill_tree_on(const subproc_options *o);
 

@@ -40,7 +40,7 @@ static int state_of(const subproc *p) {
 
 int subproc__kill_tree_on(const subproc_options *o) {
   if (o->kill_tree == SUBPROC_KILL_TREE_AUTO) /* a pty: a new session */
-    return o->start_new_session || o->set_process_group ||
+    return o->start_new_session || o->set_process_group || o->foreground ||
            subproc__pty_streams(o);
   return o->kill_tree == SUBPROC_KILL_TREE_ON;
 }
@@ -281,7 +281,9 @@ int subproc__kill_all(subproc *p) {
   if (still_ours(p)) {
     if (p->tree && p->os.group)
       rc = subproc__os_signal_group(&p->os, SIGKILL);
-    int r = subproc__os_signal(&p->os, SIGKILL);
+    int r = subproc__os_kill_cgroup(&p->os); /* 0 without an own cgroup */
+    rc = rc < 0 ? rc : r;
+    r = subproc__os_signal(&p->os, SIGKILL);
     rc = rc < 0 ? rc : r;
   }
   spin_unlock(&p->lock);

@@ -64,8 +64,11 @@ static int run_impl(const char *const *argv, const char *cmd,
   subproc_result **out = res ? res : &local;
   *out = NULL;
   subproc *p = NULL;
-  int rc = cmd ? subproc_popen_cmd(cmd, o, &p, err)
-               : subproc_popen(argv, o, &p, err);
+  subproc_options po;
+  int rc = subproc__run_options(o, &po, err);
+  if (rc == 0)
+    rc = cmd ? subproc_popen_cmd(cmd, &po, &p, err)
+             : subproc_popen(argv, &po, &p, err);
   if (rc < 0)
     return rc;
   double timeout = o->timeout;

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <termios.h>
@@ -279,7 +280,8 @@ static int step_is(const char *step, size_t len, const char *name) {
  * write as a shell command: out:TEXT and err:TEXT write TEXT to stdout or
  * stderr, hex:HEX the decoded bytes to stdout, write:N and write:N:FD the
  * pattern of `write`; sleep:S; cat copies stdin to stdout, drain reads it
- * to its end; closein closes stdin; exit:CODE exits. */
+ * to its end; closein closes stdin; env:NAME writes NAME's value (or
+ * <unset>) and a newline; exit:CODE exits. */
 static int mode_script(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *s = argv[i], *arg = strchr(s, ':') ? strchr(s, ':') + 1 : "";
@@ -298,7 +300,11 @@ static int mode_script(int argc, char **argv) {
       rc = cat(0);
     else if (step_is(s, len, "drain"))
       rc = drain();
-    else if (step_is(s, len, "closein"))
+    else if (step_is(s, len, "env")) {
+      const char *v = env_value(arg);
+      v = v ? v : "<unset>";
+      rc = write_all(1, v, strlen(v)) || write_all(1, "\n", 1);
+    } else if (step_is(s, len, "closein"))
       close_fd(0);
     else if (step_is(s, len, "exit"))
       exit((int)strtoul(arg, NULL, 0));
@@ -409,6 +415,78 @@ static int mode_raise(int argc, char **argv) {
   (void)argc;
   raise(atoi(argv[2]));
   sleep_s("5");
+  return 0;
+}
+
+/* ---- limits, parent death, privileges ---- */
+
+/* openmax: opens /dev/null until that fails; "N ERRNO" (7 EMFILE) */
+static int mode_openmax(int argc, char **argv) {
+  (void)argc, (void)argv;
+  int n = 0;
+  while (open("/dev/null", O_RDONLY) >= 0 && n < 1000000)
+    n++;
+  printf("%d %s\n", n, errno == EMFILE ? "EMFILE" : strerror(errno));
+  return 0;
+}
+
+/* spin: burns CPU until killed */
+static int mode_spin(int argc, char **argv) {
+  (void)argc, (void)argv;
+  for (volatile unsigned long i = 0;; i++) {
+  }
+}
+
+static void print_limit(rlim_t v) {
+  if (v == RLIM_INFINITY)
+    printf("unlimited");
+  else
+    printf("%llu", (unsigned long long)v);
+}
+
+/* getrlimit RESOURCE (a number): "SOFT HARD" */
+static int mode_getrlimit(int argc, char **argv) {
+  (void)argc;
+  struct rlimit rl;
+  if (getrlimit(atoi(argv[2]), &rl) < 0)
+    return 3;
+  print_limit(rl.rlim_cur);
+  printf(" ");
+  print_limit(rl.rlim_max);
+  printf("\n");
+  return 0;
+}
+
+/* status FIELD: the value of FIELD in /proc/self/status ("1") */
+static int mode_status(int argc, char **argv) {
+  (void)argc;
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[512];
+  size_t n = strlen(argv[2]);
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, argv[2], n) == 0 && line[n] == ':') {
+      char *v = line + n + 1;
+      v += strspn(v, " \t");
+      printf("%s", v);
+      fclose(f);
+      return 0;
+    }
+  if (f)
+    fclose(f);
+  printf("none\n");
+  return 0;
+}
+
+/* fg: "FOREGROUND_PGRP PGRP" of the controlling terminal, or "none" */
+static int mode_fg(int argc, char **argv) {
+  (void)argc, (void)argv;
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+  if (tty < 0) {
+    printf("none\n");
+    return 0;
+  }
+  printf("%d %d\n", (int)tcgetpgrp(tty), (int)getpgrp());
+  close(tty);
   return 0;
 }
 
@@ -618,6 +696,11 @@ static const struct mode {
     {"sid", mode_sid},
     {"signals", mode_signals},
     {"raise", mode_raise},
+    {"openmax", mode_openmax},
+    {"spin", mode_spin},
+    {"getrlimit", mode_getrlimit},
+    {"status", mode_status},
+    {"fg", mode_fg},
     {"isatty", mode_isatty},
     {"readline", mode_readline},
     {"winch", mode_winch},

@@ -150,7 +150,11 @@ TEST_POSIX(group_basic) {
   outcome o[3] = {{0}};
   const char *scripts[] = {"echo one", "echo two >&2; exit 3", "true"};
   for (int i = 0; i < 3; i++)
-    add(g, start_sh(scripts[i], (subproc_options){.capture_output = i < 2}),
+    add(g,
+        start_sh(
+            scripts[i],
+            (subproc_options){.out = {i < 2 ? SUBPROC_PIPE : SUBPROC_INHERIT},
+                              .err = {i < 2 ? SUBPROC_PIPE : SUBPROC_INHERIT}}),
         (subproc_watch){.on_exit = record, .arg = &o[i]});
   ASSERT_EQ(subproc_group_count(g), 3);
   subproc_error e;
@@ -307,7 +311,8 @@ TEST_POSIX(group_wake_from_another_thread) {
   subproc *p = start_sh("exec sleep 30", (subproc_options){0});
   add(g, p, (subproc_watch){0});
   subproc_error e;
-  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_POLL, &e), 0); /* the first round */
+  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_POLL, &e),
+            0); /* the first round */
   pthread_t t;
   pthread_create(&t, NULL, wake_later, g);
   double t0 = test_now();

@@ -426,8 +426,8 @@ TEST_WINDOWS(win_group_nested_in_host_loop) {
   double t0 = test_now();
   while (subproc_group_count(g)) {
     int ms = subproc_group_timeout_ms(g);
-    DWORD r = MsgWaitForMultipleObjects(1, &h, FALSE, ms < 0 ? 10000 : (DWORD)ms,
-                                        QS_ALLINPUT);
+    DWORD r = MsgWaitForMultipleObjects(
+        1, &h, FALSE, ms < 0 ? 10000 : (DWORD)ms, QS_ALLINPUT);
     ASSERT(r == WAIT_OBJECT_0 || r == WAIT_TIMEOUT);
     ASSERT(subproc_group_run_once(g, SUBPROC_POLL, &e) >= 0);
     ASSERT(++loops < 5000); /* woken by work, not spinning */
@@ -503,7 +503,8 @@ TEST_WINDOWS(win_group_wake_from_another_thread) {
   subproc *p = start(HELPER("sleep", "30"), (subproc_options){0});
   add(g, p, (subproc_watch){0});
   subproc_error e;
-  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_POLL, &e), 0); /* the first round */
+  ASSERT_EQ(subproc_group_run_once(g, SUBPROC_POLL, &e),
+            0); /* the first round */
   HANDLE t = CreateThread(NULL, 0, wake_later, g, 0, NULL);
   ASSERT(t != NULL);
   double t0 = test_now();

@@ -428,12 +428,13 @@ TEST_POSIX(hard_pipeline_kill_reaches_group_of_exited_stage) {
   const char *s1[] = {"/bin/sh", "-c", "sleep 30 & exit 0", NULL};
   const char *s2[] = {"/bin/sleep", "30", NULL};
   const char *const *argvs[] = {s1, s2};
-  subproc_options stage[2] = {{.start_new_session = 1}, {0}};
+  const subproc_options *stage[2] = {&(subproc_options){.start_new_session = 1},
+                                     NULL};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
-  ASSERT_EQ(subproc_pipeline(argvs, 2, stage,
-                             &(subproc_options){.timeout = 0.5}, &r, &e),
+  ASSERT_EQ(subproc_pipeline(argvs, 2, &(subproc_options){.timeout = 0.5},
+                             stage, &r, &e),
             SUBPROC_ETIMEDOUT);
   ASSERT(test_now() - t0 < slow(10));
   ASSERT(r->timed_out);
@@ -669,10 +670,11 @@ TEST_POSIX(hard_failed_kill_reported_at_once) {
 TEST_POSIX(hard_pipeline_inner_stderr_pipe_refused) {
   const char *a[] = {"/bin/echo", "x", NULL}, *b[] = {"/bin/cat", NULL};
   const char *const *argvs[] = {a, b};
-  subproc_options stage[2] = {{.err = SUBPROC_REDIRECT_PIPE}, {0}};
+  const subproc_options *stage[2] = {
+      &(subproc_options){.err = SUBPROC_REDIRECT_PIPE}, NULL};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_EQ(subproc_pipeline(argvs, 2, stage, NULL, &r, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(subproc_pipeline(argvs, 2, NULL, stage, &r, &e), SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "stderr");
   ASSERT_CONTAINS(e.message, "stage 0");
 }
@@ -881,10 +883,8 @@ TEST_POSIX(hard_bad_values) {
             SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "pipesize");
 #endif
-  const int neg[] = {-1};
-  ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.pass_fds = neg, .n_pass_fds = 1},
-                        &r, &e),
+  const int neg[] = {-2, -1};
+  ASSERT_EQ(subproc_run(argv, &(subproc_options){.pass_fds = neg}, &r, &e),
             SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "pass_fds");
   subproc *p = start(argv, (subproc_options){.out = SUBPROC_REDIRECT_PIPE});

@@ -19,8 +19,8 @@ TEST(pipe_dmesg_grep_replacement) {
   const char *const *argvs[] = {dmesg, grep};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 2, NULL,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
+  ASSERT_OK(subproc_pipeline(argvs, 2, &(subproc_options){.capture_output = 1},
+                             NULL, &r, &e),
             &e);
   ASSERT_EQ(r->n, 2);
   ASSERT_EQ(r->returncodes[0], 0);
@@ -59,8 +59,8 @@ TEST(pipe_dmesg_grep_replacement) {
   const char *grep_none[] = {test_helper, "grep", "nomatch", NULL};
   const char *const *argvs2[] = {dmesg, grep_none};
   r = NULL;
-  ASSERT_OK(subproc_pipeline(argvs2, 2, NULL,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
+  ASSERT_OK(subproc_pipeline(argvs2, 2, &(subproc_options){.capture_output = 1},
+                             NULL, &r, &e),
             &e);
   ASSERT_EQ(r->returncodes[1], 1);
   ASSERT_EQ(r->returncode, 1);
@@ -76,11 +76,11 @@ TEST_POSIX(pipe_three_stages) {
   const char *in = "pear\napple\npear\nfig\npear\napple\n";
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
+  ASSERT_OK(subproc_pipeline(argvs, 3,
                              &(subproc_options){.input = in,
                                                 .input_len = strlen(in),
                                                 .capture_output = 1},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_EQ(r->n, 3);
   for (size_t i = 0; i < 3; i++)
@@ -122,7 +122,7 @@ TEST(pipe_pipefail_and_check) {
   r = NULL;
   /* check: SUBPROC_ECALLED with the status, the result still given. */
   ASSERT_EQ(
-      subproc_pipeline(ft, 2, NULL, &(subproc_options){.check = 1}, &r, &e),
+      subproc_pipeline(ft, 2, &(subproc_options){.check = 1}, NULL, &r, &e),
       SUBPROC_ECALLED);
   ASSERT_EQ(e.code, SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 1);
@@ -135,7 +135,7 @@ TEST(pipe_pipefail_and_check) {
   /* true | true with check is fine. */
   const char *const *tt[] = {t, t};
   ASSERT_OK(
-      subproc_pipeline(tt, 2, NULL, &(subproc_options){.check = 1}, &r, &e),
+      subproc_pipeline(tt, 2, &(subproc_options){.check = 1}, NULL, &r, &e),
       &e);
   ASSERT_EQ(r->returncode, 0);
   subproc_pipeline_result_free(r);
@@ -143,7 +143,7 @@ TEST(pipe_pipefail_and_check) {
   /* true | false: the last stage's failure counts too. */
   const char *const *tf[] = {t, f};
   ASSERT_EQ(
-      subproc_pipeline(tf, 2, NULL, &(subproc_options){.check = 1}, &r, &e),
+      subproc_pipeline(tf, 2, &(subproc_options){.check = 1}, NULL, &r, &e),
       SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 1);
   subproc_pipeline_result_free(r);
@@ -159,10 +159,10 @@ TEST_POSIX(pipe_yes_head_sigpipe) {
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
-  ASSERT_OK(subproc_pipeline(argvs, 2, NULL,
+  ASSERT_OK(subproc_pipeline(argvs, 2,
                              &(subproc_options){.capture_output = 1,
                                                 .timeout = test_slow(30)},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT(!r->timed_out);
@@ -176,10 +176,10 @@ TEST_POSIX(pipe_yes_head_sigpipe) {
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs3[] = {yes, cat, head};
   t0 = test_now();
-  ASSERT_OK(subproc_pipeline(argvs3, 3, NULL,
+  ASSERT_OK(subproc_pipeline(argvs3, 3,
                              &(subproc_options){.capture_output = 1,
                                                 .timeout = test_slow(30)},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(r->returncodes[2], 0);
@@ -199,11 +199,11 @@ TEST(pipe_input_first_output_last) {
   const char *const *argvs[] = {cat, cat, cat};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
+  ASSERT_OK(subproc_pipeline(argvs, 3,
                              &(subproc_options){.input = in,
                                                 .input_len = len,
                                                 .capture_output = 1},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_EQ(r->last->out_len, len);
   ASSERT(memcmp(r->last->out, in, len) == 0);
@@ -217,11 +217,11 @@ TEST(pipe_single_stage) {
   const char *const *argvs[] = {cat};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 1, NULL,
+  ASSERT_OK(subproc_pipeline(argvs, 1,
                              &(subproc_options){.input = "solo",
                                                 .input_len = 4,
                                                 .capture_output = 1},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_EQ(r->n, 1);
   ASSERT_STREQ(r->last->out, "solo");
@@ -235,11 +235,12 @@ TEST(pipe_stage_options_and_stderr) {
   const char *last[] = {test_helper,  "script", "cat",
                         "err:oops\n", "exit:2", NULL};
   const char *const *argvs[] = {pwd, last};
-  subproc_options so[2] = {{.cwd = test_temp_dir()}, {0}};
+  const subproc_options *so[2] = {&(subproc_options){.cwd = test_temp_dir()},
+                                  NULL};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 2, so,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
+  ASSERT_OK(subproc_pipeline(argvs, 2, &(subproc_options){.capture_output = 1},
+                             so, &r, &e),
             &e);
   char want[4200];
   snprintf(want, sizeof want, "%s\n", test_temp_dir());
@@ -257,9 +258,9 @@ TEST(pipe_text_and_max_output) {
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   ASSERT_OK(subproc_pipeline(
-                argvs, 2, NULL,
+                argvs, 2,
                 &(subproc_options){.capture_output = 1, .encoding = "latin-1"},
-                &r, &e),
+                NULL, &r, &e),
             &e);
   ASSERT_STREQ(r->last->out, "\xc3\xa9\n\nA");
   subproc_pipeline_result_free(r);
@@ -267,12 +268,12 @@ TEST(pipe_text_and_max_output) {
   /* Text input goes into the first stage encoded. */
   const char *tohex[] = {test_helper, "tohex", NULL};
   const char *const *argvs2[] = {cat, tohex};
-  ASSERT_OK(subproc_pipeline(argvs2, 2, NULL,
+  ASSERT_OK(subproc_pipeline(argvs2, 2,
                              &(subproc_options){.capture_output = 1,
                                                 .encoding = "latin-1",
                                                 .input = "\xc3\xa9",
                                                 .input_len = 2},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_STREQ(r->last->out, "e9");
   subproc_pipeline_result_free(r);
@@ -281,9 +282,9 @@ TEST(pipe_text_and_max_output) {
   const char *w[] = {test_helper, "write", "1000000", NULL};
   const char *const *argvs3[] = {w, cat};
   ASSERT_OK(subproc_pipeline(
-                argvs3, 2, NULL,
-                &(subproc_options){.capture_output = 1, .max_output = 1234}, &r,
-                &e),
+                argvs3, 2,
+                &(subproc_options){.capture_output = 1, .max_output = 1234},
+                NULL, &r, &e),
             &e);
   ASSERT_EQ(r->last->out_len, 1234);
   ASSERT(r->last->out_truncated);
@@ -300,9 +301,9 @@ TEST(pipe_timeout_whole_pipeline) {
   subproc_error e;
   double t0 = test_now();
   ASSERT_EQ(
-      subproc_pipeline(argvs, 3, NULL,
+      subproc_pipeline(argvs, 3,
                        &(subproc_options){.capture_output = 1, .timeout = 0.5},
-                       &r, &e),
+                       NULL, &r, &e),
       SUBPROC_ETIMEDOUT);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(e.code, SUBPROC_ETIMEDOUT);
@@ -322,8 +323,8 @@ TEST(pipe_timeout_whole_pipeline) {
   const char *t[] = {test_helper, "exit", "0", NULL};
   const char *const *argvs2[] = {sl, t};
   t0 = test_now();
-  ASSERT_EQ(subproc_pipeline(argvs2, 2, NULL,
-                             &(subproc_options){.timeout = 0.5}, &r, &e),
+  ASSERT_EQ(subproc_pipeline(argvs2, 2, &(subproc_options){.timeout = 0.5},
+                             NULL, &r, &e),
             SUBPROC_ETIMEDOUT);
   double took = test_now() - t0;
   ASSERT_GE(took, 0.45);
@@ -345,8 +346,8 @@ TEST(pipe_stage_cannot_start) {
   const char *const *mid[] = {sl, nope, cat};
   subproc_pipeline_result *r = NULL;
   double t0 = test_now();
-  ASSERT_EQ(subproc_pipeline(mid, 3, NULL,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
+  ASSERT_EQ(subproc_pipeline(mid, 3, &(subproc_options){.capture_output = 1},
+                             NULL, &r, &e),
             -ENOENT);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(e.code, -ENOENT);
@@ -366,9 +367,9 @@ TEST(pipe_stage_cannot_start) {
   r = NULL;
   ASSERT_EQ(
       subproc_pipeline(
-          first, 2, NULL,
+          first, 2,
           &(subproc_options){.input = "x", .input_len = 1, .capture_output = 1},
-          &r, &e),
+          NULL, &r, &e),
       -ENOENT);
   subproc_pipeline_result_free(r);
   ASSERT_EQ(test_count_fds(), fds);
@@ -380,18 +381,19 @@ TEST(pipe_stage_cannot_start) {
   t0 = test_now();
   ASSERT_EQ(
       subproc_pipeline(
-          last, 3, NULL,
+          last, 3,
           &(subproc_options){.input = "x", .input_len = 1, .capture_output = 1},
-          &r, &e),
+          NULL, &r, &e),
       -ENOENT);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   subproc_pipeline_result_free(r);
 
   /* Bad stage options are reported the same way. */
   const char *const *bad[] = {sl, cat};
-  subproc_options so[2] = {{0}, {.cwd = "/nonexistent/dir"}};
+  const subproc_options *so[2] = {
+      NULL, &(subproc_options){.cwd = "/nonexistent/dir"}};
   r = NULL;
-  ASSERT_EQ(subproc_pipeline(bad, 2, so, NULL, &r, &e), TEST_EBADCWD);
+  ASSERT_EQ(subproc_pipeline(bad, 2, NULL, so, &r, &e), TEST_EBADCWD);
   ASSERT_STREQ(subproc_step_name(e.step), "chdir");
   subproc_pipeline_result_free(r);
 }
@@ -420,9 +422,9 @@ TEST(pipe_bad_input) {
   ASSERT_EQ(subproc_pipeline(ok, 2, NULL, NULL, NULL, &e), SUBPROC_EINVAL);
   subproc_pipeline_result_free(NULL);
   /* Pipeline-wide options that conflict as in run. */
-  ASSERT_EQ(subproc_pipeline(ok, 2, NULL,
-                             &(subproc_options){.encoding = "no-such-enc"}, &r,
-                             &e),
+  ASSERT_EQ(subproc_pipeline(ok, 2,
+                             &(subproc_options){.encoding = "no-such-enc"},
+                             NULL, &r, &e),
             SUBPROC_EINVAL);
   subproc_pipeline_result_free(r);
 }
@@ -435,18 +437,18 @@ TEST_POSIX(pipe_parent_holds_no_inner_end) {
   const char *const *argvs[] = {echo, lsfd, cat};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 3, NULL,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
+  ASSERT_OK(subproc_pipeline(argvs, 3, &(subproc_options){.capture_output = 1},
+                             NULL, &r, &e),
             &e);
   ASSERT_STREQ(r->last->out, "0 1 2\n");
   subproc_pipeline_result_free(r);
   r = NULL;
   const char *const *argvs2[] = {lsfd, cat, cat};
-  ASSERT_OK(subproc_pipeline(argvs2, 3, NULL,
+  ASSERT_OK(subproc_pipeline(argvs2, 3,
                              &(subproc_options){.input = "in",
                                                 .input_len = 2,
                                                 .capture_output = 1},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_STREQ(r->last->out, "0 1 2\n");
   subproc_pipeline_result_free(r);
@@ -464,12 +466,12 @@ TEST(pipe_input_to_stage_that_exits) {
   const char *const *argvs[] = {t, cat};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_pipeline(argvs, 2, NULL,
+  ASSERT_OK(subproc_pipeline(argvs, 2,
                              &(subproc_options){.input = in,
                                                 .input_len = len,
                                                 .capture_output = 1,
                                                 .timeout = test_slow(30)},
-                             &r, &e),
+                             NULL, &r, &e),
             &e);
   ASSERT_EQ(r->returncodes[0], 0);
   ASSERT_EQ(r->returncodes[1], 0);
@@ -483,13 +485,14 @@ TEST(pipe_first_stage_stdin_pipe_without_input) {
    * without input, the stage sees EOF (nobody else can write to it). */
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs[] = {cat, cat};
-  subproc_options so[2] = {{.in = {.kind = SUBPROC_PIPE}}, {0}};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
-  int rc = subproc_pipeline(
-      argvs, 2, so,
-      &(subproc_options){.capture_output = 1, .timeout = test_slow(5)}, &r, &e);
+  int rc = subproc_pipeline(argvs, 2,
+                            &(subproc_options){.in = SUBPROC_REDIRECT_PIPE,
+                                               .out = SUBPROC_REDIRECT_PIPE,
+                                               .timeout = test_slow(5)},
+                            NULL, &r, &e);
   ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_OK(rc, &e);
   ASSERT_STREQ(r->last->out, "");
@@ -507,16 +510,15 @@ TEST(pipe_timeout_kill_tree) {
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs[] = {tree, cat};
   for (int variant = 0; variant < 2; variant++) {
-    subproc_options so[2] = {{0}, {0}};
+    subproc_options first = {.start_new_session = 1};
+    const subproc_options *so[2] = {variant ? &first : NULL, NULL};
     subproc_options o = {.capture_output = 1, .timeout = 1.0};
     if (variant == 0)
       o.kill_tree = SUBPROC_KILL_TREE_ON;
-    else
-      so[0].start_new_session = 1;
     subproc_pipeline_result *r = NULL;
     subproc_error e;
     double t0 = test_now();
-    ASSERT_EQ(subproc_pipeline(argvs, 2, so, &o, &r, &e), SUBPROC_ETIMEDOUT);
+    ASSERT_EQ(subproc_pipeline(argvs, 2, &o, so, &r, &e), SUBPROC_ETIMEDOUT);
     ASSERT_LT(test_now() - t0, 1.0 + test_slow(2.0));
     ASSERT(r->timed_out);
     long pid = atol(r->last->out);
@@ -528,32 +530,137 @@ TEST(pipe_timeout_kill_tree) {
 }
 
 TEST(pipe_conflicting_options_einval) {
-  /* As in run: input with a stdin redirection of the first stage, or
-   * capture_output with an output redirection of the last, is a
-   * ValueError, not a silent override. No stage is started. */
+  /* As in run: input with a stdin redirection, or capture_output with an
+   * output redirection, is a ValueError, not a silent override; a stage's
+   * own options cannot take what belongs to the whole pipeline. No stage
+   * is started. */
   const char *cat[] = {test_helper, "cat", NULL};
   const char *const *argvs[] = {cat, cat};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  subproc_options in_devnull[2] = {{.in = {.kind = SUBPROC_DEVNULL}}, {0}};
-  ASSERT_EQ(subproc_pipeline(argvs, 2, in_devnull,
-                             &(subproc_options){.input = "x", .input_len = 1},
-                             &r, &e),
+  ASSERT_EQ(subproc_pipeline(argvs, 2,
+                             &(subproc_options){.input = "x",
+                                                .input_len = 1,
+                                                .in = SUBPROC_REDIRECT_DEVNULL},
+                             NULL, &r, &e),
             SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "stdin and input");
   ASSERT(r == NULL);
-  subproc_options out_null[2] = {{0}, {.out = {.kind = SUBPROC_DEVNULL}}};
-  ASSERT_EQ(subproc_pipeline(argvs, 2, out_null,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
-            SUBPROC_EINVAL);
+  ASSERT_EQ(
+      subproc_pipeline(argvs, 2,
+                       &(subproc_options){.capture_output = 1,
+                                          .out = SUBPROC_REDIRECT_DEVNULL},
+                       NULL, &r, &e),
+      SUBPROC_EINVAL);
   ASSERT_CONTAINS(e.message, "capture_output");
-  subproc_options err_null[2] = {{0}, {.err = {.kind = SUBPROC_DEVNULL}}};
-  ASSERT_EQ(subproc_pipeline(argvs, 2, err_null,
-                             &(subproc_options){.capture_output = 1}, &r, &e),
-            SUBPROC_EINVAL);
-  /* One stage: both rules apply to it. */
-  ASSERT_EQ(subproc_pipeline(argvs, 1, in_devnull,
-                             &(subproc_options){.input = "x", .input_len = 1},
-                             &r, &e),
-            SUBPROC_EINVAL);
+  struct {
+    subproc_options stage;
+    const char *field;
+  } own[] = {
+      {{.in = SUBPROC_REDIRECT_DEVNULL}, "stdin"},
+      {{.out = SUBPROC_REDIRECT_DEVNULL}, "stdout"},
+      {{.input = "x", .input_len = 1}, "input"},
+      {{.capture_output = 1}, "capture_output"},
+      {{.timeout = 1}, "timeout"},
+      {{.check = 1}, "check"},
+      {{.text = 1}, "text"},
+      {{.max_output = 10}, "max_output"},
+      {{.wait_delay = 1}, "wait_delay"},
+      {{.err = SUBPROC_REDIRECT_PIPE}, "stderr"},
+  };
+  for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+    for (size_t at = 0; at < 2; at++) {
+      const subproc_options *so[2] = {NULL, NULL};
+      so[at] = &own[k].stage;
+      ASSERT_EQ(subproc_pipeline(argvs, 2, NULL, so, &r, &e), SUBPROC_EINVAL);
+      ASSERT_STREQ(subproc_step_name(e.step), own[k].field);
+      char want[32];
+      snprintf(want, sizeof want, "stage %zu", at);
+      ASSERT_CONTAINS(e.message, want);
+      ASSERT(r == NULL);
+    }
+}
+
+/* The process fields of opts apply to every stage; a stage's own options
+ * replace them for that stage only. */
+TEST(pipe_process_fields_every_stage) {
+  const char *s0[] = {test_helper, "script", "env:STAGE", NULL};
+  const char *s1[] = {test_helper, "script", "cat", "env:STAGE", NULL};
+  const char *const *argvs[] = {s0, s1};
+  const char *all[] = {"STAGE=all", NULL}, *mine[] = {"STAGE=own", NULL};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(
+                argvs, 2, &(subproc_options){.capture_output = 1, .env = all},
+                NULL, &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "all\nall\n");
+  subproc_pipeline_result_free(r);
+  r = NULL;
+  const subproc_options *so[2] = {NULL, &(subproc_options){.env = mine}};
+  ASSERT_OK(subproc_pipeline(
+                argvs, 2, &(subproc_options){.capture_output = 1, .env = all},
+                so, &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "all\nown\n");
+  subproc_pipeline_result_free(r);
+}
+
+/* opts.err is every stage's stderr: one pipe they all write (captured),
+ * one file opened once, or where the last stage's stdout goes. */
+TEST(pipe_stderr_of_every_stage) {
+  const char *s0[] = {test_helper, "script", "err:zero\n", "out:data\n", NULL};
+  const char *s1[] = {test_helper, "script", "cat", "err:one\n", NULL};
+  const char *const *argvs[] = {s0, s1};
+  subproc_pipeline_result *r = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pipeline(argvs, 2, &(subproc_options){.capture_output = 1},
+                             NULL, &r, &e),
+            &e);
+  ASSERT_STREQ(r->last->out, "data\n");
+  /* Both lines, in either order (two writers, one pipe). */
+  ASSERT(!strcmp(r->last->err, "zero\none\n") ||
+         !strcmp(r->last->err, "one\nzero\n"));
+  subproc_pipeline_result_free(r);
+  r = NULL;
+
+  char *path = test_temp_path("stderr-all");
+  test_write_file(path, "old contents, longer than what replaces them\n");
+  ASSERT_OK(
+      subproc_pipeline(argvs, 2,
+                       &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                          .err = SUBPROC_REDIRECT_PATH(path)},
+                       NULL, &r, &e),
+      &e);
+  char *text = test_read_file(path);
+  ASSERT(!strcmp(text, "zero\none\n") || !strcmp(text, "one\nzero\n"));
+  free(text);
+  subproc_pipeline_result_free(r);
+  r = NULL;
+
+  /* (a | b) 2>&1: every stderr into the captured stdout. */
+  ASSERT_OK(subproc_pipeline(argvs, 2,
+                             &(subproc_options){.out = SUBPROC_REDIRECT_PIPE,
+                                                .err = SUBPROC_REDIRECT_STDOUT},
+                             NULL, &r, &e),
+            &e);
+  ASSERT_CONTAINS(r->last->out, "zero\n");
+  ASSERT_CONTAINS(r->last->out, "one\n");
+  ASSERT_CONTAINS(r->last->out, "data\n");
+  subproc_pipeline_result_free(r);
+  r = NULL;
+
+  /* a 2>&1 | b: a stage's own STDOUT is its own stdout, the next stage's
+   * input; the others keep opts.err. */
+  const subproc_options *so[2] = {
+      &(subproc_options){.err = SUBPROC_REDIRECT_STDOUT}, NULL};
+  ASSERT_OK(subproc_pipeline(argvs, 2, &(subproc_options){.capture_output = 1},
+                             so, &r, &e),
+            &e);
+  ASSERT_CONTAINS(r->last->out, "zero\n");
+  ASSERT_CONTAINS(r->last->out, "data\n");
+  ASSERT_STREQ(r->last->err, "one\n");
+  subproc_pipeline_result_free(r);
+  test_remove_file(path);
+  free(path);
 }

@@ -5,6 +5,7 @@
  * the EOF character on closing stdin, resizing a running child, and the
  * errors. On Windows SUBPROC_PTY is a clear error, never pipes. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -426,18 +428,141 @@ TEST_POSIX(pty_timeout_kills_session_group) {
   subproc_result_free(r);
 }
 
-#endif
-
-/* Windows: ConPTY is not implemented: a clear error, never pipes. */
-TEST_WINDOWS(pty_not_supported_on_windows) {
-  const char *argv[] = {test_helper, "echo", "x", NULL};
-  subproc_options o = {.out = SUBPROC_REDIRECT_PTY};
+/* foreground hands the caller's terminal to the child's group; a pty
+ * child leads a session on the pty instead: refused, not half done. */
+TEST_POSIX(pty_refuses_foreground) {
+  subproc_options o = all_pty(0, 0);
+  o.foreground = 1;
+  const char *argv[] = {test_helper, "echo", NULL};
   subproc *p = NULL;
   subproc_error e;
   ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
   ASSERT(p == NULL);
-  ASSERT_EQ(e.step, SUBPROC_STEP_STDOUT);
-  ASSERT_STREQ(e.message, "stdout: SUBPROC_PTY is not supported on Windows "
-                          "(ConPTY not implemented)");
+  ASSERT_EQ(e.step, SUBPROC_STEP_FOREGROUND);
+  ASSERT_CONTAINS(e.message, "SUBPROC_PTY");
+}
+
+/* A pty with the limits block: they force the clone path off
+ * posix_spawn, and the child still gets its terminal. */
+TEST_POSIX(pty_with_rlimits_and_no_new_privs) {
+  subproc_rlimit limits[] = {{RLIMIT_NOFILE, 64, 64}, {-1, 0, 0}};
+  subproc_options o = all_pty(12, 34);
+  o.rlimits = limits;
+  o.no_new_privs = 1;
+  o.spawn_method = SUBPROC_SPAWN_POSIX_SPAWN;
+  subproc_result *r = run_helper("isatty", NULL, o);
+  ASSERT_STREQ(r->out, "tty 111 size 12x34 ctty 1 leader 1 fg 1\r\n");
+  subproc_result_free(r);
+}
+
+typedef struct pool_seen {
+  int n, rc, returncode;
+  char out[256];
+} pool_seen;
+
+static void pool_done(void *arg, size_t job, int rc, const subproc_result *r,
+                      const subproc_error *e) {
+  pool_seen *s = arg;
+  (void)job, (void)e;
+  s->n++;
+  s->rc = rc;
+  s->returncode = r ? r->returncode : SUBPROC_NO_RETURNCODE;
+  if (r && r->out)
+    snprintf(s->out, sizeof s->out, "%s", r->out);
+}
+
+/* A pool job on a pty (the group's loop, not communicate's): its input
+ * typed in and ended with ^D, its output read to the hang-up. */
+TEST_POSIX(pty_pool_job) {
+  pool_seen s = {0};
+  subproc_pool_options po = {
+      .max_parallel = 2, .on_done = pool_done, .on_done_arg = &s};
+  subproc_pool *pl = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_pool_new(&pl, &po, &e), &e);
+  subproc_options o = all_pty(0, 0);
+  o.input = "abc\n";
+  o.input_len = 4;
+  o.timeout = test_slow(20);
+  const char *argv[] = {test_helper, "cat", NULL};
+  ASSERT_OK(subproc_pool_add(pl, argv, &o, NULL, &e), &e);
+  ASSERT_OK(subproc_pool_run(pl, NULL, &e), &e);
+  ASSERT_EQ(s.n, 1);
+  ASSERT_EQ(s.rc, 0);
+  ASSERT_EQ(s.returncode, 0);
+  ASSERT_STREQ(s.out, "abc\r\nabc\r\n");
+  subproc_pool_free(pl);
+}
+
+#endif
+
+/* A pipeline's stages cannot share one terminal (each would lead a
+ * session and a pty of its own, the earlier ones unread): SUBPROC_PTY is
+ * refused for the pipeline's streams and a stage's stderr, before any
+ * stage starts. The same on every platform. */
+TEST(pty_pipeline_refused) {
+  const char *a[] = {test_helper, "echo", "x", NULL};
+  const char *b[] = {test_helper, "cat", NULL};
+  const char *const *argvs[] = {a, b};
+  static const struct {
+    int stream;
+    subproc_step step;
+  } cases[] = {{0, SUBPROC_STEP_STDIN},
+               {1, SUBPROC_STEP_STDOUT},
+               {2, SUBPROC_STEP_STDERR}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    subproc_options o = {0};
+    subproc_redirect *r[3] = {&o.in, &o.out, &o.err};
+    *r[cases[i].stream] = SUBPROC_REDIRECT_PTY;
+    subproc_pipeline_result *res = NULL;
+    subproc_error e;
+    ASSERT_EQ(subproc_pipeline(argvs, 2, &o, NULL, &res, &e), SUBPROC_EINVAL);
+    ASSERT(res == NULL);
+    ASSERT_EQ(e.step, cases[i].step);
+    ASSERT_CONTAINS(e.message, "pipeline");
+    ASSERT_CONTAINS(e.message, "SUBPROC_PTY");
+  }
+  subproc_options stage = {.err = SUBPROC_REDIRECT_PTY};
+  const subproc_options *stages[] = {NULL, &stage};
+  subproc_pipeline_result *res = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_pipeline(argvs, 2, NULL, stages, &res, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_STDERR);
+  ASSERT_CONTAINS(e.message, "a stage's stderr");
+}
+
+/* Windows: ConPTY is not implemented: a clear error naming the stream,
+ * never pipes; popen and run alike, and run's input for a pty stdin. */
+TEST_WINDOWS(pty_not_supported_on_windows) {
+  static const char *const names[] = {"stdin", "stdout", "stderr"};
+  static const subproc_step steps[] = {SUBPROC_STEP_STDIN, SUBPROC_STEP_STDOUT,
+                                       SUBPROC_STEP_STDERR};
+  const char *argv[] = {test_helper, "echo", "x", NULL};
+  for (int i = 0; i < 3; i++) {
+    subproc_options o = {0};
+    subproc_redirect *r[3] = {&o.in, &o.out, &o.err};
+    *r[i] = SUBPROC_REDIRECT_PTY;
+    subproc *p = NULL;
+    subproc_error e;
+    ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+    ASSERT(p == NULL);
+    ASSERT_EQ(e.step, steps[i]);
+    char want[128];
+    snprintf(want, sizeof want,
+             "%s: SUBPROC_PTY is not supported on Windows (ConPTY not "
+             "implemented)",
+             names[i]);
+    ASSERT_STREQ(e.message, want);
+    if (i == 0) {
+      o.input = "typed\n";
+      o.input_len = 6;
+    }
+    subproc_result *res = NULL;
+    ASSERT_EQ(subproc_run(argv, &o, &res, &e), SUBPROC_EINVAL);
+    ASSERT(res == NULL);
+    ASSERT_EQ(e.step, steps[i]);
+  }
+  subproc_error e;
   ASSERT_EQ(subproc_set_winsize(NULL, 24, 80, &e), SUBPROC_EINVAL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_PTY);
 }

@@ -325,9 +325,7 @@ TEST_POSIX(rel_emfile_each_step) {
        NULL,
        NULL},
       {"pipes, pass_fds",
-       {.out = SUBPROC_REDIRECT_PIPE,
-        .pass_fds = (const int[]){2},
-        .n_pass_fds = 1},
+       {.out = SUBPROC_REDIRECT_PIPE, .pass_fds = (const int[]){2, -1}},
        {test_helper, "echo", "passed", NULL},
        NULL,
        "passed\n",
@@ -708,7 +706,7 @@ TEST_POSIX(rel_child_closes_stdout_early) {
 typedef struct stress_arg {
   int id, n;
   unsigned seed;
-  int pass_fd;
+  int pass_fd[2]; /* {fd, -1} */
   char fail[2048];
 } stress_arg;
 
@@ -736,8 +734,7 @@ static subproc_options stress_options(stress_arg *a, unsigned r) {
     o.umask = 027;
   }
   if (pick(&r, 8) == 0) {
-    o.pass_fds = &a->pass_fd;
-    o.n_pass_fds = 1;
+    o.pass_fds = a->pass_fd;
   }
   o.text = pick(&r, 4) == 0;
   if (pick(&r, 4) == 0)
@@ -861,8 +858,10 @@ TEST_POSIX(rel_stress_threads) {
   pthread_t t[4];
   double t0 = test_now();
   for (int i = 0; i < threads; i++) {
-    args[i] = (stress_arg){
-        .id = i, .n = per, .seed = seed + (unsigned)i, .pass_fd = pass_fd};
+    args[i] = (stress_arg){.id = i,
+                           .n = per,
+                           .seed = seed + (unsigned)i,
+                           .pass_fd = {pass_fd, -1}};
     ASSERT_EQ(pthread_create(&t[i], NULL, stress_thread, &args[i]), 0);
   }
   int failed = 0;
@@ -1115,10 +1114,10 @@ static void signal_round(int i, const char *big) {
   /* a pipeline */
   const char *const *stages[] = {echo, cat};
   subproc_pipeline_result *pr = NULL;
-  ASSERT_OK(subproc_pipeline(stages, 2, NULL,
+  ASSERT_OK(subproc_pipeline(stages, 2,
                              &(subproc_options){.capture_output = 1,
                                                 .timeout = test_slow(120.0)},
-                             &pr, &e),
+                             NULL, &pr, &e),
             &e);
   ASSERT_EQ(pr->returncode, 0);
   ASSERT_STREQ(pr->last->out, line);
@@ -1470,9 +1469,8 @@ TEST_POSIX(rel_close_fds_secret) {
     if (strcmp(s, "0 1 2\n") != 0)
       TEST_FAIL("%s: the child sees fds \"%s\"", method_names[m], s);
     free(s);
-    int pass[] = {hi};
+    int pass[] = {hi, -1};
     o.pass_fds = pass;
-    o.n_pass_fds = 1;
     s = run_out(fds, o, NULL, &e);
     ASSERT(s);
     if (strcmp(s, "0 1 2 200\n") != 0)
@@ -1481,7 +1479,6 @@ TEST_POSIX(rel_close_fds_secret) {
     free(s);
     /* close_fds=False: inherited, as Python does */
     o.pass_fds = NULL;
-    o.n_pass_fds = 0;
     o.keep_fds = 1;
     s = run_out(fds, o, NULL, &e);
     ASSERT(s);

@@ -82,10 +82,8 @@ TEST_WINDOWS(unsupported_options) {
   const char *argv[] = {test_helper, "exit", "0", NULL};
   subproc *p = NULL;
   subproc_error e;
-  int fds[] = {0};
-  ASSERT_EQ(subproc_popen(argv,
-                          &(subproc_options){.pass_fds = fds, .n_pass_fds = 1},
-                          &p, &e),
+  int fds[] = {0, -1};
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.pass_fds = fds}, &p, &e),
             SUBPROC_EINVAL);
   ASSERT_STREQ(subproc_step_name(e.step), "pass_fds");
   ASSERT_EQ(subproc_popen(argv, &(subproc_options){.user = "nobody"}, &p, &e),
@@ -403,8 +401,8 @@ TEST_WINDOWS(handle_list) {
   char value[32];
   HANDLE h = secret_handle(value, sizeof value);
   const char *argv[] = {test_helper, "readhandle", value, NULL};
-  void *const list[] = {h};
-  subproc_startupinfo si = {.handle_list = list, .n_handle_list = 1};
+  void *const list[] = {h, NULL};
+  subproc_startupinfo si = {.handle_list = list};
   subproc_result *r =
       run_ok(argv, (subproc_options){.capture_output = 1, .startupinfo = &si});
   ASSERT_STREQ(r->out, "secret\n");

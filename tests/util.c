@@ -14,6 +14,7 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 #endif
 
@@ -323,6 +324,18 @@ void test_kill_process(long pid) {
 void test_become_subreaper(void) {
 #ifdef __linux__
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+#endif
+}
+
+int test_have_pidfd(void) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  if (fd < 0)
+    return 0;
+  close(fd);
+  return 1;
+#else
+  return 0;
 #endif
 }
 

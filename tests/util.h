@@ -137,6 +137,9 @@ void test_become_subreaper(void);
 /* Waits up to test_slow(5) s for every member of process group pgid to be
  * gone, reaping those that were reparented to this process; 1 if gone. */
 int group_gone(long pgid);
+/* The kernel (or the emulator: valgrind has no pidfd_open) gives pidfds:
+ * 1, or 0 (the library then waits without them). */
+int test_have_pidfd(void);
 #endif
 
 /* ---- SIGPIPE (POSIX; Windows has none) ---- */

@@ -51,10 +51,10 @@ static int terminal_size(unsigned short *rows, unsigned short *cols) {
 }
 #endif
 
-int subproc_tool_pty_setup(subproc_tool_config *c) {
+int cli_pty_setup(cli_config *c) {
   subproc_options *o = &c->opts;
   if (!c->pty)
-    return SUBPROC_TOOL_CONTINUE;
+    return CLI_CONTINUE;
 #ifndef _WIN32
   c->pty_relay = isatty(0) && !c->capture && !c->json && !c->stdin_spec &&
                  !c->input_text && !c->input_file;
@@ -67,8 +67,8 @@ int subproc_tool_pty_setup(subproc_tool_config *c) {
     o->in = SUBPROC_REDIRECT_PTY;
   if (o->out.kind != SUBPROC_PTY && o->err.kind != SUBPROC_PTY &&
       o->in.kind != SUBPROC_PTY)
-    return subproc_tool_usage_error(c->cmd, "--pty: --stdout and --stderr "
-                                            "leave nothing on the terminal");
+    return cli_usage_error(c->cmd, "--pty: --stdout and --stderr "
+                                   "leave nothing on the terminal");
 #ifndef _WIN32
   /* The terminal's size unless --pty-size gave one; a relay follows it. */
   if (!o->pty.rows && !o->pty.cols)
@@ -76,29 +76,29 @@ int subproc_tool_pty_setup(subproc_tool_config *c) {
 #endif
   if (!c->pty_relay && !c->capture && !c->json)
     o->on_output = print_chunk;
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
-void subproc_tool_json_pty(subproc_tool_json *j, const subproc_tool_config *c) {
-  subproc_tool_json_key(j, "pty");
+void cli_json_pty(cli_json *j, const cli_config *c) {
+  cli_json_key(j, "pty");
   if (!c->pty) {
-    subproc_tool_json_null(j);
+    cli_json_null(j);
     return;
   }
-  subproc_tool_json_open(j, '{');
-  subproc_tool_json_key(j, "rows");
-  subproc_tool_json_int(j, c->opts.pty.rows);
-  subproc_tool_json_key(j, "cols");
-  subproc_tool_json_int(j, c->opts.pty.cols);
-  subproc_tool_json_key(j, "raw");
-  subproc_tool_json_bool(j, c->opts.pty.raw);
-  subproc_tool_json_close(j, '}');
+  cli_json_open(j, '{');
+  cli_json_key(j, "rows");
+  cli_json_int(j, c->opts.pty.rows);
+  cli_json_key(j, "cols");
+  cli_json_int(j, c->opts.pty.cols);
+  cli_json_key(j, "raw");
+  cli_json_bool(j, c->opts.pty.raw);
+  cli_json_close(j, '}');
 }
 
 #ifdef _WIN32
 /* Never called: pty_setup leaves pty_relay 0 on Windows. */
-int subproc_tool_pty_relay(subproc_tool_config *c, int *returncode,
-                           int *timed_out, subproc_error *e) {
+int cli_pty_relay(cli_config *c, int *returncode, int *timed_out,
+                  subproc_error *e) {
   (void)c, (void)e;
   *returncode = SUBPROC_NO_RETURNCODE;
   *timed_out = 0;
@@ -240,7 +240,7 @@ static void copy_size(relay *r) {
 /* The timeout: the child's whole group is killed, then output is relayed
  * a little longer. */
 static void check_deadline(relay *r) {
-  if (r->deadline < 0 || subproc_tool_now() < r->deadline)
+  if (r->deadline < 0 || cli_now() < r->deadline)
     return;
   if (r->timed_out) {
     r->from = -1; /* drained long enough */
@@ -249,7 +249,7 @@ static void check_deadline(relay *r) {
   r->timed_out = 1;
   subproc_send_signal_group(r->p, SIGKILL);
   subproc_kill(r->p);
-  r->deadline = subproc_tool_now() + DRAIN_AFTER_KILL_S;
+  r->deadline = cli_now() + DRAIN_AFTER_KILL_S;
 }
 
 /* 0 to go on, 1 at the end of the child's output (EOF, EIO at hang-up, or
@@ -290,7 +290,7 @@ static int poll_ms(const relay *r) {
   double left;
   if (r->deadline < 0)
     return -1;
-  left = r->deadline - subproc_tool_now();
+  left = r->deadline - cli_now();
   return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
@@ -321,10 +321,17 @@ static void relay_loop(relay *r) {
   }
 }
 
-int subproc_tool_pty_relay(subproc_tool_config *c, int *returncode,
-                           int *timed_out, subproc_error *e) {
+int cli_pty_relay(cli_config *c, int *returncode, int *timed_out,
+                  subproc_error *e) {
   relay r;
-  int rc = subproc_popen((const char *const *)c->args, &c->opts, &r.p, e);
+  /* The [run] fields are the relay's own work: popen refuses them (no
+   * input nor capture reaches here; --timeout and --check are kept by the
+   * loop and by the exit status). */
+  subproc_options po = c->opts;
+  int rc;
+  po.timeout = SUBPROC_FOREVER;
+  po.check = 0;
+  rc = subproc_popen((const char *const *)c->args, &po, &r.p, e);
   *returncode = SUBPROC_NO_RETURNCODE;
   *timed_out = 0;
   if (rc < 0)
@@ -333,7 +340,7 @@ int subproc_tool_pty_relay(subproc_tool_config *c, int *returncode,
   r.stdin_open = 1;
   r.in_len = r.in_off = 0;
   r.follow = c->pty_follow;
-  r.deadline = c->opts.timeout > 0 ? subproc_tool_now() + c->opts.timeout : -1;
+  r.deadline = c->opts.timeout > 0 ? cli_now() + c->opts.timeout : -1;
   r.timed_out = 0;
   /* The fds on the master share one file description: one call. */
   fcntl(subproc_fd(r.p, 0), F_SETFL,
@@ -362,6 +369,15 @@ int subproc_tool_pty_relay(subproc_tool_config *c, int *returncode,
   subproc_free(r.p);
   if (r.timed_out)
     return SUBPROC_ETIMEDOUT;
-  return rc == -EPIPE ? 0 : rc;
+  if (rc == -EPIPE)
+    rc = 0;
+  if (rc == 0 && c->opts.check && *returncode != 0) { /* as run's check */
+    subproc_result res;
+    memset(&res, 0, sizeof res);
+    res.args = (const char *const *)c->args;
+    res.returncode = *returncode;
+    rc = subproc_check_returncode(&res, e);
+  }
+  return rc;
 }
 #endif

@@ -38,8 +38,14 @@ enum subproc__child_step {
   STEP_PREEXEC,
   STEP_CLOSE_FDS,
   STEP_EXEC,
-  STEP_PIPE,      /* the parent's error pipe (fork path) */
-  STEP_TIOCSCTTY, /* SUBPROC_PTY: the slave as controlling terminal */
+  STEP_PIPE, /* the parent's error pipe (fork path) */
+  /* limits, parent death, privileges (src/posix/limits.c) */
+  STEP_SETRLIMIT, /* report.arg: the index in rlimits */
+  STEP_PRCTL,     /* report.arg: the PR_* option */
+  STEP_TCSETPGRP,
+  STEP_CGROUP, /* into the cgroup: clone3 (parent) or the move (child) */
+  /* SUBPROC_PTY (src/posix/pty.c) */
+  STEP_TIOCSCTTY, /* the slave as controlling terminal */
   STEP_COUNT
 };
 
@@ -48,6 +54,7 @@ typedef struct subproc__child_report {
   int step;
   int err; /* errno; preexec: the callback's positive return, or 0 */
   int fd;
+  int arg; /* what the step worked on (see the steps), else 0 */
 } subproc__child_report;
 
 /* Everything the child reads. Built in the parent; the child allocates
@@ -84,6 +91,21 @@ typedef struct subproc__child_plan {
   mode_t umask;
   subproc_preexec_fn preexec;
   void *preexec_arg;
+  /* limits, parent death, privileges (src/posix/limits.c) */
+  const subproc_rlimit *rlimits; /* the caller's array, checked */
+  size_t n_rlimits;
+  int pdeathsig;    /* 0 = off */
+  pid_t parent_pid; /* getpid() before the spawn: the parent pdeathsig
+                       watches, to see if it died before the prctl */
+  int no_new_privs;
+  int foreground; /* make the child's group the terminal's foreground */
+  int fg_tty;     /* foreground: the controlling terminal (/dev/tty) */
+  /* The cgroup: its directory for clone3(CLONE_INTO_CGROUP) (-1: none),
+   * and where the child cannot start in it (cgroup_move_fallback), the
+   * cgroup.procs it writes "0" to as its first step (-1: no move). */
+  int cgroup_dir;
+  int cgroup_procs;
+  int cgroup_move;
   subproc__child_report report;
 } subproc__child_plan;
 
@@ -106,6 +128,9 @@ struct subproc__plan {
   const sigset_t *sigmask; /* the caller's choice of the child's mask */
   int tree;
   subproc_spawn_method method;
+  pid_t fg_restore; /* foreground: the group to give the terminal back to */
+  subproc__cgroup *cgroup; /* the cgroup option's, NULL if none */
+  const char *cgroup_arg;  /* the caller's path (errors point at it) */
 };
 
 /* user=/group=/extra_groups= to ids (src/posix/ids.c): a name, or a plain
@@ -113,6 +138,18 @@ struct subproc__plan {
 int subproc__resolve_uid(const char *user, uid_t *uid, subproc_error *err);
 int subproc__resolve_gid(const char *group, const char *what, gid_t *gid,
                          subproc_error *err);
+
+/* Limits, parent death, privileges (src/posix/limits.c): the POSIX checks
+ * of the options; the plan's part (pl.fg_tty is -1 unless foreground);
+ * the error of a child that failed at STEP_SETRLIMIT, _PRCTL or
+ * _TCSETPGRP; handing the terminal to the child's object, or (spawn
+ * failed or never made) giving it back and closing it. */
+int subproc__limits_validate(const subproc_options *o, subproc_error *err);
+int subproc__limits_prepare(subproc__plan *pr, const subproc_options *o,
+                            subproc_error *err);
+int subproc__limits_report(const subproc__plan *pr, subproc_error *err);
+void subproc__limits_hand_over(subproc__plan *pr, subproc__os *os);
+void subproc__limits_release(subproc__plan *pr);
 
 /* SUBPROC_PTY: a new pty pair set up as o->pty asks (src/posix/pty.c):
  * both fds close-on-exec and above 2; 0 or a negative code (step "pty"). */

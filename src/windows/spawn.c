@@ -60,7 +60,7 @@ static int validate(const subproc_options *o, subproc_error *err) {
   if (o->preexec)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "preexec", NULL, -1,
                          "preexec_fn is not supported on Windows platforms");
-  if (o->n_pass_fds)
+  if (subproc__n_pass_fds(o))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
                          "pass_fds is not supported on Windows: use "
                          "startupinfo->handle_list");
@@ -72,11 +72,21 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "extra_groups");
   if (o->sigmask)
     return unsupported(err, "sigmask");
-  const subproc_startupinfo *si = o->startupinfo;
-  if (si && si->n_handle_list && !si->handle_list)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "startupinfo", NULL, -1,
-                         "startupinfo: NULL handle_list with %zu entries",
-                         si->n_handle_list);
+  /* limits, parent death, privileges: POSIX only */
+  if (o->rlimits)
+    return unsupported(err, "rlimits");
+  if (o->parent_death_signal)
+    return unsupported(err, "parent_death_signal");
+  if (o->no_new_privs)
+    return unsupported(err, "no_new_privs");
+  if (o->foreground)
+    return unsupported(err, "foreground");
+  if (o->cgroup || o->cgroup_parent || o->cgroup_move_fallback ||
+      o->cgroup_memory_max || o->cgroup_pids_max || o->cgroup_cpu_max != 0)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1,
+                         "cgroup: containment in a cgroup v2 is only "
+                         "supported on Linux (kill_tree's job object is "
+                         "Windows' counterpart)");
   return 0;
 }
 

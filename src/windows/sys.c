@@ -111,8 +111,8 @@ int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
   return fail_win(err, winerr, step, path, path);
 }
 
-int subproc__fail_win_named(subproc_error *err, DWORD winerr,
-                            const char *step, const char *name) {
+int subproc__fail_win_named(subproc_error *err, DWORD winerr, const char *step,
+                            const char *name) {
   return fail_win(err, winerr, step, NULL, name);
 }
 

@@ -159,6 +159,12 @@ int subproc__os_signal_group(subproc__os *os, int sig) {
   return SUBPROC_EINVAL;
 }
 
+/* No cgroups here (the options are refused). */
+int subproc__os_kill_cgroup(subproc__os *os) {
+  (void)os;
+  return 0;
+}
+
 /* An event loop waits on the process handle itself (no fds here). */
 int subproc__os_exit_fd(const subproc__os *os) {
   (void)os;

@@ -30,8 +30,8 @@ PY = sys.executable
 SKIPPED = 77
 
 RUN_KEYS = {"args", "returncode", "timed_out", "stdout", "stdout_truncated",
-            "stderr", "stderr_truncated", "duration_s", "rusage", "pid",
-            "pty", "error"}
+            "stderr", "stderr_truncated", "duration_s", "rusage", "cgroup",
+            "pty", "pid", "error"}
 PIPE_KEYS = {"args", "returncode", "timed_out", "stages", "stdout",
              "stdout_truncated", "stderr", "stderr_truncated", "duration_s",
              "error"}
@@ -208,7 +208,8 @@ def test_command_help():
                    "--umask", "--user", "--group", "--extra-groups",
                    "--new-session", "--process-group", "--pass-fd",
                    "--keep-fds", "--keep-signals", "--pipesize",
-                   "--max-output", "--json", "--wait-delay", "--pty",
+                   "--max-output", "--json", "--wait-delay", "--rlimit",
+                   "--pdeathsig", "--no-new-privs", "--foreground", "--pty",
                    "--pty-size", "--pty-raw"):
         if option not in text:
             raise AssertionError(f"run --help does not mention {option}")
@@ -309,6 +310,15 @@ def test_run_usage_errors():
         ["run", "--max-output", "0", "true"],
         ["run", "--max-output", "10X", "true"],
         ["run", "--max-output", "99999999999999999999", "true"],
+        ["run", "--memory-max", "0", "true"],
+        ["run", "--memory-max", "10X", "true"],
+        ["run", "--memory-max", "-1", "true"],
+        ["run", "--pids-max", "0", "true"],
+        ["run", "--pids-max", "abc", "true"],
+        ["run", "--cpu-max", "0.001", "true"],
+        ["run", "--cpu-max", "abc", "true"],
+        ["run", "--cpu-max", "nan", "true"],
+        ["run", "--cgroup"],
         ["run", "--pass-fd", "x", "true"],
         ["run", "--pass-fd", "-1", "true"],
         ["run", "--process-group", "x", "true"],
@@ -581,6 +591,120 @@ def test_run_json_large_binary():
     raw = bytes(r.randrange(256) for _ in range(1 << 20))
     d = run_json("--capture", "--", *py(code))
     check_lossless(d, "stdout", raw)
+
+
+# ---- run: containment in a cgroup v2 --------------------------------------
+
+def own_cgroup_dir():
+    """This process's cgroup v2 directory, from mountinfo and
+    /proc/self/cgroup, or None."""
+    mnt = root = None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                if right.split(" ")[0] == "cgroup2":
+                    root, mnt = left.split(" ")[3:5]
+                    break
+        with open("/proc/self/cgroup") as f:
+            own = [l[3:].strip() for l in f if l.startswith("0::")]
+    except OSError:
+        return None
+    if mnt is None or not own:
+        return None
+    path = own[0]
+    if root != "/" and path.startswith(root):
+        path = path[len(root):]
+    return mnt + ("" if path == "/" else path)
+
+
+class TestCgroup:
+    """A parent cgroup of the test's own, removed with all it holds."""
+    def __enter__(self):
+        own = own_cgroup_dir()
+        if own is None:
+            raise Skip("no cgroup v2 hierarchy in /proc/self/mountinfo")
+        self.path = f"{own}/subproc-cli-test-{os.getpid()}"
+        try:
+            os.mkdir(self.path)
+        except OSError as e:
+            raise Skip(f"no writable cgroup v2 hierarchy: {e}")
+        return self
+
+    def children(self):
+        return sorted(e.name for e in os.scandir(self.path) if e.is_dir())
+
+    def __exit__(self, *exc):
+        for name in self.children() + [""]:
+            d = os.path.join(self.path, name) if name else self.path
+            try:
+                with open(os.path.join(d, "cgroup.kill"), "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+            for _ in range(200):
+                try:
+                    os.rmdir(d)
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def test_run_cgroup_parent():
+    """A fresh cgroup: a grandchild that left the session dies with the
+    timeout, the statistics are in the JSON, the cgroup is removed."""
+    with TestCgroup() as cg:
+        d = run_json("--capture", "--cgroup-parent", cg.path, "--timeout",
+                     "0.5", "--", "sh", "-c",
+                     "setsid sh -c 'sleep " + LONGER + " >/dev/null 2>&1 "
+                     "</dev/null & echo $!'; cat /proc/self/cgroup; sleep "
+                     + LONG, code=124)
+        lines = d["stdout"].splitlines()
+        wait_gone(int(lines[0]), "the escaped grandchild survived")
+        if not any(l.startswith("0::") and
+                   f"/subproc-cli-test-{os.getpid()}/subproc-" in l
+                   for l in lines):
+            raise AssertionError(f"not in a fresh cgroup: {lines}")
+        eq(set(d["cgroup"]), {"memory_peak", "usage_usec", "user_usec",
+                              "system_usec"}, "cgroup keys")
+        if not isinstance(d["cgroup"]["usage_usec"], int):
+            raise AssertionError(f"cgroup {d['cgroup']}")
+        eq(cg.children(), [], "cgroups left")
+        d = run_json("--capture", "--", "true")
+        eq(d["cgroup"], None, "cgroup without one")
+
+
+def test_run_cgroup_given():
+    with TestCgroup() as cg:
+        given = os.path.join(cg.path, "given")
+        os.mkdir(given)
+        d = run_json("--capture", "--cgroup", given, "--", "cat",
+                     "/proc/self/cgroup")
+        if not d["stdout"].rstrip("\n").endswith(
+                f"/subproc-cli-test-{os.getpid()}/given"):
+            raise AssertionError(f"stdout {d['stdout']!r}")
+        eq(d["cgroup"], None, "statistics of a given cgroup")
+        eq(cg.children(), ["given"], "the given cgroup stays")
+
+
+def test_run_cgroup_errors():
+    line = expect_one_line(sp("run", "--cgroup", "/tmp", "true"), 125)
+    if "not a cgroup v2 directory" not in line:
+        raise AssertionError(line)
+    line = expect_one_line(sp("run", "--pids-max", "5", "true"), 125)
+    if "cgroup_parent" not in line:
+        raise AssertionError(line)
+    d = run_json("--cgroup", "/nonexistent-cgroup", "--", "true", code=125)
+    eq(d["error"]["step"], "cgroup", "error.step")
+    eq(d["error"]["path"], "/nonexistent-cgroup", "error.path")
+    with TestCgroup() as cg:
+        ctl = open(os.path.join(cg.path, "cgroup.controllers")).read().split()
+        if "pids" not in ctl:
+            line = expect_one_line(sp("run", "--cgroup-parent", cg.path,
+                                      "--pids-max", "5", "true"), 125)
+            if cg.path + "/cgroup.subtree_control" not in line:
+                raise AssertionError(line)
+        eq(cg.children(), [], "cgroups left")
 
 
 # ---- run: --check, --capture, --max-output ---------------------------------
@@ -979,15 +1103,23 @@ def test_pipe_json():
 
 
 def test_pipe_capture():
-    """--capture takes the last stage's stdout and stderr (those not
-    redirected); the other stages' stderr is inherited."""
+    """--capture takes the last stage's stdout and every stage's stderr
+    (those not redirected), as Python's run("a | b", shell=True,
+    capture_output=True) does."""
     stages = ["sh", "-c", "echo x; echo e1 >&2", "|", "sh", "-c",
               "cat; echo e2 >&2"]
     expect(sp("pipe", "--capture", "--", *stages), 0, out="x\n",
            err="e1\ne2\n")
     d = pipe_json("--capture", "--", *stages)
     eq(d["stdout"], "x\n", "stdout")
-    eq(d["stderr"], "e2\n", "stderr")
+    eq(d["stderr"], "e1\ne2\n", "stderr")
+    shell = "sh -c 'echo x; echo e1 >&2' | sh -c 'cat; echo e2 >&2'"
+    py = subprocess.run(["python3", "-c",
+                         "import subprocess, sys; r = subprocess.run("
+                         "sys.argv[1], shell=True, capture_output=True); "
+                         "print(repr(r.stdout), repr(r.stderr))", shell],
+                        capture_output=True, text=True)
+    eq(py.stdout, "b'x\\n' b'e1\\ne2\\n'\n", "Python's run of the same")
     d = pipe_json("--capture", "--stderr", "null", "--", *stages)
     eq(d["stdout"], "x\n", "stdout")
     eq(d["stderr"], None, "stderr")
@@ -1322,6 +1454,163 @@ def test_parallel_progress_on_a_terminal():
     p = expect(sp("parallel", "--", "true", ":::", "1"), 0, err=b"")
 
 
+# ---- limits, parent death, privileges (issue 12.3) ----------------------------
+
+def test_run_rlimit():
+    linux_only()
+    show = ["--", "sh", "-c", "ulimit -Sn; ulimit -Hn"]
+    expect(sp("run", "--rlimit", "nofile=10", *show), 0, out="10\n10\n")
+    expect(sp("run", "--rlimit", "nofile=10:20", *show), 0, out="10\n20\n")
+    hard = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True,
+                              check=True).stdout)
+    # An empty side keeps the current value; names in any case, with or
+    # without RLIMIT_; a number is a resource number.
+    expect(sp("run", "--rlimit", "NOFILE=64:", *show), 0,
+           out=f"64\n{hard}\n")
+    expect(sp("run", "--rlimit", "RLIMIT_NOFILE=32:64", *show), 0,
+           out="32\n64\n")
+    expect(sp("run", "--rlimit", "7=16", *show), 0, out="16\n16\n")
+    # Repeatable, applied in order.
+    expect(sp("run", "--rlimit", "nofile=100", "--rlimit", "nofile=50", *show),
+           0, out="50\n50\n")
+    expect(sp("run", "--rlimit", "core=0:unlimited", "--", "sh", "-c",
+              "ulimit -Sc; ulimit -Hc"), 0, out="0\nunlimited\n")
+
+
+def test_run_rlimit_cpu():
+    """A child over its CPU limit dies of SIGXCPU: status 128 + 24."""
+    linux_only()
+    start = time.monotonic()
+    d = run_json("--rlimit", "cpu=1:3", "--rlimit", "core=0", "--", PY, "-c",
+                 "while True: pass", code=128 + signal.SIGXCPU)
+    eq(d["returncode"], -signal.SIGXCPU, "returncode")
+    if time.monotonic() - start > slow(30):
+        raise AssertionError("the CPU limit took too long")
+
+
+def test_run_rlimit_bad_values():
+    for bad in ("nofile", "=5", "nofile=", "nofile=:", "bogus=1", "nofile=-1",
+                "nofile=1:-1", "nofile= 1", "nofile=0x10", "nofile=1k",
+                "nofile=99999999999999999999", "nofile=1:2:3",
+                "2147483648=1"):
+        line = expect_usage_error("run", "--rlimit", bad, "--", "true")
+        if bad not in line or "--rlimit" not in line:
+            raise AssertionError(f"{bad!r}: {line}")
+    # What the library refuses: soft above hard, a resource it does not
+    # know; named with its index.
+    d = run_json("--rlimit", "core=0", "--rlimit", "nofile=20:10", "--",
+                 "true", code=125)
+    eq(d["error"]["name"], "SUBPROC_EINVAL", "error")
+    eq(d["error"]["step"], "rlimits", "step")
+    if "rlimits[1]" not in d["error"]["message"]:
+        raise AssertionError(d["error"]["message"])
+    d = run_json("--rlimit", "999=1", "--", "true", code=125)
+    eq(d["error"]["step"], "rlimits", "step")
+
+
+def test_run_rlimit_eperm():
+    """Above fs.nr_open no one may raise RLIMIT_NOFILE's hard limit, root
+    included: EPERM in the child, reported with step setrlimit."""
+    linux_only()
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            nr_open = int(f.read())
+    except OSError:
+        raise Skip("no /proc/sys/fs/nr_open")
+    d = run_json("--rlimit", f"nofile=:{nr_open + 1}", "--", "true", code=125)
+    eq(d["error"]["name"], "EPERM", "error")
+    eq(d["error"]["step"], "setrlimit", "step")
+    eq(d["error"]["errno"], errno.EPERM, "errno")
+    if "RLIMIT_NOFILE (rlimits[0]" not in d["error"]["message"]:
+        raise AssertionError(d["error"]["message"])
+    p = expect(sp("run", "--rlimit", f"nofile=:{nr_open + 1}", "--", "true"),
+               125, out=b"")
+    if not p.stderr.startswith(b"subproc: setrlimit RLIMIT_NOFILE"):
+        raise AssertionError("message" + describe(p))
+
+
+def test_run_pdeathsig():
+    """Killing the tool kills the child it started with --pdeathsig."""
+    linux_only()
+    with temp_dir() as t:
+        pidfile = os.path.join(t, "pid")
+        for sig in ("KILL", "SIGTERM", "usr1", "9"):
+            tool = subprocess.Popen(
+                [BINARY, "run", "--pdeathsig", sig, "--", "sh", "-c",
+                 f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; "
+                 f"exec sleep {LONGER}"], stdin=subprocess.DEVNULL)
+            end = time.monotonic() + slow(10)
+            while not os.path.exists(pidfile):
+                if time.monotonic() > end:
+                    tool.kill()
+                    raise AssertionError("the child did not start")
+                time.sleep(0.01)
+            with open(pidfile) as f:
+                child = int(f.read())
+            os.unlink(pidfile)
+            tool.kill()
+            tool.wait()
+            wait_gone(child, f"--pdeathsig {sig}: the child outlived subproc")
+    for bad in ("0", "-9", "NOSUCH", "", "SIG", "9x"):
+        line = expect_usage_error("run", "--pdeathsig", bad, "--", "true")
+        if "--pdeathsig" not in line:
+            raise AssertionError(line)
+    d = run_json("--pdeathsig", "99999", "--", "true", code=125)
+    eq(d["error"]["step"], "parent_death_signal", "step")
+
+
+def test_run_no_new_privs():
+    linux_only()
+    expect(sp("run", "--no-new-privs", "--", "grep", "^NoNewPrivs:",
+              "/proc/self/status"), 0, out="NoNewPrivs:\t1\n")
+
+
+def test_run_foreground():
+    """In a terminal session (pty.fork: a new session, the pty its
+    controlling terminal): the child leads the foreground group while it
+    runs; afterwards the shell's group has the terminal again."""
+    import pty
+    import select
+    check = ("import os; fd = os.open('/dev/tty', os.O_RDWR); "
+             "print('fg' if os.tcgetpgrp(fd) == os.getpgrp() else 'bg', "
+             "'leader' if os.getpgrp() == os.getpid() else 'member')")
+    script = (f"{shlex.quote(BINARY)} run --foreground -- {shlex.quote(PY)} "
+              f"-c {shlex.quote(check)}; echo status $?; "
+              f"{shlex.quote(PY)} -c {shlex.quote(check)}")
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execv("/bin/sh", ["sh", "-c", script])
+        finally:
+            os._exit(127)
+    out = b""
+    end = time.monotonic() + slow(30)
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the session's last process is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        _, status = os.waitpid(pid, 0)
+    eq(out.decode().replace("\r\n", "\n"),
+       "fg leader\nstatus 0\nfg member\n", "output")
+    eq(status, 0, "status")
+    # No controlling terminal: 125, the step named.
+    p = expect(sp("run", "--foreground", "--", "true", start_new_session=True),
+               125, out=b"")
+    if b"tcsetpgrp" not in p.stderr:
+        raise AssertionError("no tcsetpgrp in the message" + describe(p))
+    expect_usage_error("pipe", "--foreground", "--", "true", "|", "true")
+
+
 # ---- run --pty (issue 12) ---------------------------------------------------
 
 # A child that reports what it sees: isatty of 0, 1, 2 and the size.
@@ -1372,8 +1661,54 @@ def test_run_pty_streams_output_as_it_comes():
             eq(f.read(), b"False\n", "stdout went to the file")
 
 
+def test_run_pty_size_and_raw_in_json():
+    # --pty-size and --pty-raw imply --pty
+    d = run_json("--pty-size", "5x7", "--", PY, "-c", SHOW_TTY)
+    if not d["stdout"].startswith("[False, True, True] os.terminal_size("
+                                  "columns=7, lines=5)\r\n"):
+        raise AssertionError(f"stdout {d['stdout']!r}")
+    eq(d["pty"], {"rows": 5, "cols": 7, "raw": False}, "pty")
+    d = run_json("--pty-raw", "--pty-size", "24x80", "--", PY, "-c",
+                 "print('a'); print('b')")
+    eq(d["stdout"], "a\nb\n", "raw: no \\r added")
+    eq(d["pty"], {"rows": 24, "cols": 80, "raw": True}, "pty")
+    # no terminal anywhere and no --pty-size: the system's size (0x0)
+    d = run_json("--pty", "--", PY, "-c",
+                 "import os; print(os.get_terminal_size(1))")
+    eq(d["stdout"], "os.terminal_size(columns=0, lines=0)\r\n", "size")
+    eq(d["pty"], {"rows": 0, "cols": 0, "raw": False}, "pty")
+
+
+def test_run_pty_input_timeout_check():
+    # --input goes to a stdin pipe (not typed into the terminal)
+    p = expect(sp("run", "--pty", "--capture", "--input", "typed\n", "--",
+                  PY, "-c", "import os; print(os.isatty(0), input())"), 0,
+               out=b"False typed\r\n")
+    # --timeout: the session's group is killed, the output so far kept
+    d = run_json("--pty", "--timeout", "%g" % slow(2), "--", "sh", "-c",
+                 "echo started; exec sleep " + LONG, code=124)
+    eq(d["timed_out"], True, "timed_out")
+    eq(d["stdout"], "started\r\n", "output before the timeout")
+    eq(d["returncode"], -signal.SIGKILL, "returncode")
+    # --check: the child's status, and Python's message
+    p = expect(sp("run", "--pty", "--check", "--", "sh", "-c", "exit 3"), 3)
+    if b"returned non-zero exit status 3" not in p.stderr:
+        raise AssertionError("no check message" + describe(p))
+
+
+def test_run_pty_refuses_foreground():
+    # the child leads a session on the pty: the caller's terminal is not
+    # its to take (a library error, the step named)
+    d = run_json("--pty", "--foreground", "--", "true", code=125)
+    eq(d["error"]["step"], "foreground", "error step")
+    if "SUBPROC_PTY" not in d["error"]["message"]:
+        raise AssertionError(f"message {d['error']['message']!r}")
+
+
 def test_run_pty_usage_errors():
     expect_usage_error("pipe", "--pty", "--", "true")
+    expect_usage_error("pipe", "--pty-size", "24x80", "--", "true", "|",
+                       "cat")
     for bad in ("0x80", "24", "24x", "x80", "24x65536", "axb"):
         expect_usage_error("run", "--pty-size", bad, "true")
     expect_usage_error("run", "--pty", "--stdout", "null", "--stderr",
@@ -1403,10 +1738,11 @@ def read_until(fd, want, seconds, seen=b""):
     return seen
 
 
-def relay_tool(child_code, rows=40, cols=120, tool_args=()):
+def relay_tool(child_code, rows=40, cols=120, tool_args=(), argv=None):
     """The tool as `subproc run --pty` on a terminal of its own (pty.fork:
-    a session whose controlling terminal it is), size rows x cols.
-    Returns (pid, master)."""
+    a session whose controlling terminal it is), size rows x cols, running
+    python -c child_code (or argv). Returns (pid, master)."""
+    argv = argv or [PY, "-c", child_code]
     import fcntl
     import pty
     import struct
@@ -1416,8 +1752,8 @@ def relay_tool(child_code, rows=40, cols=120, tool_args=()):
         try:
             fcntl.ioctl(0, termios.TIOCSWINSZ,
                         struct.pack("HHHH", rows, cols, 0, 0))
-            os.execv(BINARY, [BINARY, "run", "--pty", *tool_args, "--", PY,
-                              "-c", child_code])
+            os.execv(BINARY, [BINARY, "run", "--pty", *tool_args, "--",
+                              *argv])
         finally:
             os._exit(99)
     return pid, master
@@ -1441,14 +1777,15 @@ def lflag(fd):
 
 
 RELAY_CHILD = (
-    "import os, signal, sys\n"
+    "import os, signal, sys, time\n"
     "sizes = []\n"
     "signal.signal(signal.SIGWINCH, lambda s, f: sizes.append(1))\n"
     "print([os.isatty(i) for i in range(3)], os.get_terminal_size(0),\n"
     "      'ready', flush=True)\n"
     "line = sys.stdin.readline().strip()\n"
     "print('got:' + line, flush=True)\n"
-    "while not sizes: signal.pause()\n"
+    "end = time.monotonic() + 60\n"
+    "while not sizes and time.monotonic() < end: time.sleep(0.01)\n"
     "print('winch', os.get_terminal_size(0), flush=True)\n"
     "sys.exit(3)\n")
 
@@ -1485,6 +1822,25 @@ def test_run_pty_relays_the_terminal():
         os.close(master)
 
 
+def test_run_pty_relay_check():
+    import termios
+    linux_only()
+    # --check with the terminal relayed: the status and the message, on
+    # the terminal put back first
+    pid, master = relay_tool("print('ready', flush=True); raise "
+                             "SystemExit(4)", tool_args=("--check",))
+    try:
+        seen = read_until(master, b"exit status 4", 30)
+        st = wait_status(pid, 10)
+        eq(os.waitstatus_to_exitcode(st), 4, "status")
+        if b"ready" not in seen:
+            raise AssertionError(f"no output: {seen!r}")
+        if not lflag(master) & termios.ICANON:
+            raise AssertionError("the terminal was left raw")
+    finally:
+        os.close(master)
+
+
 def test_run_pty_relay_restores_on_signals():
     import termios
     linux_only()
@@ -1514,7 +1870,10 @@ def test_run_pty_relay_restores_on_signals():
     finally:
         os.close(master)
     # --timeout: the child is killed, the terminal put back, status 124
-    pid, master = relay_tool(sleeper, tool_args=("--timeout", "1"))
+    # (a shell: ready well before the timeout, even on a loaded machine)
+    pid, master = relay_tool(None, tool_args=("--timeout", "%g" % slow(3)),
+                             argv=["sh", "-c", "echo ready; exec sleep " +
+                                   LONG])
     try:
         read_until(master, b"ready", 30)
         st = wait_status(pid, 15)
