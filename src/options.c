@@ -87,9 +87,8 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
   int rc = SUBPROC__RESERVED_ZERO(o, "subproc_options", err);
   if (rc < 0)
     return rc;
-  if (o->startupinfo &&
-      (rc = SUBPROC__RESERVED_ZERO(o->startupinfo, "subproc_startupinfo",
-                                   err)) < 0)
+  if (o->startupinfo && (rc = SUBPROC__RESERVED_ZERO(
+                             o->startupinfo, "subproc_startupinfo", err)) < 0)
     return rc;
   if (!argv || !argv[0])
     return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,

@@ -656,9 +656,8 @@ TEST_POSIX(cgroup_pipeline_timeout_kills_escapes) {
   subproc_pipeline_result *r = NULL;
   subproc_error e;
   int rc = subproc_pipeline(
-      argvs, 2,
-      &(subproc_options){.cgroup_parent = parent(), .timeout = 1.0}, NULL, &r,
-      &e);
+      argvs, 2, &(subproc_options){.cgroup_parent = parent(), .timeout = 1.0},
+      NULL, &r, &e);
   ASSERT_EQ(rc, SUBPROC_ETIMEDOUT);
   subproc_pipeline_result_free(r);
   ASSERT(process_dead(read_pid_file(pidfile)));

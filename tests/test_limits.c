@@ -731,10 +731,9 @@ TEST_WINDOWS(limits_refused_on_windows) {
       {.no_new_privs = 1},
       {.foreground = 1},
   };
-  const subproc_step steps[] = {SUBPROC_STEP_RLIMITS,
-                                SUBPROC_STEP_PARENT_DEATH_SIGNAL,
-                                SUBPROC_STEP_NO_NEW_PRIVS,
-                                SUBPROC_STEP_FOREGROUND};
+  const subproc_step steps[] = {
+      SUBPROC_STEP_RLIMITS, SUBPROC_STEP_PARENT_DEATH_SIGNAL,
+      SUBPROC_STEP_NO_NEW_PRIVS, SUBPROC_STEP_FOREGROUND};
   const char *argv[] = {"cmd.exe", "/c", "exit 0", NULL};
   for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
     subproc *p = NULL;
