@@ -25,8 +25,10 @@ typedef struct bench_config {
   int n_fds;            /* (4): open fds during the spawn */
   int many;             /* (7): children alive at once */
   int loop_max;         /* (9): the largest N (10 ... 10,000) */
-  int loop_reps;        /* (9): repetitions */
+  int loop_reps;        /* (9): repetitions up to N = 1,000 */
+  int loop_big_reps;    /* (9): repetitions above (seconds each) */
   const char *loop_methods; /* (9): tags to run, e.g. "a,c"; NULL = all */
+  const char *loop_raw_buffer; /* (9): (c) reads into "fresh" or "kept" */
   int par_jobs;         /* (10): jobs per run */
   int par_reps;         /* (10): repetitions */
   double thread_s;      /* (8): seconds per sample */

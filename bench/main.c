@@ -39,6 +39,8 @@ static void set_mode(const char *mode) {
     bench.capture_reps = 3;
     bench.thread_s = 0.3;
     bench.loop_reps = 3;
+    bench.loop_big_reps = 1;
+    bench.loop_max = 1000;
     bench.par_reps = 1;
   } else if (strcmp(mode, "full") == 0) {
     bench.reps = 31;
@@ -49,6 +51,7 @@ static void set_mode(const char *mode) {
     bench.capture_reps = 7;
     bench.thread_s = 2.0;
     bench.loop_reps = 9;
+    bench.loop_big_reps = 5;
     bench.par_reps = 5;
   } else {
     bench.reps = 15;
@@ -59,6 +62,7 @@ static void set_mode(const char *mode) {
     bench.capture_reps = 5;
     bench.thread_s = 1.0;
     bench.loop_reps = 5;
+    bench.loop_big_reps = 3;
     bench.par_reps = 3;
   }
 }
@@ -76,10 +80,14 @@ static void usage(FILE *f) {
              "  --capture-mib N  (5) bytes captured through communicate\n"
              "  --fds N          (4) open fds (default 19990)\n"
              "  --many N         (7) children alive at once (default 1000)\n"
-             "  --loop-max N     (9) the largest N (default 10000)\n"
-             "  --loop-reps N    (9) repetitions (quick 3, default 5)\n"
+             "  --loop-max N     (9) the largest N (default 10000, quick "
+             "1000)\n"
+             "  --loop-reps N    (9) repetitions (default 5, and 3 above N = "
+             "1000)\n"
              "  --loop-methods L (9) only these, e.g. a,c (tags in the "
              "table)\n"
+             "  --loop-raw-buffer fresh|kept  (9) (c) reads into a buffer "
+             "per child\n"
              "  --par-jobs N     (10) jobs per run (default 2000)\n"
              "  --par-reps N     (10) repetitions (quick 1, default 3)\n"
              "  --only LIST      scenarios to run, e.g. 1,2,5\n"
@@ -163,8 +171,10 @@ static int parse_args(int argc, char **argv) {
       bench.loop_max = atoi(v);
     else if (strcmp(a, "--loop-methods") == 0 && v)
       bench.loop_methods = v;
+    else if (strcmp(a, "--loop-raw-buffer") == 0 && v)
+      bench.loop_raw_buffer = v;
     else if (strcmp(a, "--loop-reps") == 0 && v)
-      bench.loop_reps = atoi(v);
+      bench.loop_reps = bench.loop_big_reps = atoi(v);
     else if (strcmp(a, "--par-jobs") == 0 && v)
       bench.par_jobs = atoi(v);
     else if (strcmp(a, "--par-reps") == 0 && v)
@@ -199,6 +209,7 @@ static int parse_args(int argc, char **argv) {
   if (bench.slow_reps > bench.reps)
     bench.slow_reps = bench.reps;
   bench.loop_reps = clamp(bench.loop_reps, 1, BENCH_MAX_REPS);
+  bench.loop_big_reps = clamp(bench.loop_big_reps, 1, bench.loop_reps);
   bench.par_reps = clamp(bench.par_reps, 1, BENCH_MAX_REPS);
   bench.loop_max = clamp(bench.loop_max, 10, 1 << 20);
   bench.par_jobs = clamp(bench.par_jobs, 1, 1 << 20);

@@ -69,6 +69,8 @@ void loop_spawned(loop_run *lr) {
 
 typedef struct raw_kid {
   int fd, pidfd;
+  char *buf; /* --loop-raw-buffer fresh or kept: this child's own */
+  size_t len, cap;
 } raw_kid;
 
 typedef struct kid_arg {
@@ -138,6 +140,33 @@ static int raw_kid_start(raw_kid *k, uint64_t i, int ep, char *const *argv,
 
 static char loop_buf[LOOP_BYTES];
 
+/* Where (c) reads to. By default one static buffer; with
+ * --loop-raw-buffer, as a library must: "fresh", a 128 KiB buffer per
+ * child (malloc'ed at its first read, freed when it is done), or "kept",
+ * its output kept in a buffer grown by doubling from 64 bytes. */
+static char *raw_room(raw_kid *k, size_t *room) {
+  const char *mode = bench.loop_raw_buffer;
+  if (!mode) {
+    *room = sizeof loop_buf;
+    return loop_buf;
+  }
+  if (strcmp(mode, "fresh") == 0) {
+    *room = 128 * 1024;
+    return k->buf ? k->buf : (k->buf = malloc(*room));
+  }
+  if (k->cap - k->len < LOOP_BYTES) {
+    size_t cap = k->cap ? k->cap : 64;
+    while (cap - k->len < LOOP_BYTES)
+      cap *= 2;
+    char *grown = realloc(k->buf, cap);
+    if (!grown)
+      return NULL;
+    k->buf = grown, k->cap = cap;
+  }
+  *room = k->cap - k->len;
+  return k->buf + k->len;
+}
+
 /* Out of the epoll set, then closed. The close alone would not do: a
  * child spawned a moment ago may still hold a copy of the fd (the kernel
  * wakes a vfork parent at exec_mmap, before do_close_on_exec), and epoll
@@ -151,9 +180,12 @@ static void unwatch(int ep, int *fd) {
 /* One event for k: 1 when the child is done (EOF read and reaped). */
 static int raw_event(int ep, raw_kid *k, kid_check *c, int is_exit) {
   if (!is_exit && k->fd >= 0) {
-    ssize_t r = read(k->fd, loop_buf, sizeof loop_buf);
+    size_t room = 0;
+    char *dst = raw_room(k, &room);
+    ssize_t r = dst ? read(k->fd, dst, room) : -1;
     if (r > 0) {
-      kid_check_feed(c, loop_buf, (size_t)r);
+      kid_check_feed(c, dst, (size_t)r);
+      k->len += k->cap ? (size_t)r : 0;
       return 0;
     }
     if (r < 0 && errno == EINTR)
@@ -169,7 +201,11 @@ static int raw_event(int ep, raw_kid *k, kid_check *c, int is_exit) {
   } else {
     return 0;
   }
-  return k->fd < 0 && k->pidfd < 0;
+  if (k->fd >= 0 || k->pidfd >= 0)
+    return 0;
+  free(k->buf);
+  k->buf = NULL;
+  return 1;
 }
 
 static int raw_collect(loop_run *lr, raw_kid *k, int ep, int left) {
@@ -597,15 +633,17 @@ static int keep_wanted(loop_method *m, int nm) {
 }
 
 static void loop_header(const int *sizes, int nz, int reps) {
-  char note[512];
+  char note[768];
   snprintf(note, sizeof note,
            "Static child: writes its index and a newline, then %d bytes "
            "(more than a 64 KiB pipe holds: it blocks until read), exits. "
            "All N started, then collected from this thread; every child's "
            "index, length and exit status checked. N = %d ... %d; %d "
-           "repetitions, interleaved; small N repeated to %d children per "
-           "sample. Times per child; total = one collection of N.",
-           LOOP_BYTES, sizes[0], sizes[nz - 1], reps, LOOP_MIN_KIDS);
+           "repetitions (%d above N = %d), interleaved; small N repeated to "
+           "%d children per sample. Times per child; total = one collection "
+           "of N.",
+           LOOP_BYTES, sizes[0], sizes[nz - 1], reps, bench.loop_big_reps,
+           LOOP_MIN_KIDS, LOOP_MIN_KIDS);
   bench_heading("(9) many children from one loop", note);
 }
 
@@ -644,7 +682,9 @@ void scenario_loop(void) {
     for (int z = 0; z < nz; z++)
       for (int j = 0; j < nm; j++) {
         loop_method *x = &m[(j + r) % nm];
-        if (!x->failed[z] && (!x->max_n || sizes[z] <= x->max_n))
+        int big = sizes[z] > LOOP_MIN_KIDS;
+        if (!x->failed[z] && (!x->max_n || sizes[z] <= x->max_n) &&
+            (!big || r < bench.loop_big_reps))
           loop_sample(x, z, sizes[z], &kids);
       }
   kids_free(&kids);
