@@ -32,7 +32,8 @@ extern char **environ;
 #define LOOP_FLOOR 1024
 /* Each sample spawns at least this many children (small N repeat). */
 #define LOOP_MIN_KIDS 1000
-/* GLib polls every fd at every iteration: quadratic, left out above. */
+/* GLib polls every fd at every iteration: quadratic, left out above (and
+ * so is (e), which is (c) again, quadratic in the same way). */
 #define GLIB_MAX_N 1000
 
 /* ------------------------------------------------------------------ */
@@ -67,9 +68,13 @@ void loop_spawned(loop_run *lr) {
 /* (c) the loop written with system calls                              */
 /* ------------------------------------------------------------------ */
 
+/* Where the raw loop reads to (raw_room). */
+typedef enum raw_buffer { BUF_STATIC, BUF_FRESH, BUF_KEPT } raw_buffer;
+
 typedef struct raw_kid {
   int fd, pidfd;
-  char *buf; /* --loop-raw-buffer fresh or kept: this child's own */
+  raw_buffer mode;
+  char *buf; /* BUF_FRESH, BUF_KEPT: this child's own */
   size_t len, cap;
 } raw_kid;
 
@@ -140,17 +145,17 @@ static int raw_kid_start(raw_kid *k, uint64_t i, int ep, char *const *argv,
 
 static char loop_buf[LOOP_BYTES];
 
-/* Where (c) reads to. By default one static buffer; with
- * --loop-raw-buffer, as a library must: "fresh", a 128 KiB buffer per
- * child (malloc'ed at its first read, freed when it is done), or "kept",
- * its output kept in a buffer grown by doubling from 64 bytes. */
+/* Where a raw child's output is read to. BUF_STATIC: one buffer for all
+ * (the floor). As a library must do it: BUF_FRESH, a 128 KiB buffer per
+ * child (malloc'ed at its first read, freed when it is done; (c) with
+ * --loop-raw-buffer fresh), or BUF_KEPT, the output kept in a buffer grown
+ * by doubling from 64 bytes, as subproc's capture does ((e)). */
 static char *raw_room(raw_kid *k, size_t *room) {
-  const char *mode = bench.loop_raw_buffer;
-  if (!mode) {
+  if (k->mode == BUF_STATIC) {
     *room = sizeof loop_buf;
     return loop_buf;
   }
-  if (strcmp(mode, "fresh") == 0) {
+  if (k->mode == BUF_FRESH) {
     *room = 128 * 1024;
     return k->buf ? k->buf : (k->buf = malloc(*room));
   }
@@ -165,6 +170,14 @@ static char *raw_room(raw_kid *k, size_t *room) {
   }
   *room = k->cap - k->len;
   return k->buf + k->len;
+}
+
+static raw_buffer flag_buffer(void) {
+  const char *b = bench.loop_raw_buffer;
+  return !b ? BUF_STATIC
+         : strcmp(b, "fresh") == 0 ? BUF_FRESH
+         : strcmp(b, "kept") == 0  ? BUF_KEPT
+                                   : BUF_STATIC;
 }
 
 /* Out of the epoll set, then closed. The close alone would not do: a
@@ -225,8 +238,10 @@ static int raw_collect(loop_run *lr, raw_kid *k, int ep, int left) {
   return 0;
 }
 
-static int raw_loop(loop_run *lr, int low) {
+static int raw_loop(loop_run *lr, int low, raw_buffer mode) {
   raw_kid *k = calloc((size_t)lr->n, sizeof *k);
+  for (int i = 0; k && i < lr->n; i++)
+    k[i].mode = mode;
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (low)
     ep = lift(ep);
@@ -247,8 +262,11 @@ static int raw_loop(loop_run *lr, int low) {
   return rc;
 }
 
-static int loop_raw(loop_run *lr) { return raw_loop(lr, 0); }
-static int loop_raw_low(loop_run *lr) { return raw_loop(lr, 1); }
+static int loop_raw(loop_run *lr) { return raw_loop(lr, 0, flag_buffer()); }
+static int loop_raw_low(loop_run *lr) {
+  return raw_loop(lr, 1, flag_buffer());
+}
+static int loop_raw_kept(loop_run *lr) { return raw_loop(lr, 0, BUF_KEPT); }
 
 /* ------------------------------------------------------------------ */
 /* (a) subproc_group                                                   */
@@ -546,8 +564,9 @@ static void linear_table(loop_method *m, int nm, const int *sizes, int nz) {
     else
       printf(" %11s | %11s | %11s |\n", "-", "-", "-");
   }
-  printf("\nbig = the largest N measured for the row (%d, GLib %d); CPU col "
-         "= the parent's CPU per child after the last spawn (collecting).\n",
+  printf("\nbig = the largest N measured for the row (%d; (d) and (e) stop "
+         "at %d); CPU col = the parent's CPU per child after the last spawn "
+         "(collecting).\n",
          sizes[nz - 1], sizes[nz - 1] < GLIB_MAX_N ? sizes[nz - 1] : GLIB_MAX_N);
   fflush(stdout);
 }
@@ -562,8 +581,9 @@ static double per_child(const loop_method *x, int z, int cpu) {
   return med(cpu ? x->cpu_col[z] : x->wall[z], x->ns[z]);
 }
 
-static void loop_targets(loop_method *ref, loop_method *grp, loop_method *uv,
-                         const int *sizes, int nz) {
+static void loop_targets(loop_method *ref, loop_method *kept,
+                         loop_method *grp, loop_method *uv, const int *sizes,
+                         int nz) {
   char what[160];
   int s100 = nz > 1 ? 1 : 0, big = nz - 1;
   if (has(grp, s100) && has(grp, big)) {
@@ -587,6 +607,14 @@ static void loop_targets(loop_method *ref, loop_method *grp, loop_method *uv,
     double r = ratio_at(grp, ref, z);
     if (r > 0) {
       snprintf(what, sizeof what, "(9) N=%d: group / raw loop (c)", sizes[z]);
+      bench_target(what, r, 1.2, 0, "x");
+    }
+  }
+  for (int z = 0; kept && z < nz; z++) {
+    double r = ratio_at(grp, kept, z);
+    if (r > 0) {
+      snprintf(what, sizeof what, "(9) N=%d: group / raw loop keeping (e)",
+               sizes[z]);
       bench_target(what, r, 1.2, 0, "x");
     }
   }
@@ -655,12 +683,15 @@ void scenario_loop(void) {
   struct rlimit saved;
   int sizes[LOOP_SIZES];
   int nz = loop_sizes(loop_limits(bench.loop_max, &saved), sizes);
-  static loop_method m[6];
+  static loop_method m[7];
   int nm = 0;
   m[nm++] = (loop_method){.name = "(c) raw clone+pipe2+pidfd, epoll",
                           .fn = loop_raw};
   m[nm++] = (loop_method){.name = "(c') raw, CLONE_FILES+unshare, fds high",
                           .fn = loop_raw_low};
+  m[nm++] = (loop_method){.name = "(e) raw as (c), output kept per child",
+                          .fn = loop_raw_kept,
+                          .max_n = LOOP_MIN_KIDS};
   m[nm++] = (loop_method){.name = "(a) subproc_group, output kept",
                           .fn = loop_group_kept};
   m[nm++] = (loop_method){.name = "(a') subproc_group, on_output",
@@ -698,5 +729,5 @@ void scenario_loop(void) {
            "%d\n",
            ref->events[0], sizes[0], ref->events[nz - 1], sizes[nz - 1]);
   if (grp)
-    loop_targets(ref, grp, by_tag(m, nm, "b"), sizes, nz);
+    loop_targets(ref, by_tag(m, nm, "e"), grp, by_tag(m, nm, "b"), sizes, nz);
 }
