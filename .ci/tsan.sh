@@ -6,6 +6,8 @@
 #
 # SUBPROC_STRESS_SCALE=0.25: 2,500 spawns instead of 10,000 (TSan slows
 # the parent 5-15x; full scale runs in the ordinary builds).
+# SUBPROC_TEST_SLOWDOWN=5: every upper bound on a duration in the tests is
+# five times the ordinary one (tests/test.h: test_slow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,6 +28,7 @@ cmake --build "$build" -j 2 --target subproc_tests subproc_helper >/dev/null
 
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS-}"
 export SUBPROC_STRESS_SCALE=${SUBPROC_STRESS_SCALE:-0.25}
+export SUBPROC_TEST_SLOWDOWN=${SUBPROC_TEST_SLOWDOWN:-5}
 tests='thread|concurren|rel_stress|rel_thousand|rel_signals'
 # clang 14's TSan cannot map its shadow with the 32-bit mmap randomisation
 # of newer kernels ("unexpected memory mapping"): run without ASLR then.

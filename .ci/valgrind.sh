@@ -13,6 +13,8 @@
 # allocation stack has a frame in src/) still open when the test exits.
 #
 # Scaled down / excluded, and why:
+#   - SUBPROC_TEST_SLOWDOWN=10: every upper bound on a duration in the tests
+#     is ten times the ordinary one (tests/test.h: test_slow).
 #   - SUBPROC_STRESS_SCALE=0.1: the stress tests run 1,000 instead of 10,000
 #     spawns, 100 instead of 1,000 children at once (the parent runs ~30x
 #     slower under valgrind; full scale runs in the ordinary builds).
@@ -21,6 +23,12 @@
 #   - communicate.comm_256mib_through_cat, comm_stdout_stderr_both_large:
 #     hundreds of MiB through memcheck take longer than their 120 s limit;
 #     the same code paths run with small data in the other tests.
+#   - reliability.rel_nproc_eagain: the test's forked process, once it has
+#     switched to uid 65534 and lifted RLIMIT_NPROC again, is killed by
+#     SIGSEGV inside valgrind 3.19's fork emulation of the library's
+#     memory-sharing probe (clone(CLONE_VM|CLONE_VFORK)) when its stdout is
+#     a pipe, as under ctest; valgrind logs no error. Natively, and in the
+#     ASan, TSan, musl and i386 builds, it passes.
 #   - reliability.rel_emfile_each_step skips itself: valgrind does not pass
 #     RLIMIT_NOFILE to the kernel.
 #   - the CLI tests (python3 driving the tool) and the install tests (sh)
@@ -97,6 +105,7 @@ fi
 build=$root/build/valgrind
 export SUBPROC_VALGRIND_LOGS=$build/valgrind-logs
 export SUBPROC_STRESS_SCALE=${SUBPROC_STRESS_SCALE:-0.1}
+export SUBPROC_TEST_SLOWDOWN=${SUBPROC_TEST_SLOWDOWN:-10}
 rm -rf "$SUBPROC_VALGRIND_LOGS"
 mkdir -p "$SUBPROC_VALGRIND_LOGS"
 # Tests that switch to uid 65534 fork under valgrind: their logs go here.
@@ -105,7 +114,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
   -DSUBPROC_WERROR=ON -DSUBPROC_BUILD_EXAMPLES=OFF -DSUBPROC_BUILD_BENCH=OFF \
   -DCMAKE_CROSSCOMPILING_EMULATOR="$root/.ci/valgrind.sh;--wrap" >/dev/null
 cmake --build "$build" -j 2 >/dev/null
-excluded='^(popen\.popen_spawn_methods|communicate\.comm_256mib_through_cat|communicate\.comm_stdout_stderr_both_large)$'
+excluded='^(popen\.popen_spawn_methods|reliability\.rel_nproc_eagain|communicate\.comm_256mib_through_cat|communicate\.comm_stdout_stderr_both_large)$'
 start=$(date +%s)
 ctest --test-dir "$build" -j 2 --output-on-failure -E "$excluded"
 echo "valgrind: $(ls "$SUBPROC_VALGRIND_LOGS" | wc -l) logs, $(( $(date +%s) - start )) s"

@@ -43,7 +43,7 @@ static gboolean on_fd(gint fd, GIOCondition cond, gpointer data) {
 }
 
 static void drive(host *h) {
-  subproc_group_run_once(h->g, 0, NULL);
+  subproc_group_run_once(h->g, SUBPROC_POLL, NULL);
   if (h->timer)
     g_source_remove(h->timer);
   h->timer = 0;
@@ -51,9 +51,9 @@ static void drive(host *h) {
     g_main_loop_quit(h->loop);
     return;
   }
-  double t = subproc_group_next_timeout(h->g);
-  if (t >= 0)
-    h->timer = g_timeout_add((guint)(t * 1000) + 1, on_timer, h);
+  int ms = subproc_group_timeout_ms(h->g);
+  if (ms >= 0)
+    h->timer = g_timeout_add((guint)ms, on_timer, h);
 }
 
 int main(void) {

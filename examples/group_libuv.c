@@ -38,15 +38,15 @@ static void on_timer(uv_timer_t *t) { drive(t->data); }
 /* Let the group handle what is ready, then re-arm the timer for its next
  * deadline; stop watching once it is empty. */
 static void drive(host *h) {
-  subproc_group_run_once(h->g, 0, NULL);
+  subproc_group_run_once(h->g, SUBPROC_POLL, NULL);
   if (!subproc_group_count(h->g)) {
     uv_poll_stop(&h->poll);
     uv_timer_stop(&h->timer);
     return;
   }
-  double t = subproc_group_next_timeout(h->g);
-  if (t >= 0)
-    uv_timer_start(&h->timer, on_timer, (uint64_t)(t * 1000) + 1, 0);
+  int ms = subproc_group_timeout_ms(h->g);
+  if (ms >= 0)
+    uv_timer_start(&h->timer, on_timer, (uint64_t)ms, 0);
 }
 
 int main(void) {

@@ -10,8 +10,8 @@ int main(void) {
   const char *const *stages[] = {dmesg, grep};
   subproc_pipeline_result *r = NULL;
   subproc_error e;
-  int rc = subproc_pipeline(stages, 2, NULL,
-                            &(subproc_options){.capture_output = 1}, &r, &e);
+  int rc = subproc_pipeline(stages, 2, &(subproc_options){.capture_output = 1},
+                            NULL, &r, &e);
   if (rc < 0) {
     fprintf(stderr, "pipeline: %s\n", e.message);
     subproc_pipeline_result_free(r);

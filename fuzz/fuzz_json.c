@@ -5,7 +5,9 @@
  * base64 field. */
 #include "fuzz.h"
 
-#include "../tools/json.c"
+#include <math.h>
+
+#include "json.h"
 
 typedef struct cursor {
   const unsigned char *p, *end;
@@ -319,35 +321,34 @@ static void parse_top(cursor *c, sink *key, sink *k, sink *k64) {
   FUZZ_CHECK(c->p == c->end);
 }
 
-static void write_sample(subproc_tool_json *j, const uint8_t *data,
-                         size_t size) {
+static void write_sample(cli_json *j, const uint8_t *data, size_t size) {
   char key[24];
   size_t keylen = size < sizeof key - 1 ? size : sizeof key - 1;
   memcpy(key, data, keylen);
   key[keylen] = '\0';
-  subproc_tool_json_open(j, '{');
-  subproc_tool_json_bytes(j, "k", (const char *)data, size);
-  subproc_tool_json_key(j, key[0] == 'k' ? "x" : key);
-  subproc_tool_json_open(j, '[');
-  subproc_tool_json_int(j, (long long)size - 1000);
-  subproc_tool_json_double(j, size ? (double)data[0] / 7.0 : HUGE_VAL);
-  subproc_tool_json_bool(j, (int)(size & 1));
-  subproc_tool_json_null(j);
-  subproc_tool_json_cstring(j, key);
-  subproc_tool_json_open(j, '{');
-  subproc_tool_json_close(j, '}');
-  subproc_tool_json_close(j, ']');
-  subproc_tool_json_bytes(j, "none", NULL, 0);
-  subproc_tool_json_close(j, '}');
+  cli_json_open(j, '{');
+  cli_json_bytes(j, "k", (const char *)data, size);
+  cli_json_key(j, key[0] == 'k' ? "x" : key);
+  cli_json_open(j, '[');
+  cli_json_int(j, (long long)size - 1000);
+  cli_json_double(j, size ? (double)data[0] / 7.0 : HUGE_VAL);
+  cli_json_bool(j, (int)(size & 1));
+  cli_json_null(j);
+  cli_json_cstring(j, key);
+  cli_json_open(j, '{');
+  cli_json_close(j, '}');
+  cli_json_close(j, ']');
+  cli_json_bytes(j, "none", NULL, 0);
+  cli_json_close(j, '}');
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  subproc_tool_json j;
+  cli_json j;
   cursor c;
   sink key = {NULL, 0}, k = {NULL, 0}, k64 = {NULL, 0}, raw = {NULL, 0};
   int valid = independent_utf8_valid(data, size);
-  FUZZ_CHECK(valid == subproc_tool_utf8_valid((const char *)data, size));
-  subproc_tool_json_init(&j);
+  FUZZ_CHECK(valid == cli_utf8_valid((const char *)data, size));
+  cli_json_init(&j);
   write_sample(&j, data, size);
   FUZZ_CHECK(!j.failed && j.data && strlen(j.data) == j.len);
   k.data = fuzz_alloc(j.len);
@@ -368,6 +369,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(k64.data);
   free(raw.data);
   free(key.data);
-  subproc_tool_json_free(&j);
+  cli_json_free(&j);
   return 0;
 }

@@ -21,9 +21,14 @@
  *     else printf("%d: %s", r->returncode, r->out);
  *     subproc_result_free(r);
  *
- * Strings are bytes (UTF-8 recommended). Arrays of strings (argv, env,
- * extra_groups) are NULL-terminated. The library is thread-safe: any number
- * of threads may spawn at once. On one subproc object, subproc_wait,
+ * Strings are bytes (UTF-8 recommended). Every array in the options, and
+ * every argv, carries its own end instead of a count: arrays of strings
+ * (argv, env, extra_groups) and of handles (handle_list) end with NULL,
+ * arrays of fds (pass_fds) with -1. Counts go only with byte buffers (input,
+ * input_len) and with the two arrays of objects a call takes as a whole
+ * (subproc_wait_any's procs, which may hold NULLs, and subproc_pipeline's
+ * stages). The library is thread-safe: any number of threads may spawn at
+ * once. On one subproc object, subproc_wait,
  * subproc_poll, the signal calls, subproc_returncode and subproc_pid may be
  * called from several threads at once (exactly one reaps; all see the same
  * returncode); the other calls on one object are for one thread at a time.
@@ -102,7 +107,6 @@ enum {
 #define SUBPROC__ERRNO_ENUM(name, value, text) SUBPROC_##name = value,
   SUBPROC_ERRNO_MAP(SUBPROC__ERRNO_ENUM)
 #undef SUBPROC__ERRNO_ENUM
-      SUBPROC_ERRNO_MAP_END_ = 0
 };
 
 /* Static text for any code returned by this library (library or -errno). */
@@ -111,20 +115,117 @@ SUBPROC_API const char *subproc_strerror(int code);
 SUBPROC_API const char *subproc_errname(int code);
 
 /*
+ * The step a failure happened at: what the call was doing (a system call in
+ * the child, an option being checked, a wait). subproc_step_name() gives
+ * its name ("exec", "chdir", "user", ...), which is also the first word of
+ * the message.
+ */
+/* clang-format off */
+#define SUBPROC_STEP_MAP(X)                                                   \
+  X(NONE, "")                                                                 \
+  X(OTHER, "other")                                                           \
+  /* arguments and options */                                                 \
+  X(ARGS, "args")                                                             \
+  X(EXECUTABLE, "executable")                                                 \
+  X(SHELL, "shell")                                                           \
+  X(ENV, "env")                                                               \
+  X(STDIN, "stdin")                                                           \
+  X(STDOUT, "stdout")                                                         \
+  X(STDERR, "stderr")                                                         \
+  X(INPUT, "input")                                                           \
+  X(CAPTURE_OUTPUT, "capture_output")                                         \
+  X(TIMEOUT, "timeout")                                                       \
+  X(CHECK, "check")                                                           \
+  X(WAIT_DELAY, "wait_delay")                                                 \
+  X(PIPESIZE, "pipesize")                                                     \
+  X(BUFSIZE, "bufsize")                                                       \
+  X(PASS_FDS, "pass_fds")                                                     \
+  X(USER, "user")                                                             \
+  X(GROUP, "group")                                                           \
+  X(EXTRA_GROUPS, "extra_groups")                                             \
+  X(PROCESS_GROUP, "process_group")                                           \
+  X(SIGMASK, "sigmask")                                                       \
+  X(STARTUPINFO, "startupinfo")                                               \
+  X(TEXT, "text")                                                             \
+  X(ENCODING, "encoding")                                                     \
+  X(ERRORS, "errors")                                                         \
+  X(MAX_OUTPUT, "max_output")                                                 \
+  X(ON_OUTPUT, "on_output")                                                   \
+  X(PREEXEC, "preexec")                                                       \
+  X(AUDIT, "audit")                                                           \
+  /* creating the child */                                                    \
+  X(POPEN, "popen")                                                           \
+  X(OPEN, "open")                                                             \
+  X(PIPE, "pipe")                                                             \
+  X(JOB, "job")                                                               \
+  X(FORK, "fork")                                                             \
+  X(CLONE, "clone")                                                           \
+  X(POSIX_SPAWN, "posix_spawn")                                               \
+  /* in the child, before exec */                                             \
+  X(DUP2, "dup2")                                                             \
+  X(CHDIR, "chdir")                                                           \
+  X(SETSID, "setsid")                                                         \
+  X(SETPGID, "setpgid")                                                       \
+  X(SETGROUPS, "setgroups")                                                   \
+  X(SETGID, "setgid")                                                         \
+  X(SETUID, "setuid")                                                         \
+  X(CLOSE_FDS, "close_fds")                                                   \
+  X(EXEC, "exec")                                                             \
+  /* talking to it */                                                         \
+  X(READ, "read")                                                             \
+  X(WRITE, "write")                                                           \
+  X(POLL, "poll")                                                             \
+  X(WAIT, "wait")                                                             \
+  X(KILL, "kill")                                                             \
+  X(COMMUNICATE, "communicate")                                               \
+  X(DECODE, "decode")                                                         \
+  X(ENCODE, "encode")                                                         \
+  X(PIPELINE, "pipeline")                                                     \
+  X(GROUP_LOOP, "group")                                                      \
+  X(POOL, "pool")                                                             \
+  X(SPLIT, "split")                                                           \
+  /* limits, parent death, privileges: the options, then the child's calls */ \
+  X(RLIMITS, "rlimits")                                                       \
+  X(PARENT_DEATH_SIGNAL, "parent_death_signal")                               \
+  X(NO_NEW_PRIVS, "no_new_privs")                                             \
+  X(FOREGROUND, "foreground")                                                 \
+  X(SETRLIMIT, "setrlimit")                                                   \
+  X(PRCTL, "prctl")                                                           \
+  X(TCSETPGRP, "tcsetpgrp")                                                   \
+  /* containment (cgroup v2) */                                               \
+  X(CGROUP, "cgroup")
+/* clang-format on */
+
+typedef enum subproc_step {
+#define SUBPROC__STEP_ENUM(name, text) SUBPROC_STEP_##name,
+  SUBPROC_STEP_MAP(SUBPROC__STEP_ENUM)
+#undef SUBPROC__STEP_ENUM
+} subproc_step;
+
+/* The step's name, "" for SUBPROC_STEP_NONE. */
+SUBPROC_API const char *subproc_step_name(subproc_step step);
+
+/*
  * The detail of a failure, filled by any function that takes one (only when
- * it fails, except where stated). Caller-owned; needs no freeing.
+ * it fails, except where stated). Caller-owned; needs no freeing; small
+ * enough to keep on the stack or in an object (about 300 bytes).
  */
 typedef struct subproc_error {
-  int code;           /* the negative code the function returned */
-  int os_errno;       /* errno of the failing system call, 0 if none */
-  const char *step;   /* static: "exec", "chdir", "setgid", "dup2", "pipe",
-                         "close_fds", "preexec", "env", "user", "wait", ... */
-  char path[1024];    /* the path involved, "" if none (truncated if longer) */
-  int fd;             /* the fd involved, -1 if none */
-  int returncode;     /* SUBPROC_ECALLED: the child's status (-N: signal N) */
-  double timeout;     /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
-  long long offset;   /* SUBPROC_EDECODE: byte offset of the bad input */
-  char message[1280]; /* e.g. "chdir '/nope': No such file or directory" */
+  int code;          /* the negative code the function returned */
+  int os_errno;      /* errno of the failing system call, 0 if none */
+  subproc_step step; /* where it failed: subproc_step_name(step) */
+  int fd;            /* the fd involved, -1 if none */
+  int returncode;    /* SUBPROC_ECALLED: the child's status (-N: signal N) */
+  double timeout;    /* SUBPROC_ETIMEDOUT: the timeout that elapsed */
+  long long offset;  /* SUBPROC_EDECODE: byte offset of the bad input */
+  /* The path or name that the failing call was given (the program, cwd, a
+   * redirection's path, a user or group, an encoding, an environment
+   * entry), in full: it points into that call's arguments, so it is valid
+   * as long as they are. NULL if none. */
+  const char *path;
+  /* One line naming the step and the path or fd: "chdir '/nope': No such
+   * file or directory" (a very long path is shortened here, not in path). */
+  char message[256];
 } subproc_error;
 
 /* ---------------------------------------------------------------------- */
@@ -182,7 +283,8 @@ typedef enum subproc_spawn_method {
 
 /* kill_tree values. */
 typedef enum subproc_kill_tree {
-  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session or process_group */
+  SUBPROC_KILL_TREE_AUTO = 0, /* on when start_new_session, process_group
+                                 or foreground */
   SUBPROC_KILL_TREE_ON,       /* on; puts the child in a new process group
                                  unless a session or group was requested */
   SUBPROC_KILL_TREE_OFF       /* only the direct child is killed (Python) */
@@ -199,8 +301,7 @@ typedef struct subproc_startupinfo {
   unsigned long dwFlags;
   void *hStdInput, *hStdOutput, *hStdError; /* used with STARTF_USESTDHANDLES */
   unsigned short wShowWindow;
-  void *const *handle_list; /* lpAttributeList["handle_list"] */
-  size_t n_handle_list;
+  void *const *handle_list; /* lpAttributeList["handle_list"]: NULL-ended */
 } subproc_startupinfo;
 
 /*
@@ -213,6 +314,21 @@ typedef struct subproc_startupinfo {
 typedef int (*subproc_output_fn)(void *arg, int stream, const char *data,
                                  size_t len);
 
+/*
+ * A resource limit for the child (beyond Python, POSIX): what
+ * preexec_fn=lambda: resource.setrlimit(resource, (soft, hard)) does, but
+ * on the fast spawn path. resource is an RLIMIT_* number of
+ * <sys/resource.h> (RLIMIT_NOFILE, RLIMIT_CPU, ...); an array of them ends
+ * with an entry whose resource is -1 (SUBPROC_RLIMIT_END).
+ */
+#define SUBPROC_RLIM_INFINITY (~0ULL) /* RLIM_INFINITY: no limit */
+typedef struct subproc_rlimit {
+  int resource;            /* RLIMIT_*; -1 ends the array */
+  unsigned long long soft; /* the current limit, <= hard */
+  unsigned long long hard; /* the ceiling: raising it needs privilege */
+} subproc_rlimit;
+#define SUBPROC_RLIMIT_END {-1, 0, 0}
+
 /* The preexec_fn callback: runs in the child after fork, before exec.
  * Return 0 on success; non-zero fails the spawn (SUBPROC_ESUBPROCESS, with
  * the returned value as os_errno if it is positive). */
@@ -221,7 +337,11 @@ typedef int (*subproc_preexec_fn)(void *arg);
 /*
  * Every Popen argument, plus the run()/communicate() ones. All-zero means
  * Python's defaults. Fields marked [run] are used by subproc_run() and the
- * functions built on it, and by subproc_communicate() where noted.
+ * functions built on it, and by subproc_communicate() where noted. The
+ * four that only run can honour (input, capture_output, timeout, check)
+ * are refused by subproc_popen: SUBPROC_EINVAL, err->step naming the field
+ * (Python's Popen has no such arguments; a timeout it ignored would never
+ * fire).
  */
 typedef struct subproc_options {
   const char *executable; /* program to execute instead of argv[0];
@@ -232,9 +352,14 @@ typedef struct subproc_options {
   const char *const *env;        /* "NAME=VALUE" strings; NULL = inherit */
 
   int keep_fds;        /* close_fds=False: inherit every inheritable fd */
-  const int *pass_fds; /* fds kept open (and made inheritable) */
-  size_t n_pass_fds;
-  int keep_signals;      /* restore_signals=False */
+  const int *pass_fds; /* fds kept open (and made inheritable), ended by -1:
+                          (const int[]){3, 4, -1} */
+  int keep_signals;    /* restore_signals=False */
+  /* Beyond Python, POSIX only: a const sigset_t * (void * so that this
+   * header needs no POSIX feature macros): the child's signal mask, e.g.
+   * the one a program had before it blocked SIGINT for itself; NULL = an
+   * empty mask, or with keep_signals the caller's. */
+  const void *sigmask;
   int start_new_session; /* setsid() in the child */
   int set_process_group; /* with process_group: Python's process_group=N */
   int process_group;     /* 0 = a new group led by the child */
@@ -272,13 +397,14 @@ typedef struct subproc_options {
   const void *input;
   size_t input_len;
   int capture_output;          /* [run] stdout and stderr to PIPE */
-  double timeout;              /* [run] seconds; 0 = none */
+  double timeout;              /* [run] seconds; 0 = none (SUBPROC_FOREVER) */
   int check;                   /* [run] non-zero status -> SUBPROC_ECALLED */
   subproc_kill_tree kill_tree; /* [run] on timeout, kill the process group */
   double wait_delay;           /* [run, communicate] beyond Python: once the
                                   child has exited, stop reading after this many
                                   seconds even if grandchildren hold the pipes;
-                                  0 = read to EOF (Python) */
+                                  0 = read to EOF (Python); negative: stop at
+                                  the exit (the timeout rule below) */
   size_t max_output; /* [run, communicate] per-stream byte cap; 0 = none */
   subproc_limit_policy max_output_policy;
   subproc_output_fn on_output; /* [run, communicate] stream instead of keep */
@@ -288,6 +414,85 @@ typedef struct subproc_options {
    * signals to a child started by subproc_run. */
   void (*on_spawn)(void *arg, long pid);
   void *on_spawn_arg;
+
+  /* ---- Beyond Python: limits, parent death, privileges (POSIX) ----
+   * All zero = off. Applied in the child between fork and exec with raw
+   * system calls on every spawn method, the clone/vfork fast path
+   * included (Python needs preexec_fn, and so fork, for each of them);
+   * SUBPROC_SPAWN_POSIX_SPAWN cannot apply them and takes the clone path
+   * instead (subproc_method tells). SUBPROC_EINVAL on Windows when set.
+   * Off, they cost the spawn nothing. */
+  /* setrlimit (prlimit64 on Linux) for each entry, in order, up to the
+   * one with resource -1; NULL = none. Applied before user/group/
+   * extra_groups take effect, so a privileged parent can also raise
+   * limits for an unprivileged child. An unknown resource or soft > hard
+   * is SUBPROC_EINVAL (step "rlimits", the index in the message); a
+   * refusal in the child (EPERM: raising the hard limit without
+   * CAP_SYS_RESOURCE) fails the spawn with step "setrlimit". */
+  const subproc_rlimit *rlimits;
+  /* Linux PR_SET_PDEATHSIG: the child receives this signal (e.g. SIGKILL)
+   * when its parent dies; 0 = off. Race-free: if the parent died before
+   * the setting took effect, the child sends the signal to itself at
+   * once. Caveat (Linux): the "parent" is the thread that spawned the
+   * child (with clone(CLONE_VM|CLONE_VFORK) too, the child's parent is
+   * the spawning thread): the signal fires when that thread exits, even
+   * if the process lives on, so spawn from a thread that outlives the
+   * child. Set after user/group (a change of credentials clears it) and
+   * after preexec; cleared by exec of a set-user-ID program. */
+  int parent_death_signal;
+  /* Linux PR_SET_NO_NEW_PRIVS: exec can never grant privileges to the
+   * child or anything it runs (set-user-ID bits and file capabilities are
+   * ignored); shows as "NoNewPrivs: 1" in /proc/<pid>/status. */
+  int no_new_privs;
+  /* For shells (Go's Foreground): the child's process group becomes the
+   * foreground group of the caller's controlling terminal (/dev/tty).
+   * Implies a process group: a new one led by the child, or the group of
+   * set_process_group/process_group; with start_new_session it is
+   * SUBPROC_EINVAL (a new session has no terminal). No controlling
+   * terminal: -ENOTTY, step "tcsetpgrp". The previous foreground group is
+   * restored when the child is reaped (wait, poll, run...), not when it
+   * stops. kill_tree's AUTO counts it as a process group. */
+  int foreground;
+  /* ---- Beyond Python, Linux: containment in a cgroup v2 ----
+   * The child starts inside the cgroup (clone3 with CLONE_INTO_CGROUP,
+   * Linux 5.7), so nothing it forks can leave it: not a grandchild that
+   * calls setsid() or setpgid(), not a double-forked daemon. Elsewhere
+   * (Windows, other systems) setting any field of this block is
+   * SUBPROC_EINVAL. Paths are directories of the cgroup2 file system
+   * (find its mount in /proc/self/mountinfo), which the caller must be
+   * allowed to write (root, or a delegated subtree). */
+  /* An existing cgroup to start the child in. It stays the caller's: the
+   * library neither kills through it nor removes it, and reports none of
+   * its statistics. */
+  const char *cgroup;
+  /* Create a fresh cgroup under this one, named subproc-<pid>-<n>, for
+   * this child alone (not together with .cgroup). Its own cgroup makes
+   * every kill of the run family (a timeout, max_output's kill, a
+   * failed callback; pipelines, groups and pools alike) a kill of
+   * everything in it (cgroup.kill, Linux 5.14; before that SIGKILL to
+   * each pid in cgroup.procs); when the child is reaped, whatever it left
+   * behind is killed the same way, its statistics are read into the
+   * result, and the cgroup is removed. */
+  const char *cgroup_parent;
+  /* Where the child cannot be started inside the cgroup (no clone3 or no
+   * CLONE_INTO_CGROUP: Linux < 5.7 or a seccomp filter; or the fork
+   * method, which preexec forces), the spawn fails (-ENOSYS, or
+   * SUBPROC_EINVAL for the fork method; step "cgroup") unless this is
+   * set: then the child moves itself in (writes cgroup.procs) as its
+   * first step, before it runs preexec or the program, so nothing it
+   * starts escapes either. The difference: for the first instructions
+   * it is counted in the caller's cgroup, and the move is slower. */
+  int cgroup_move_fallback;
+  /* Limits of the fresh cgroup (cgroup_parent only; 0 = none). Each needs
+   * its controller in cgroup_parent's cgroup.subtree_control (memory,
+   * pids, cpu): where it is missing the spawn fails with SUBPROC_EINVAL
+   * naming that file (enable it with "echo +memory > .../cgroup.subtree_
+   * control"; the library never changes a cgroup it did not create). */
+  long long cgroup_memory_max; /* bytes (memory.max) */
+  long long cgroup_pids_max;   /* processes and threads (pids.max) */
+  double cgroup_cpu_max;       /* CPUs, e.g. 0.5 or 2 (cpu.max: that share
+                                  of each 100 ms period); >= 0.01 */
+  /* ---- end of the cgroup block ---- */
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */
@@ -308,9 +513,15 @@ SUBPROC_API int subproc_popen(const char *const *argv,
 SUBPROC_API int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
                                   subproc **out, subproc_error *err);
 
-/* Timeouts for functions: seconds; SUBPROC_FOREVER (< 0) waits without end,
- * 0 only checks. */
-#define SUBPROC_FOREVER (-1.0)
+/*
+ * Timeouts, one rule everywhere (options and functions alike): seconds as a
+ * double; 0 (SUBPROC_FOREVER, and so the all-zero options) means no limit;
+ * a negative value (SUBPROC_POLL) means "do not wait": look once and
+ * report, as a deadline that has already passed. NaN is SUBPROC_EINVAL.
+ * Python's wait(timeout=0) is subproc_wait(p, SUBPROC_POLL, ...).
+ */
+#define SUBPROC_FOREVER 0.0
+#define SUBPROC_POLL (-1.0)
 
 /* The returncode of a child that has not been reaped yet (Python's None). */
 #define SUBPROC_NO_RETURNCODE (-2147483647 - 1)
@@ -328,7 +539,8 @@ SUBPROC_API int subproc_popen_cmd(const char *cmd, const subproc_options *opts,
  * A child stopped under ptrace reads as -WSTOPSIG, as in Python. */
 SUBPROC_API int subproc_poll(subproc *p, int *returncode);
 /* wait(timeout): 0 with *returncode set, SUBPROC_ETIMEDOUT, or an error.
- * A NaN timeout is SUBPROC_EINVAL. */
+ * timeout: SUBPROC_FOREVER, seconds, or SUBPROC_POLL (Python's
+ * wait(timeout=0)); a NaN timeout is SUBPROC_EINVAL. */
 SUBPROC_API int subproc_wait(subproc *p, double timeout, int *returncode,
                              subproc_error *err);
 /* send_signal/terminate/kill: no-op once the child is reaped (Python).
@@ -351,6 +563,10 @@ SUBPROC_API long subproc_pid(const subproc *p);
 SUBPROC_API int subproc_returncode(const subproc *p);
 /* The argv the child was started with (Python's args, after shell). */
 SUBPROC_API const char *const *subproc_args(const subproc *p);
+/* Beyond Python: the raw wait status once reaped (the exit code on
+ * Windows), -1 before; *core_dumped (may be NULL) says whether it dumped
+ * core, which returncode (-N) cannot tell. */
+SUBPROC_API int subproc_wait_status(const subproc *p, int *core_dumped);
 /* The method actually used to create the child. */
 SUBPROC_API subproc_spawn_method subproc_method(const subproc *p);
 
@@ -381,21 +597,34 @@ typedef struct subproc_result {
   size_t err_len;
   int out_truncated, err_truncated; /* max_output was reached */
   int timed_out;
-  double duration_s;       /* wall clock from spawn to reap */
+  int wait_status;   /* beyond Python: the raw wait status (POSIX; Windows:
+                      the exit code), -1 if not reaped */
+  int core_dumped;   /* it died of a signal and dumped core */
+  double duration_s; /* wall clock from spawn to reap */
   double user_s, system_s; /* the child's CPU time (rusage) */
   long max_rss_kb;         /* the child's peak resident set */
   long pid;
+  /* Beyond Python, Linux: statistics of the child's own cgroup
+   * (cgroup_parent), read once everything in it has ended: -1 when not
+   * known (no own cgroup, not reaped, or the file is absent: memory.peak
+   * needs the memory controller and Linux 5.19). Unlike user_s/system_s
+   * they count every process that ran in the cgroup, waited for or not. */
+  long long cgroup_memory_peak; /* bytes, memory.peak */
+  long long cgroup_usage_usec;  /* cpu.stat usage_usec: user + system */
+  long long cgroup_user_usec;   /* cpu.stat user_usec */
+  long long cgroup_system_usec; /* cpu.stat system_usec */
 } subproc_result;
 
 SUBPROC_API void subproc_result_free(subproc_result *r);
 
 /*
  * communicate(input, timeout): write input (may be NULL), read stdout and
- * stderr to EOF, wait. On SUBPROC_ETIMEDOUT the child is left running and
- * nothing is lost: *res (if res is not NULL) receives a copy of the output
- * so far and a later call continues (input may only be given on the first
- * call, as in Python). On success *res receives the whole output; a later
- * call returns the same output again (the object keeps it, and each *res
+ * stderr to EOF, wait (timeout: SUBPROC_FOREVER, seconds or SUBPROC_POLL,
+ * which does what is ready without blocking). On SUBPROC_ETIMEDOUT the child is
+ * left running and nothing is lost: *res (if res is not NULL) receives a copy
+ * of the output so far and a later call continues (input may only be given on
+ * the first call, as in Python). On success *res receives the whole output; a
+ * later call returns the same output again (the object keeps it, and each *res
  * is a copy: for large outputs prefer subproc_run, which does not copy).
  * A strict decoding error (SUBPROC_EDECODE) is returned after both streams
  * reached EOF and the child was waited for: *res then has the status, the
@@ -487,7 +716,8 @@ typedef struct subproc_group subproc_group;
 typedef struct subproc_watch {
   const void *input; /* written to its stdin (a PIPE), then closed */
   size_t input_len;
-  double timeout; /* seconds; 0 = none. On expiry the child (and with
+  double timeout; /* seconds; 0 = none; negative: due at once (the rule
+                     of SUBPROC_FOREVER). On expiry the child (and with
                      kill_tree its group) is killed, what the pipes hold is
                      collected for at most 0.2 s, and on_exit gets
                      SUBPROC_ETIMEDOUT with a result (timed_out = 1) */
@@ -510,9 +740,9 @@ SUBPROC_API int subproc_group_add(subproc_group *g, subproc *p,
                                   const subproc_watch *w, subproc_error *err);
 /* Stop watching p before its end (it is not killed; its pipes stay). */
 SUBPROC_API int subproc_group_remove(subproc_group *g, subproc *p);
-/* Wait up to timeout seconds (SUBPROC_FOREVER: no limit, 0: only look)
- * and handle everything that happened: the number of children that
- * finished (their on_exit ran), 0 if none, or a negative code. */
+/* Wait up to timeout seconds (SUBPROC_FOREVER: no limit, SUBPROC_POLL:
+ * only look) and handle everything that happened: the number of children
+ * that finished (their on_exit ran), 0 if none, or a negative code. */
 SUBPROC_API int subproc_group_run_once(subproc_group *g, double timeout,
                                        subproc_error *err);
 /* run_once until no child is left: 0, SUBPROC_ETIMEDOUT, or an error. */
@@ -521,12 +751,13 @@ SUBPROC_API int subproc_group_run(subproc_group *g, double timeout,
 /* Children being watched. */
 SUBPROC_API size_t subproc_group_count(const subproc_group *g);
 /* For a host loop: the fd (POSIX: an epoll fd) or HANDLE (Windows) that
- * becomes readable when run_once has work, and the seconds until a timer
- * of the group (a timeout, wait_delay) falls due (-1: none): poll the fd
- * with at most that timeout, then call run_once(g, 0). Owned by g. */
+ * becomes readable when run_once has work, and the milliseconds until a
+ * timer of the group (a timeout, wait_delay) falls due, in poll(2)'s
+ * convention (-1: none, 0: now): poll the fd with that timeout, then call
+ * run_once(g, SUBPROC_POLL). Owned by g. */
 SUBPROC_API int subproc_group_fd(const subproc_group *g);
 SUBPROC_API void *subproc_group_handle(const subproc_group *g);
-SUBPROC_API double subproc_group_next_timeout(const subproc_group *g);
+SUBPROC_API int subproc_group_timeout_ms(const subproc_group *g);
 /* Make a run_once that waits (in another thread, or the next one) return
  * now. Async-signal-safe. */
 SUBPROC_API void subproc_group_wake(subproc_group *g);
@@ -656,23 +887,32 @@ typedef struct subproc_pipeline_result {
 } subproc_pipeline_result;
 
 /*
- * Run argvs[0] | argvs[1] | ... | argvs[n-1]. stage_opts may be NULL or an
- * array of n option sets (stdin of stage 0 and stdout of stage n-1 are
- * taken from them; the inner streams are always pipes). opts applies to
- * the whole pipeline: input, capture_output (last stage), timeout (one for
- * all stages), check (pipefail), text, max_output, wait_delay, on_output,
- * on_spawn, and kill_tree (each stage that sets none inherits it, so a
- * timeout kills every stage's process group). input together with a
- * first-stage stdin, or capture_output together with a last-stage
- * stdout/stderr, is SUBPROC_EINVAL as in run(), and so is stderr = PIPE on
- * any stage but the last (nothing would read it). Every stage is waited
- * for; *res receives each one's status. Stages that end early are not
- * reaped before the others are done or killed, so a kill after a timeout
- * still reaches the process group of a stage whose leader has exited.
+ * Run argvs[0] | argvs[1] | ... | argvs[n-1], as a shell would, with one
+ * options struct whose every field means what it means for run():
+ *   opts->in feeds the first stage, opts->out takes the last stage's
+ *   stdout, opts->err takes every stage's stderr (a PATH is opened once, a
+ *   PIPE is one pipe all stages write, STDOUT sends every stage's stderr
+ *   where the last stage's stdout goes: `(a | b) 2>&1`); input,
+ *   capture_output, timeout (one for all stages), check (pipefail), text,
+ *   max_output, wait_delay and on_output apply to the pipeline; the process
+ *   fields (cwd, env, user, fds, signals, session, kill_tree, on_spawn...)
+ *   apply to every stage. The inner streams are always pipes.
+ * stage_opts may be NULL, or n pointers of which any may be NULL: a stage
+ * given its own options takes its process fields from them instead of
+ * from opts (kill_tree AUTO and a NULL on_spawn still inherit opts'). A
+ * stage's own stdin, stdout and the pipeline-wide fields (input,
+ * capture_output, timeout, check, text/encoding/errors, max_output,
+ * on_output, wait_delay) are SUBPROC_EINVAL naming the field; its own
+ * stderr replaces opts->err for that stage (STDOUT: into its stdout, as
+ * `a 2>&1 | b`), except PIPE, which nothing would read (SUBPROC_EINVAL).
+ * Every stage is waited for; *res receives each one's status. Stages that
+ * end early are not reaped before the others are done or killed, so a
+ * kill after a timeout still reaches the process group of a stage whose
+ * leader has exited.
  */
 SUBPROC_API int subproc_pipeline(const char *const *const *argvs, size_t n,
-                                 const subproc_options *stage_opts,
                                  const subproc_options *opts,
+                                 const subproc_options *const *stage_opts,
                                  subproc_pipeline_result **res,
                                  subproc_error *err);
 SUBPROC_API void subproc_pipeline_result_free(subproc_pipeline_result *r);

@@ -35,6 +35,6 @@ int subproc__audit(const char *executable, const char *const *argv,
   unlock_hook();
   if (!fn || fn(arg, executable, argv, cwd, env) == 0)
     return 0;
-  return subproc__fail(err, SUBPROC_ESUBPROCESS, 0, "audit", executable, -1,
+  return subproc__fail(err, SUBPROC_ESUBPROCESS, 0, "audit", NULL, -1,
                        "audit: the hook refused to run '%s'", executable);
 }

@@ -46,7 +46,7 @@ int subproc__comm_opts_init(subproc__comm_opts *co, const subproc_options *o,
   memset(co, 0, sizeof *co);
   co->text = o->text || o->encoding || o->errors;
   co->bufsize = o->bufsize;
-  co->wait_delay = o->wait_delay > 0 ? o->wait_delay : 0;
+  co->wait_delay = o->wait_delay; /* negative: stop at the exit */
   co->max_output = o->max_output;
   co->max_output_policy = o->max_output_policy;
   co->on_output = o->on_output;

@@ -3,7 +3,6 @@
  * is src/capture.c's business. State is kept across timeouts, so a call
  * that times out loses nothing and a later call continues. */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@ typedef struct loop {
   subproc__comm *c;
   double deadline; /* the call's timeout, -1 = none */
   int got_epipe;
+  int flush_failed; /* a stdin FILE could not be flushed: its close fails */
   const subproc__closing *closing; /* told before a pipe end is closed */
 } loop;
 
@@ -35,7 +35,7 @@ static int close_stdin(loop *l) {
   int rc = close_pipe(l, 0, 0);
   if (rc == -EPIPE)
     l->got_epipe = 1;
-  return rc == -EPIPE ? 0 : rc;
+  return rc == -EPIPE || l->flush_failed ? 0 : rc;
 }
 
 static int finish_stream(loop *l, int i, subproc_error *err) {
@@ -48,9 +48,10 @@ static int finish_stream(loop *l, int i, subproc_error *err) {
  * calls: a timeout does not restart it). */
 static void note_exit(loop *l) {
   subproc__comm_state *cs = &l->p->cs;
-  if (cs->opts.wait_delay > 0 && cs->delay_deadline < 0 &&
+  if (cs->opts.wait_delay != 0 && cs->delay_deadline < 0 &&
       subproc__observe_exit(l->p, 0) == 1)
-    cs->delay_deadline = subproc__now() + cs->opts.wait_delay;
+    cs->delay_deadline =
+        subproc__now() + (cs->opts.wait_delay > 0 ? cs->opts.wait_delay : 0);
 }
 
 /* Grandchildren hold the pipes after wait_delay: stop reading (Go). */
@@ -132,7 +133,7 @@ static int one_round(loop *l, double deadline, subproc_error *err) {
   if (cs->delay_deadline >= 0 && subproc__ms_left(cs->delay_deadline) == 0)
     return (rc = give_up_reading(l, err)) < 0 ? rc : 1;
   subproc__os *watch =
-      cs->opts.wait_delay > 0 && cs->delay_deadline < 0 ? &l->p->os : NULL;
+      cs->opts.wait_delay != 0 && cs->delay_deadline < 0 ? &l->p->os : NULL;
   int r = subproc__os_io(io, n, watch, earlier(deadline, cs->delay_deadline));
   if (r < 0)
     return subproc__fail_os(err, -r, "poll", NULL, -1);
@@ -161,8 +162,12 @@ static int prepare_stdin(loop *l) {
   subproc__stream *s = &l->p->streams[0];
   if (s->fd < 0)
     return 0;
-  if (s->file && fflush(s->file) != 0 && errno == EPIPE)
-    l->got_epipe = 1;
+  /* The child stopped reading (Python ignores BrokenPipeError here, and
+   * EINVAL, which Windows gives for a pipe being closed). */
+  if (s->file && fflush(s->file) != 0) {
+    l->flush_failed = 1;
+    l->got_epipe = errno == EPIPE;
+  }
   size_t pending;
   if (!subproc__comm_input(l->c, &pending) || pending == 0)
     return close_stdin(l);
@@ -198,6 +203,10 @@ void subproc__move_stdin(subproc *from, subproc *to) {
   from->streams[0] = (subproc__stream){.fd = -1};
 }
 
+void subproc__adopt_pipe(subproc *p, int i, int fd) {
+  p->streams[i] = (subproc__stream){.fd = fd};
+}
+
 /* ------------------------------------------------------------------ */
 /* The result                                                          */
 /* ------------------------------------------------------------------ */
@@ -212,11 +221,17 @@ static int status_into(const subproc *p, subproc_result *r) {
   r->returncode = subproc_returncode(p);
   r->pid = p->os.pid;
   r->duration_s = duration(p);
+  r->wait_status = subproc_wait_status(p, &r->core_dumped);
   if (r->returncode != SUBPROC_NO_RETURNCODE) {
     r->user_s = p->exit.user_s;
     r->system_s = p->exit.system_s;
     r->max_rss_kb = p->exit.max_rss_kb;
   }
+  int cg = r->returncode != SUBPROC_NO_RETURNCODE && p->exit.has_cgroup;
+  r->cgroup_memory_peak = cg ? p->exit.cg_memory_peak : -1;
+  r->cgroup_usage_usec = cg ? p->exit.cg_usage_usec : -1;
+  r->cgroup_user_usec = cg ? p->exit.cg_user_usec : -1;
+  r->cgroup_system_usec = cg ? p->exit.cg_system_usec : -1;
   r->args =
       (const char *const *)subproc__argv_dup((const char *const *)p->args);
   return r->args ? 0 : -ENOMEM;
@@ -259,7 +274,7 @@ static int timed_out(subproc *p, double timeout, subproc_result **res,
   if (res && subproc__make_result(p, 1, res) == 0)
     (*res)->timed_out = 1;
   const char *cmd = p->args[0];
-  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", cmd, -1,
+  subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "communicate", NULL, -1,
                 "Command '%s' timed out after %g seconds", cmd, timeout);
   if (err)
     err->timeout = timeout;
@@ -334,7 +349,7 @@ static int communicate(subproc *p, const void *input, size_t input_len,
   if (!p)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: NULL process");
-  if (isnan(timeout))
+  if (subproc__isnan(timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "communicate", NULL, -1,
                          "communicate: timeout is not a number");
   int rc = comm_start(p, input, input_len, err);

@@ -5,7 +5,7 @@
  * (a child's timeout, the drain after a kill, wait_delay) sit in a binary
  * heap ordered by when they fall due. */
 #include <errno.h>
-#include <math.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,7 +221,7 @@ static void finish(member *m, int rc) {
 
 static int timeout_error(member *m) {
   const char *cmd = m->p->args[0];
-  subproc__fail(&m->err, SUBPROC_ETIMEDOUT, 0, "communicate", cmd, -1,
+  subproc__fail(&m->err, SUBPROC_ETIMEDOUT, 0, "communicate", NULL, -1,
                 "Command '%s' timed out after %g seconds", cmd, m->w.timeout);
   m->err.timeout = m->w.timeout;
   return SUBPROC_ETIMEDOUT;
@@ -262,7 +262,7 @@ static void on_timer(member *m, double now) {
     m->drain_until = now + KILL_DRAIN_S;
     int rc = subproc__kill_all(m->p);
     if (rc < 0) { /* reported at once, as run() does */
-      subproc__fail(&m->err, rc, -rc, "kill", m->p->args[0], -1,
+      subproc__fail(&m->err, rc, -rc, "kill", NULL, -1,
                     "kill '%s' after its timeout: %s", m->p->args[0],
                     subproc_strerror(rc));
       finish(m, rc);
@@ -320,7 +320,10 @@ static member *new_member(subproc_group *g, subproc *p,
   if (w)
     m->w = *w;
   m->heap_at = NOT_IN_HEAP;
-  m->timeout_at = m->w.timeout > 0 ? subproc__now() + m->w.timeout : -1.0;
+  /* The one timeout rule: 0 = none, negative = already due. */
+  m->timeout_at = m->w.timeout == 0  ? -1.0
+                  : m->w.timeout < 0 ? subproc__now()
+                                     : subproc__now() + m->w.timeout;
   m->drain_until = -1.0;
   for (int i = 0; i <= EXIT_SLOT; i++)
     m->slots[i] = (slot){m, i};
@@ -342,11 +345,11 @@ int subproc_group_add(subproc_group *g, subproc *p, const subproc_watch *w,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_add: NULL group or process");
   if (p->group_member || p->cs.started)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "group", p->args[0], -1,
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_add: '%s' is already in a group or being "
                          "communicated with",
                          p->args[0]);
-  if (w && isnan(w->timeout))
+  if (w && subproc__isnan(w->timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "timeout", NULL, -1,
                          "group_add: timeout is not a number");
   member *m = new_member(g, p, w);
@@ -362,7 +365,7 @@ int subproc_group_add(subproc_group *g, subproc *p, const subproc_watch *w,
       (rc = heap_update(g, m)) < 0) {
     unlink_member(m);
     free(m);
-    return subproc__fail_os(err, -rc, "group", p->args[0], -1);
+    return subproc__fail_os_named(err, -rc, "group", p->args[0], -1);
   }
   kick(m); /* a first round without waiting for an event */
   return 0;
@@ -460,7 +463,8 @@ static void look_at_blind(subproc_group *g) {
       kick(m);
 }
 
-double subproc_group_next_timeout(const subproc_group *g) {
+/* Seconds until the group needs run_once again: -1 none, 0 now. */
+static double next_due(const subproc_group *g) {
   if (!g || !g->count)
     return -1.0;
   if (g->kicks)
@@ -471,9 +475,20 @@ double subproc_group_next_timeout(const subproc_group *g) {
   return t < 0 && g->n_heap ? 0.0 : t;
 }
 
+int subproc_group_timeout_ms(const subproc_group *g) {
+  double t = next_due(g);
+  if (t < 0)
+    return -1;
+  double ms = t * 1000.0;
+  if (ms >= (double)INT_MAX)
+    return INT_MAX;
+  int whole = (int)ms;
+  return whole < ms ? whole + 1 : whole; /* rounded up: never wakes early */
+}
+
 /* The earlier of the caller's deadline and the group's next timer. */
 static double wait_deadline(const subproc_group *g, double deadline) {
-  double t = subproc_group_next_timeout(g);
+  double t = next_due(g);
   if (t < 0)
     return deadline;
   double mine = subproc__now() + t;
@@ -490,13 +505,15 @@ static void dispatch(subproc__poll_event *ev, int n) {
 
 int subproc_group_run_once(subproc_group *g, double timeout,
                            subproc_error *err) {
-  if (!g || isnan(timeout))
+  if (!g || subproc__isnan(timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
                          "group_run_once: NULL group or NaN timeout");
-  if (!g->count)
-    return 0;
   enum { MAX_EVENTS = 64 };
   subproc__poll_event ev[MAX_EVENTS];
+  if (!g->count) { /* consume a wake-up, so a host loop does not spin */
+    int n = subproc__os_poller_wait(g->poller, ev, MAX_EVENTS, 0.0);
+    return n < 0 ? subproc__fail_os(err, -n, "poll", NULL, -1) : 0;
+  }
   int n = subproc__os_poller_wait(g->poller, ev, MAX_EVENTS,
                                   wait_deadline(g, subproc__deadline(timeout)));
   if (n < 0)
@@ -511,19 +528,25 @@ int subproc_group_run_once(subproc_group *g, double timeout,
 }
 
 int subproc_group_run(subproc_group *g, double timeout, subproc_error *err) {
+  if (!g || subproc__isnan(timeout))
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
+                         "group_run: NULL group or NaN timeout");
   double deadline = subproc__deadline(timeout);
-  while (g && g->count) {
-    double left = deadline < 0 ? SUBPROC_FOREVER : deadline - subproc__now();
-    if (deadline >= 0 && left <= 0)
-      return subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "group", NULL, -1,
-                           "group_run: timed out after %g seconds", timeout);
+  while (g->count) {
+    double left = SUBPROC_FOREVER;
+    if (deadline >= 0) {
+      left = deadline - subproc__now();
+      if (left <= 0)
+        left = SUBPROC_POLL; /* look once more before reporting */
+    }
     int rc = subproc_group_run_once(g, left, err);
     if (rc < 0)
       return rc;
+    if (g->count && deadline >= 0 && subproc__now() >= deadline)
+      return subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "group", NULL, -1,
+                           "group_run: timed out after %g seconds", timeout);
   }
-  return g ? 0
-           : subproc__fail(err, SUBPROC_EINVAL, 0, "group", NULL, -1,
-                           "group_run: NULL group");
+  return 0;
 }
 
 size_t subproc_group_count(const subproc_group *g) { return g ? g->count : 0; }

@@ -39,7 +39,10 @@ char *subproc__buf_take(subproc__buf *b, size_t *len);
 void subproc__buf_free(subproc__buf *b);
 
 /* ---- errors ---- */
-/* Fill err (if not NULL) and return code. path may be NULL, fd -1.
+/* Fill err (if not NULL) and return code. step is a name of
+ * SUBPROC_STEP_MAP. path may be NULL, fd -1; path is kept by pointer, so it
+ * must be the caller's argument (or static): a string the library made is
+ * named in the message only (subproc__fail_os_named, or the fmt).
  * The message is "<fmt...>" when fmt is given, else built from step, path
  * and the code: "chdir '/nope': No such file or directory". */
 int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
@@ -48,12 +51,20 @@ int subproc__fail(subproc_error *err, int code, int os_errno, const char *step,
 /* The same with a ready message built from step/path/os_errno. */
 int subproc__fail_os(subproc_error *err, int os_errno, const char *step,
                      const char *path, int fd);
+/* The same, with name in the message only (err->path stays NULL). */
+int subproc__fail_os_named(subproc_error *err, int os_errno, const char *step,
+                           const char *name, int fd);
+/* The enum of a step name (SUBPROC_STEP_OTHER if unknown). */
+subproc_step subproc__step_of(const char *name);
 void subproc__error_clear(subproc_error *err);
 
 /* ---- monotonic clock and deadlines ---- */
 /* Seconds on a monotonic clock (implemented by the backend). */
 double subproc__now(void);
-/* now + timeout; -1 for a negative (endless) timeout. */
+/* NaN, without <math.h>'s isnan (mingw's trips -Wconversion). */
+static inline int subproc__isnan(double x) { return x != x; }
+/* A timeout (SUBPROC_FOREVER = 0: none; negative: look once) as a
+ * deadline on subproc__now(): -1 = none, 0.0 = already passed. */
 double subproc__deadline(double timeout);
 /* Milliseconds left until deadline for poll(); -1 when deadline < 0. */
 int subproc__ms_left(double deadline);
@@ -90,6 +101,13 @@ int subproc__audit(const char *executable, const char *const *argv,
  * a backend then checks what only it refuses. */
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err);
+/* run's options as popen takes them: the [run] fields checked (Python's
+ * ValueErrors), input as a stdin PIPE, capture_output as two PIPEs, and
+ * every [run] field cleared. */
+/* The entries of pass_fds before its -1. */
+size_t subproc__n_pass_fds(const subproc_options *o);
+int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
+                         subproc_error *err);
 
 /* ---- environment ---- */
 /* Validates "NAME=VALUE" entries: '=' present, name not empty. */
@@ -175,6 +193,9 @@ int subproc__make_result(subproc *p, int snapshot, subproc_result **res);
 int subproc__drain_after_kill(subproc *p, subproc_error *err);
 /* Pipelines: `to` writes its communicate input to `from`'s stdin pipe. */
 void subproc__move_stdin(subproc *from, subproc *to);
+/* p reads pipe end fd (not yet watched by anything) as its stream i:
+ * a pipeline's shared stderr or stdout. */
+void subproc__adopt_pipe(subproc *p, int i, int fd);
 /* kill_tree as the options ask: AUTO is on with a new session or group. */
 int subproc__kill_tree_on(const subproc_options *o);
 

@@ -1,6 +1,5 @@
 /* Option checks shared by every backend. */
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -13,22 +12,62 @@ static int not_a_number(subproc_error *err, const char *name) {
 /* Values no platform accepts: NaN times, sizes beyond what the OS takes,
  * negative fds (Python's ValueError). */
 static int check_values(const subproc_options *o, subproc_error *err) {
-  if (isnan(o->timeout))
-    return not_a_number(err, "timeout");
-  if (isnan(o->wait_delay))
+  if (subproc__isnan(o->wait_delay))
     return not_a_number(err, "wait_delay");
   if (o->pipesize < 0 || o->pipesize > INT_MAX)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipesize", NULL, -1,
                          "pipesize: %ld is out of range [0, %d]", o->pipesize,
                          INT_MAX);
-  if (o->n_pass_fds && !o->pass_fds)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
-                         "pass_fds: NULL array with %zu entries",
-                         o->n_pass_fds);
-  for (size_t i = 0; i < o->n_pass_fds; i++)
+  for (size_t i = 0; o->pass_fds && o->pass_fds[i] != -1; i++)
     if (o->pass_fds[i] < 0)
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
-                           "pass_fds: bad value %d", o->pass_fds[i]);
+                           "pass_fds: bad value %d at [%zu] (the list ends "
+                           "with -1)",
+                           o->pass_fds[i], i);
+  return 0;
+}
+
+/* The [run] fields belong to subproc_run and communicate: popen refuses
+ * them rather than ignore them (a timeout that never fires is a trap). */
+static int refuse_run_fields(const subproc_options *o, subproc_error *err) {
+  const char *field = o->input || o->input_len ? "input"
+                      : o->capture_output      ? "capture_output"
+                      : o->timeout != 0        ? "timeout"
+                      : o->check               ? "check"
+                                               : NULL;
+  if (!field)
+    return 0;
+  return subproc__fail(err, SUBPROC_EINVAL, 0, field, NULL, -1,
+                       "popen: .%s is a [run] option (subproc_run, or the "
+                       "argument of subproc_communicate/subproc_wait)",
+                       field);
+}
+
+static int bad_cgroup(subproc_error *err, const char *what) {
+  return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1, "cgroup: %s",
+                       what);
+}
+
+/* The cgroup block: the combinations and ranges (the backend checks the
+ * directories themselves). */
+static int check_cgroup(const subproc_options *o, subproc_error *err) {
+  int limits =
+      o->cgroup_memory_max || o->cgroup_pids_max || o->cgroup_cpu_max != 0;
+  if (o->cgroup && o->cgroup_parent)
+    return bad_cgroup(err, "cgroup and cgroup_parent exclude each other");
+  if ((o->cgroup && !*o->cgroup) || (o->cgroup_parent && !*o->cgroup_parent))
+    return bad_cgroup(err, "empty path");
+  if (limits && !o->cgroup_parent)
+    return bad_cgroup(err, "limits need cgroup_parent (a cgroup of the "
+                           "child's own): a given cgroup is not changed");
+  if (o->cgroup_memory_max < 0)
+    return bad_cgroup(err, "cgroup_memory_max is negative");
+  if (o->cgroup_pids_max < 0)
+    return bad_cgroup(err, "cgroup_pids_max is negative");
+  double cpu = o->cgroup_cpu_max;
+  if (subproc__isnan(cpu) || cpu < 0 || (cpu > 0 && cpu < 0.01) || cpu > 1e6)
+    return bad_cgroup(err, "cgroup_cpu_max must be 0 (none) or CPUs in "
+                           "[0.01, 1000000]");
   return 0;
 }
 
@@ -44,16 +83,46 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
   if (o->bufsize < SUBPROC_BUFSIZE_UNBUFFERED)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "bufsize", NULL, -1,
                          "bufsize: %ld is not valid", o->bufsize);
+  int rc = refuse_run_fields(o, err);
+  if (rc == 0)
+    rc = check_values(o, err);
+  if (rc == 0)
+    rc = check_cgroup(o, err);
+  return rc < 0 ? rc : subproc__env_validate(o->env, err);
+}
+
+int subproc__run_options(const subproc_options *o, subproc_options *popen_o,
+                         subproc_error *err) {
   if (o->input && o->in.kind != SUBPROC_INHERIT)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
                          "stdin and input arguments may not both be used");
+  if (!o->input && o->input_len)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
+                         "input: NULL with input_len %zu", o->input_len);
   if (o->capture_output &&
       (o->out.kind != SUBPROC_INHERIT || o->err.kind != SUBPROC_INHERIT))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "capture_output", NULL, -1,
                          "stdout and stderr arguments may not be used with "
                          "capture_output");
-  int rc = check_values(o, err);
-  return rc < 0 ? rc : subproc__env_validate(o->env, err);
+  if (subproc__isnan(o->timeout))
+    return not_a_number(err, "timeout");
+  *popen_o = *o;
+  if (o->input)
+    popen_o->in = (subproc_redirect){.kind = SUBPROC_PIPE};
+  if (o->capture_output)
+    popen_o->out = popen_o->err = (subproc_redirect){.kind = SUBPROC_PIPE};
+  popen_o->input = NULL;
+  popen_o->input_len = 0;
+  popen_o->capture_output = popen_o->check = 0;
+  popen_o->timeout = 0;
+  return 0;
+}
+
+size_t subproc__n_pass_fds(const subproc_options *o) {
+  size_t n = 0;
+  while (o->pass_fds && o->pass_fds[n] != -1)
+    n++;
+  return n;
 }
 
 int subproc__env_validate(const char *const *env, subproc_error *err) {

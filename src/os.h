@@ -21,7 +21,15 @@ typedef struct subproc__os {
                       (what kill_tree and send_signal_group signal), 0 if
                       none; Windows: 1 if it leads a console process group */
   int flags;       /* backend-private state */
+  /* POSIX foreground: the controlling terminal and the process group it
+   * goes back to when the child is reaped (with a flag in flags). */
+  int tty;
+  long tty_pgrp;
+  /* POSIX (Linux): the child's own cgroup (cgroup_parent), removed after
+   * the reap; NULL if none. */
+  struct subproc__cgroup *cgroup;
 } subproc__os;
+typedef struct subproc__cgroup subproc__cgroup;
 
 /* What a spawn hands back besides the OS part. */
 typedef struct subproc__spawned {
@@ -65,6 +73,10 @@ typedef struct subproc__exit {
   int core_dumped; /* the child dumped core */
   double user_s, system_s;
   long max_rss_kb;
+  /* The child's own cgroup, read after the reap (has_cgroup; else 0):
+   * memory.peak and cpu.stat's usage, user and system usec, -1 if absent. */
+  int has_cgroup;
+  long long cg_memory_peak, cg_usage_usec, cg_user_usec, cg_system_usec;
 } subproc__exit;
 
 /* Wait for the child's exit until deadline (subproc__now() seconds; < 0 =
@@ -85,6 +97,9 @@ int subproc__os_wait_any(subproc__os *const *os, size_t n, double deadline,
  * has not been reaped, so neither can name another process. */
 int subproc__os_signal(subproc__os *os, int sig);
 int subproc__os_signal_group(subproc__os *os, int sig);
+/* SIGKILL everything in the child's own cgroup (POSIX, Linux); 0 if it has
+ * none (always on Windows). */
+int subproc__os_kill_cgroup(subproc__os *os);
 /* What an event loop watches for the exit: the pidfd (POSIX; -1 without
  * pidfds) or the process HANDLE (Windows; NULL elsewhere). */
 int subproc__os_exit_fd(const subproc__os *os);
@@ -113,12 +128,23 @@ typedef struct subproc__io {
  * can be moved without blocking: at most one read or write per entry moves
  * data. A writing entry's fd has been made non-blocking with
  * subproc__os_set_nonblocking (Windows: a cancelled pipe write loses what
- * it had written, so writes never wait with more than a byte in flight).
- * Nothing is left pending when it returns. Returns the number of entries
+  * it had written, so writes never wait with more than a byte in flight).
+ * Nothing is left pending when it returns, except on Windows for a write
+ * end a poller watches for SUBPROC__POLL_OUT: its one-byte wait for room
+ * goes to the poller, and a later call counts that byte. Returns the number of entries
  * with done, eof or os_errno set (0 on timeout or a wake-up for the exit)
  * or a negative code for a failure of the wait itself. */
 int subproc__os_io(subproc__io *io, size_t n, subproc__os *exit_watch,
                    double deadline);
+/* Ends shared by several children (a pipeline's stderr, src/pipeline.c),
+ * given to each as SUBPROC_FD and closed by the caller once all are
+ * started: a PATH redirect for stream i opened as prepare opens it, and a
+ * pipe the parent reads (*parent_fd, an end subproc__os_io takes) and the
+ * children write (*child_fd). Neither is inherited by anyone else. */
+int subproc__os_open_redirect(const subproc_redirect *r, int i, int *fd,
+                              subproc_error *err);
+int subproc__os_output_pipe(long pipesize, int *parent_fd, int *child_fd,
+                            subproc_error *err);
 /* Writes to fd must not block (communicate's stdin). */
 int subproc__os_set_nonblocking(int fd, int on);
 int subproc__os_close_fd(int fd);

@@ -10,47 +10,96 @@
 
 static const subproc_options no_options;
 
-/* The options of stage i: its own, with the pipeline's plumbing on top. */
-static subproc_options stage_options(const subproc_options *stage_opts,
-                                     const subproc_options *o, size_t i,
-                                     size_t n, int prev_fd) {
-  subproc_options s = stage_opts ? stage_opts[i] : no_options;
-  s.input = NULL;
-  s.capture_output = 0;
-  s.check = 0;
-  s.timeout = 0;
-  if (!s.on_spawn) {
-    s.on_spawn = o->on_spawn;
-    s.on_spawn_arg = o->on_spawn_arg;
+/* What the stages share: the pipeline's streams as every stage may be
+ * given them (a PATH opened once, a PIPE as one pipe all stages write),
+ * the fds the pipeline opened for that, and the parent's ends of shared
+ * pipes, which the last stage's object adopts (its communicate reads
+ * them). */
+typedef struct shared {
+  subproc_redirect out, err; /* the last stage's stdout; every stderr */
+  int own[2];                /* opened here for the children, or -1 */
+  int parent_end[3];         /* [1], [2]: a shared pipe's read end, or -1 */
+} shared;
+
+static void shared_close(shared *sh) {
+  for (int i = 0; i < 2; i++)
+    if (sh->own[i] >= 0)
+      subproc__os_close_fd(sh->own[i]);
+  for (int i = 1; i <= 2; i++)
+    if (sh->parent_end[i] >= 0)
+      subproc__os_close_fd(sh->parent_end[i]);
+  *sh = (shared){.own = {-1, -1}, .parent_end = {-1, -1, -1}};
+}
+
+/* r (the pipeline's stream i) as one end several children can be given. */
+static int share(shared *sh, int i, const subproc_redirect *r, long pipesize,
+                 subproc_redirect *out, subproc_error *err) {
+  int fd, rc = 0;
+  if (r->kind == SUBPROC_PATH)
+    rc = subproc__os_open_redirect(r, i, &fd, err);
+  else if (r->kind == SUBPROC_PIPE)
+    rc = subproc__os_output_pipe(pipesize, &sh->parent_end[i], &fd, err);
+  else {
+    *out = *r;
+    return 0;
   }
-  if (s.kill_tree == SUBPROC_KILL_TREE_AUTO)
-    s.kill_tree = o->kill_tree; /* the pipeline's, unless the stage chose */
-  if (i == 0 && o->input)
-    s.in = (subproc_redirect){.kind = SUBPROC_PIPE};
-  if (i > 0)
-    s.in = (subproc_redirect){.kind = SUBPROC_FD, .fd = prev_fd};
-  if (i + 1 < n) {
-    s.out = (subproc_redirect){.kind = SUBPROC_PIPE};
-    return s;
+  if (rc < 0)
+    return rc;
+  sh->own[i - 1] = fd;
+  *out = (subproc_redirect){.kind = SUBPROC_FD, .fd = fd};
+  return 0;
+}
+
+/* The last stage's stdout and every stage's stderr. stderr = STDOUT is
+ * the whole pipeline's, as `(a | b) 2>&1`: every stage's stderr goes where
+ * the last stage's stdout goes. */
+static int share_streams(shared *sh, const subproc_options *po,
+                         subproc_error *err) {
+  *sh = (shared){.own = {-1, -1}, .parent_end = {-1, -1, -1}};
+  int rc = 0;
+  if (po->err.kind != SUBPROC_STDOUT) {
+    sh->out = po->out; /* only the last stage writes it */
+    rc = share(sh, 2, &po->err, po->pipesize, &sh->err, err);
+  } else if (po->out.kind == SUBPROC_INHERIT) {
+    sh->out = po->out;
+    sh->err = (subproc_redirect){.kind = SUBPROC_FD, .fd = 1};
+  } else {
+    rc = share(sh, 1, &po->out, po->pipesize, &sh->out, err);
+    sh->err = sh->out;
   }
-  if (o->capture_output) {
-    s.out = (subproc_redirect){.kind = SUBPROC_PIPE};
-    s.err = (subproc_redirect){.kind = SUBPROC_PIPE};
-  }
-  /* The last stage's communicate does the reading: text and limits. */
-  s.text = o->text;
-  s.encoding = o->encoding;
-  s.errors = o->errors;
-  s.max_output = o->max_output;
-  s.max_output_policy = o->max_output_policy;
-  s.on_output = o->on_output;
-  s.on_output_arg = o->on_output_arg;
-  s.wait_delay = o->wait_delay;
-  return s;
+  if (rc < 0)
+    shared_close(sh);
+  return rc;
+}
+
+/* A stage's own options give its process; what the pipeline as a whole
+ * does (its streams, input, output handling, timeout) is opts'. */
+static int check_stage(const subproc_options *s, size_t i, subproc_error *err) {
+  const char *field = s->in.kind != SUBPROC_INHERIT         ? "stdin"
+                      : s->out.kind != SUBPROC_INHERIT      ? "stdout"
+                      : s->input || s->input_len            ? "input"
+                      : s->capture_output                   ? "capture_output"
+                      : s->timeout != 0                     ? "timeout"
+                      : s->check                            ? "check"
+                      : s->text || s->encoding || s->errors ? "text"
+                      : s->max_output || s->on_output       ? "max_output"
+                      : s->wait_delay != 0                  ? "wait_delay"
+                                                            : NULL;
+  if (field)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, field, NULL, -1,
+                         "pipeline: stage %zu: .%s belongs to the whole "
+                         "pipeline (set it in opts)",
+                         i, field);
+  if (s->err.kind == SUBPROC_PIPE) /* nothing would read it */
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "stderr", NULL, -1,
+                         "pipeline: stage %zu: stderr = PIPE would not be "
+                         "read (opts.err = PIPE collects every stage's)",
+                         i);
+  return 0;
 }
 
 static int validate(const char *const *const *argvs, size_t n,
-                    const subproc_options *stage_opts, const subproc_options *o,
+                    const subproc_options *const *stage_opts,
                     subproc_pipeline_result **res, subproc_error *err) {
   if (!res)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
@@ -59,37 +108,72 @@ static int validate(const char *const *const *argvs, size_t n,
   if (!argvs || n == 0)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
                          "pipeline: no stages");
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     if (!argvs[i] || !argvs[i][0])
       return subproc__fail(err, SUBPROC_EINVAL, 0, "pipeline", NULL, -1,
                            "pipeline: stage %zu has an empty argument list", i);
-  /* Nothing would read it: the pipeline would hang once it filled. */
-  for (size_t i = 0; stage_opts && i + 1 < n; i++)
-    if (stage_opts[i].err.kind == SUBPROC_PIPE)
-      return subproc__fail(err, SUBPROC_EINVAL, 0, "stderr", NULL, -1,
-                           "pipeline: stage %zu's stderr is a PIPE that "
-                           "nothing reads (only the last stage's is read)",
-                           i);
-  /* As in run (Python's ValueError), not a silent override. */
-  if (stage_opts && o->input && stage_opts[0].in.kind != SUBPROC_INHERIT)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "input", NULL, -1,
-                         "stdin and input arguments may not both be used");
-  if (stage_opts && o->capture_output &&
-      (stage_opts[n - 1].out.kind != SUBPROC_INHERIT ||
-       stage_opts[n - 1].err.kind != SUBPROC_INHERIT))
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "capture_output", NULL, -1,
-                         "stdout and stderr arguments may not be used with "
-                         "capture_output");
+    int rc =
+        stage_opts && stage_opts[i] ? check_stage(stage_opts[i], i, err) : 0;
+    if (rc < 0)
+      return rc;
+  }
   return 0;
 }
 
+/* The options of stage i: its own (else the pipeline's process fields),
+ * with the pipeline's plumbing on top. */
+static subproc_options stage_options(const subproc_options *const *stage_opts,
+                                     const subproc_options *po,
+                                     const shared *sh, size_t i, size_t n,
+                                     int prev_fd) {
+  const subproc_options *own = stage_opts ? stage_opts[i] : NULL;
+  subproc_options s = own ? *own : *po;
+  if (!s.on_spawn) {
+    s.on_spawn = po->on_spawn;
+    s.on_spawn_arg = po->on_spawn_arg;
+  }
+  if (s.kill_tree == SUBPROC_KILL_TREE_AUTO)
+    s.kill_tree = po->kill_tree; /* the pipeline's, unless the stage chose */
+  if (!s.cgroup && !s.cgroup_parent) { /* the same for the cgroup block */
+    s.cgroup = po->cgroup;
+    s.cgroup_parent = po->cgroup_parent; /* each stage a fresh one */
+    s.cgroup_move_fallback = po->cgroup_move_fallback;
+    s.cgroup_memory_max = po->cgroup_memory_max;
+    s.cgroup_pids_max = po->cgroup_pids_max;
+    s.cgroup_cpu_max = po->cgroup_cpu_max;
+  }
+  s.in =
+      i == 0 ? po->in : (subproc_redirect){.kind = SUBPROC_FD, .fd = prev_fd};
+  s.out = i + 1 < n ? (subproc_redirect){.kind = SUBPROC_PIPE} : sh->out;
+  if (!own || own->err.kind == SUBPROC_INHERIT)
+    s.err = sh->err;
+  /* Only the last stage's communicate reads: text and limits are its. */
+  s.text = 0;
+  s.encoding = s.errors = NULL;
+  s.max_output = 0;
+  s.on_output = NULL;
+  s.wait_delay = 0;
+  if (i + 1 == n) {
+    s.text = po->text;
+    s.encoding = po->encoding;
+    s.errors = po->errors;
+    s.bufsize = po->bufsize;
+    s.max_output = po->max_output;
+    s.max_output_policy = po->max_output_policy;
+    s.on_output = po->on_output;
+    s.on_output_arg = po->on_output_arg;
+    s.wait_delay = po->wait_delay;
+  }
+  return s;
+}
+
 static int start_stages(const char *const *const *argvs, size_t n,
-                        const subproc_options *stage_opts,
-                        const subproc_options *o, subproc **procs,
+                        const subproc_options *const *stage_opts,
+                        const subproc_options *po, shared *sh, subproc **procs,
                         subproc_error *err) {
   int prev_fd = -1;
   for (size_t i = 0; i < n; i++) {
-    subproc_options s = stage_options(stage_opts, o, i, n, prev_fd);
+    subproc_options s = stage_options(stage_opts, po, sh, i, n, prev_fd);
     int rc = subproc_popen(argvs[i], &s, &procs[i], err);
     if (i > 0)
       subproc_close_stream(procs[i - 1], 1); /* only the stages hold it */
@@ -98,9 +182,15 @@ static int start_stages(const char *const *const *argvs, size_t n,
     prev_fd = subproc_fd(procs[i], 1);
   }
   /* The last stage's communicate feeds (or, without input, closes) the
-   * first stage's stdin pipe: nothing else can reach it. */
+   * first stage's stdin pipe, and reads the shared pipes: nothing else can
+   * reach them. */
   if (n > 1 && subproc_fd(procs[0], 0) >= 0)
     subproc__move_stdin(procs[0], procs[n - 1]);
+  for (int i = 1; i <= 2; i++)
+    if (sh->parent_end[i] >= 0) {
+      subproc__adopt_pipe(procs[n - 1], i, sh->parent_end[i]);
+      sh->parent_end[i] = -1;
+    }
   return 0;
 }
 
@@ -126,7 +216,7 @@ static int pipefail(const int *codes, size_t n) {
  * reused, so a kill after a timeout still reaches the group. */
 static int collect(subproc **procs, size_t n, const subproc_options *o,
                    subproc_pipeline_result *r, subproc_error *err) {
-  double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
+  double timeout = o->timeout;
   double deadline = subproc__deadline(timeout);
   int rc = subproc__communicate_final(procs[n - 1], o->input, o->input_len,
                                       timeout, &r->last, err);
@@ -162,11 +252,14 @@ static int collect(subproc **procs, size_t n, const subproc_options *o,
 }
 
 int subproc_pipeline(const char *const *const *argvs, size_t n,
-                     const subproc_options *stage_opts,
-                     const subproc_options *opts, subproc_pipeline_result **res,
-                     subproc_error *err) {
+                     const subproc_options *opts,
+                     const subproc_options *const *stage_opts,
+                     subproc_pipeline_result **res, subproc_error *err) {
   const subproc_options *o = opts ? opts : &no_options;
-  int rc = validate(argvs, n, stage_opts, o, res, err);
+  subproc_options po;
+  int rc = validate(argvs, n, stage_opts, res, err);
+  if (rc == 0)
+    rc = subproc__run_options(o, &po, err);
   if (rc < 0)
     return rc;
   subproc_pipeline_result *r = calloc(1, sizeof *r);
@@ -181,7 +274,12 @@ int subproc_pipeline(const char *const *const *argvs, size_t n,
   r->n = n;
   for (size_t i = 0; i < n; i++)
     r->returncodes[i] = SUBPROC_NO_RETURNCODE;
-  rc = start_stages(argvs, n, stage_opts, o, procs, err);
+  shared sh;
+  rc = share_streams(&sh, &po, err);
+  if (rc == 0) {
+    rc = start_stages(argvs, n, stage_opts, &po, &sh, procs, err);
+    shared_close(&sh); /* the stages hold what they need */
+  }
   if (rc < 0) {
     kill_all(procs, n);
     for (size_t i = 0; i < n; i++)

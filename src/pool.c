@@ -149,31 +149,27 @@ static void job_exited(void *arg, subproc *p, int rc, subproc_result *r,
 
 /* popen's options for a job: the run fields become the watch's; the job
  * leads a group of its own unless it asked for something else. */
-static subproc_options popen_options(const job *j, subproc_watch *w) {
+static int popen_options(const job *j, subproc_watch *w, subproc_options *o,
+                         subproc_error *err) {
   static const subproc_options none;
-  subproc_options o = j->opts ? *j->opts : none;
-  w->input = o.input;
-  w->input_len = o.input_len;
-  w->timeout = o.timeout > 0 ? o.timeout : 0;
-  if (o.input && o.in.kind == SUBPROC_INHERIT)
-    o.in.kind = SUBPROC_PIPE;
-  if (o.capture_output)
-    o.out.kind = o.err.kind = SUBPROC_PIPE;
-  o.input = NULL;
-  o.input_len = 0;
-  o.capture_output = o.check = 0;
-  o.timeout = 0;
-  if (o.kill_tree == SUBPROC_KILL_TREE_AUTO && !o.start_new_session &&
-      !o.set_process_group)
-    o.kill_tree = SUBPROC_KILL_TREE_ON;
-  return o;
+  const subproc_options *given = j->opts ? j->opts : &none;
+  w->input = given->input;
+  w->input_len = given->input_len;
+  w->timeout = given->timeout;
+  int rc = subproc__run_options(given, o, err);
+  if (rc == 0 && o->kill_tree == SUBPROC_KILL_TREE_AUTO &&
+      !o->start_new_session && !o->set_process_group)
+    o->kill_tree = SUBPROC_KILL_TREE_ON;
+  return rc;
 }
 
 static void start(subproc_pool *pl, job *j) {
   subproc_watch w = {.on_exit = job_exited, .arg = j};
-  subproc_options o = popen_options(j, &w);
+  subproc_options o;
   subproc_error e;
-  int rc = subproc_popen(j->argv, &o, &j->p, &e);
+  int rc = popen_options(j, &w, &o, &e);
+  if (rc == 0)
+    rc = subproc_popen(j->argv, &o, &j->p, &e);
   if (rc == 0 && (rc = subproc_group_add(pl->g, j->p, &w, &e)) < 0) {
     subproc_kill(j->p);
     subproc_wait(j->p, SUBPROC_FOREVER, NULL, NULL);
@@ -230,8 +226,9 @@ int subproc_pool_run(subproc_pool *pl, size_t *failed_out, subproc_error *err) {
     if (!pl->running)
       break;
     double t = pl->kill_at < 0 ? SUBPROC_FOREVER : pl->kill_at - subproc__now();
-    int rc =
-        subproc_group_run_once(pl->g, t < 0 && pl->kill_at >= 0 ? 0 : t, err);
+    if (pl->kill_at >= 0 && t <= 0)
+      t = SUBPROC_POLL; /* the grace period is over: look, then kill */
+    int rc = subproc_group_run_once(pl->g, t, err);
     if (rc < 0)
       return rc;
   }

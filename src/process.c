@@ -3,7 +3,6 @@
  * children that are still running. The backend (os.h) spawns, waits and
  * signals on OS handles. */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +40,7 @@ static int state_of(const subproc *p) {
 
 int subproc__kill_tree_on(const subproc_options *o) {
   if (o->kill_tree == SUBPROC_KILL_TREE_AUTO)
-    return o->start_new_session || o->set_process_group;
+    return o->start_new_session || o->set_process_group || o->foreground;
   return o->kill_tree == SUBPROC_KILL_TREE_ON;
 }
 
@@ -197,7 +196,7 @@ int subproc_poll(subproc *p, int *returncode) {
 }
 
 int subproc__lost_error(subproc *p, subproc_error *err, const char *step) {
-  return subproc__fail(err, -ECHILD, ECHILD, step, p->args[0], -1,
+  return subproc__fail(err, -ECHILD, ECHILD, step, NULL, -1,
                        "%s '%s': the child was reaped by someone else (is "
                        "SIGCHLD ignored?); its exit status is lost",
                        step, p->args[0]);
@@ -208,7 +207,7 @@ int subproc_wait(subproc *p, double timeout, int *returncode,
   if (!p)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "wait", NULL, -1,
                          "wait: NULL process");
-  if (isnan(timeout))
+  if (subproc__isnan(timeout))
     return bad_timeout(err, "wait", timeout);
   int rc = subproc__wait_until(p, subproc__deadline(timeout));
   if (rc == -ECHILD)
@@ -216,7 +215,7 @@ int subproc_wait(subproc *p, double timeout, int *returncode,
   if (rc < 0)
     return subproc__fail_os(err, -rc, "wait", NULL, -1);
   if (rc == 0) {
-    subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "wait", p->args[0], -1,
+    subproc__fail(err, SUBPROC_ETIMEDOUT, 0, "wait", NULL, -1,
                   "Command '%s' timed out after %g seconds", p->args[0],
                   timeout);
     if (err)
@@ -276,7 +275,9 @@ int subproc__kill_all(subproc *p) {
   if (still_ours(p)) {
     if (p->tree && p->os.group)
       rc = subproc__os_signal_group(&p->os, SIGKILL);
-    int r = subproc__os_signal(&p->os, SIGKILL);
+    int r = subproc__os_kill_cgroup(&p->os); /* 0 without an own cgroup */
+    rc = rc < 0 ? rc : r;
+    r = subproc__os_signal(&p->os, SIGKILL);
     rc = rc < 0 ? rc : r;
   }
   spin_unlock(&p->lock);
@@ -296,6 +297,13 @@ int subproc_returncode(const subproc *p) {
 const char *const *subproc_args(const subproc *p) {
   return p ? (const char *const *)p->args : NULL;
 }
+int subproc_wait_status(const subproc *p, int *core_dumped) {
+  int done = p && state_of(p) == SUBPROC__REAPED;
+  if (core_dumped)
+    *core_dumped = done && p->exit.core_dumped;
+  return done ? p->exit.raw_status : -1;
+}
+
 subproc_spawn_method subproc_method(const subproc *p) {
   return p ? p->method : SUBPROC_SPAWN_AUTO;
 }
@@ -449,7 +457,7 @@ static int wait_any_args(subproc *const *procs, size_t n, double timeout,
   if (!index || !live)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "wait", NULL, -1,
                          "wait_any: no processes");
-  if (isnan(timeout))
+  if (subproc__isnan(timeout))
     return bad_timeout(err, "wait_any", timeout);
   return 0;
 }

@@ -48,7 +48,7 @@ static int finish_timeout(subproc *p, subproc_result **res,
   if (subproc__make_result(p, 0, res) == 0)
     (*res)->timed_out = 1;
   if (rc < 0)
-    return subproc__fail(err, rc, -rc, "kill", p->args[0], -1,
+    return subproc__fail(err, rc, -rc, "kill", NULL, -1,
                          "kill '%s' after its timeout: %s", p->args[0],
                          subproc_strerror(rc));
   return SUBPROC_ETIMEDOUT; /* err keeps communicate's TimeoutExpired */
@@ -64,11 +64,14 @@ static int run_impl(const char *const *argv, const char *cmd,
   subproc_result **out = res ? res : &local;
   *out = NULL;
   subproc *p = NULL;
-  int rc = cmd ? subproc_popen_cmd(cmd, o, &p, err)
-               : subproc_popen(argv, o, &p, err);
+  subproc_options po;
+  int rc = subproc__run_options(o, &po, err);
+  if (rc == 0)
+    rc = cmd ? subproc_popen_cmd(cmd, &po, &p, err)
+             : subproc_popen(argv, &po, &p, err);
   if (rc < 0)
     return rc;
-  double timeout = o->timeout > 0 ? o->timeout : SUBPROC_FOREVER;
+  double timeout = o->timeout;
   rc = subproc__communicate_final(p, o->input, o->input_len, timeout, out, err);
   if (rc == SUBPROC_ETIMEDOUT) {
     rc = finish_timeout(p, out, err);

@@ -200,19 +200,25 @@ int subproc__stream_close(subproc__stream *s, int nonblocking) {
 /* Handing read-ahead over to communicate                              */
 /* ------------------------------------------------------------------ */
 
-/* A binary FILE: its buffered bytes are raw output. */
+/* A binary FILE: its buffered bytes are raw output. Taken with getc,
+ * which hands out the buffer before it reads the fd again: a C runtime's
+ * fread may drop what it buffered when the read that follows fails (the
+ * fd is non-blocking now). */
 static int drain_binary(subproc__stream *s, subproc__comm *c, int stream,
                         subproc_error *err) {
-  for (;;) {
+  int ch = 0;
+  while (ch != EOF) {
     char *dst;
-    size_t room;
+    size_t room, n = 0;
     if (subproc__comm_space(c, stream, &dst, &room) < 0)
       return subproc__fail_os(err, ENOMEM, "read", NULL, s->fd);
-    size_t n = fread(dst, 1, room, s->file);
+    while (n < room && (ch = getc(s->file)) != EOF)
+      dst[n++] = (char)ch;
     int rc = n ? subproc__comm_commit(c, stream, n, err) : 0;
-    if (rc < 0 || n < room)
+    if (rc < 0)
       return rc;
   }
+  return 0;
 }
 
 /* A text FILE: what it holds is decoded already, and its decoder carries

@@ -2,7 +2,7 @@
  * with Python's error handlers and universal newlines.
  *
  * UTF-8 is validated by hand (the hot path of capturing output); other
- * encodings go through iconv, or the code page API on Windows.
+ * encodings go through the system's converters (codec.h).
  *
  * "surrogateescape" follows Python: an undecodable byte 0xNN becomes the lone
  * surrogate U+DCNN, written as the three bytes ED B2..B3 xx (what Python's
@@ -11,27 +11,13 @@
  *
  * Error positions are byte offsets: in the whole decoded stream, or in the
  * UTF-8 input of subproc__encode. */
-#include "subproc_config.h"
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#if defined(HAVE_ICONV_H)
-#include <iconv.h>
-#define SUBPROC__ICONV 1
-#endif
-#if defined(HAVE_NL_LANGINFO)
-#include <langinfo.h>
-#include <locale.h>
-#endif
-#endif
-
+#include "codec.h"
 #include "internal.h"
 
 /* The longest incomplete sequence kept between two feeds. */
@@ -45,18 +31,13 @@ typedef enum {
   MODE_ESCAPE
 } err_mode;
 
-/* What a conversion run stopped at. Negative values are -errno. */
-enum { RUN_DONE, RUN_BAD, RUN_SHORT };
-
 /* Result of looking at one UTF-8 sequence. */
 enum { SEQ_OK, SEQ_BAD, SEQ_SHORT };
 
 typedef struct codec {
-  int utf8;      /* handled natively */
-  int unit;      /* bytes skipped per undecodable code unit */
-  unsigned cp;   /* Windows code page (0: unsupported there) */
-  char sys[64];  /* the name given to iconv */
-  char name[64]; /* for messages */
+  int utf8;             /* handled natively */
+  subproc__charset sys; /* otherwise the system's converters' */
+  char name[64];        /* for messages */
 } codec;
 
 struct subproc__decoder {
@@ -68,9 +49,7 @@ struct subproc__decoder {
   long long consumed; /* stream offset of carry[0] */
   size_t ncarry;
   unsigned char carry[CARRY_MAX];
-#if defined(SUBPROC__ICONV)
-  iconv_t cd;
-#endif
+  subproc__codec *cd; /* NULL for UTF-8 */
 };
 
 /* ---- names ---- */
@@ -151,8 +130,8 @@ static void numbered_codec(const char *key, codec *c) {
   const char *num = NULL;
   if (strncmp(key, "iso8859", 7) == 0 && all_digits(key + 7) &&
       strlen(key + 7) <= 2) {
-    snprintf(c->sys, sizeof c->sys, "ISO-8859-%s", key + 7);
-    c->cp = 28590u + (unsigned)atoi(key + 7);
+    snprintf(c->sys.name, sizeof c->sys.name, "ISO-8859-%s", key + 7);
+    c->sys.cp = 28590u + (unsigned)atoi(key + 7);
     return;
   }
   if (strncmp(key, "cp", 2) == 0)
@@ -161,8 +140,8 @@ static void numbered_codec(const char *key, codec *c) {
     num = key + 7;
   if (!num || !all_digits(num) || strlen(num) > 5)
     return;
-  snprintf(c->sys, sizeof c->sys, "CP%s", num);
-  c->cp = (unsigned)atoi(num);
+  snprintf(c->sys.name, sizeof c->sys.name, "CP%s", num);
+  c->sys.cp = (unsigned)atoi(num);
 }
 
 static void resolve_codec(const char *encoding, codec *c) {
@@ -170,18 +149,18 @@ static void resolve_codec(const char *encoding, codec *c) {
   memset(c, 0, sizeof *c);
   name_key(encoding, key, sizeof key);
   snprintf(c->name, sizeof c->name, "%s", encoding);
-  snprintf(c->sys, sizeof c->sys, "%s", encoding);
-  c->unit = 1;
+  snprintf(c->sys.name, sizeof c->sys.name, "%s", encoding);
+  c->sys.unit = 1;
   if (strncmp(key, "utf16", 5) == 0 || strncmp(key, "ucs2", 4) == 0)
-    c->unit = 2;
+    c->sys.unit = 2;
   else if (strncmp(key, "utf32", 5) == 0 || strncmp(key, "ucs4", 4) == 0)
-    c->unit = 4;
+    c->sys.unit = 4;
   for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++) {
     if (strcmp(key, aliases[i].key) != 0)
       continue;
-    c->cp = aliases[i].cp;
+    c->sys.cp = aliases[i].cp;
     if (aliases[i].sys)
-      snprintf(c->sys, sizeof c->sys, "%s", aliases[i].sys);
+      snprintf(c->sys.name, sizeof c->sys.name, "%s", aliases[i].sys);
     else
       c->utf8 = 1;
     if (c->utf8)
@@ -203,9 +182,9 @@ static int setup(const char *encoding, const char *errors, codec *c,
     return rc;
   if (!encoding)
     encoding = subproc__locale_encoding();
-  /* iconv_open() would read "" as the locale's encoding, and a truncated
-   * name could be another one. */
-  if (!*encoding || strlen(encoding) >= sizeof c->sys)
+  /* The system may read "" as the locale's encoding, and a truncated name
+   * could be another one. */
+  if (!*encoding || strlen(encoding) >= sizeof c->sys.name)
     return unknown_encoding(err, encoding);
   resolve_codec(encoding, c);
   return 0;
@@ -316,193 +295,27 @@ static size_t utf8_put(unsigned char *p, uint32_t cp) {
 }
 
 static int utf8_decode_run(const unsigned char *in, size_t n, subproc__buf *out,
-                           size_t *used, size_t *bad, const char **why) {
+                           subproc__codec_stop *stop) {
   size_t i = utf8_prefix(in, n);
   if (subproc__buf_append(out, in, i) < 0)
     return -ENOMEM;
-  *used = i;
+  stop->used = i;
   if (i == n)
-    return RUN_DONE;
-  return utf8_seq(in + i, n - i, 0, bad, why) == SEQ_SHORT ? RUN_SHORT
-                                                           : RUN_BAD;
+    return SUBPROC__CODEC_DONE;
+  return utf8_seq(in + i, n - i, 0, &stop->bad, &stop->why) == SEQ_SHORT
+             ? SUBPROC__CODEC_SHORT
+             : SUBPROC__CODEC_BAD;
 }
-
-/* ---- iconv ---- */
-
-#if defined(SUBPROC__ICONV)
-/* Converts in[0..n) with cd onto out. Returns 0 when all of it went through,
- * else errno (EILSEQ, EINVAL) with *used set; *irreversible counts what
- * iconv converted lossily (musl writes '*' for what it cannot encode). */
-static int iconv_run(iconv_t cd, const unsigned char *in, size_t n,
-                     subproc__buf *out, size_t *used, size_t *irreversible) {
-  char *ip = (char *)(uintptr_t)in;
-  size_t il = n;
-  *irreversible = 0;
-  for (;;) {
-    if (subproc__buf_reserve(out, il + il / 2 + 16) < 0)
-      return ENOMEM;
-    char *op = out->data + out->len;
-    size_t ol = out->cap - out->len - 1;
-    size_t r = iconv(cd, in ? &ip : NULL, &il, &op, &ol);
-    int e = errno;
-    out->len = (size_t)(op - out->data);
-    out->data[out->len] = '\0';
-    *used = n - il;
-    if (r != (size_t)-1) {
-      *irreversible = r;
-      return 0;
-    }
-    if (e != E2BIG)
-      return e;
-  }
-}
-
-static int iconv_decode_run(subproc__decoder *d, const unsigned char *in,
-                            size_t n, subproc__buf *out, size_t *used,
-                            size_t *bad, const char **why) {
-  size_t lossy;
-  int e = iconv_run(d->cd, in, n, out, used, &lossy);
-  if (e == 0)
-    return RUN_DONE;
-  if (e == ENOMEM)
-    return -ENOMEM;
-  if (e == EINVAL)
-    return RUN_SHORT;
-  *bad = n - *used < (size_t)d->c.unit ? n - *used : (size_t)d->c.unit;
-  *why = "invalid or unmappable byte sequence";
-  return RUN_BAD;
-}
-#endif
-
-/* ---- Windows code pages ---- */
-
-#if defined(_WIN32)
-/* Code pages that reject the error-detection flags. */
-static int win_cp_plain(unsigned cp) {
-  return cp == 42 || cp == 54936 || (cp >= 50220 && cp <= 50229) ||
-         (cp >= 57002 && cp <= 57011) || cp >= 65000;
-}
-
-static int wide_to_utf8(const wchar_t *w, size_t nw, subproc__buf *out) {
-  if (!nw)
-    return 0;
-  int need = WideCharToMultiByte(CP_UTF8, 0, w, (int)nw, NULL, 0, NULL, NULL);
-  if (need <= 0 || subproc__buf_reserve(out, (size_t)need) < 0)
-    return -ENOMEM;
-  WideCharToMultiByte(CP_UTF8, 0, w, (int)nw, out->data + out->len, need, NULL,
-                      NULL);
-  out->len += (size_t)need;
-  out->data[out->len] = '\0';
-  return 0;
-}
-
-/* 0 when in[0..n) decodes (appended to out if not NULL), 1 when not. */
-static int mb_to_utf8(unsigned cp, const unsigned char *in, size_t n,
-                      subproc__buf *out) {
-  if (!n)
-    return 0;
-  DWORD flags = win_cp_plain(cp) ? 0 : MB_ERR_INVALID_CHARS;
-  int nw = MultiByteToWideChar(cp, flags, (const char *)in, (int)n, NULL, 0);
-  if (nw <= 0)
-    return 1;
-  if (!out)
-    return 0;
-  wchar_t *w = malloc((size_t)nw * sizeof *w);
-  if (!w)
-    return -ENOMEM;
-  MultiByteToWideChar(cp, 0, (const char *)in, (int)n, w, nw);
-  int rc = wide_to_utf8(w, (size_t)nw, out);
-  free(w);
-  return rc;
-}
-
-/* UTF-16LE is the native wchar_t: find lone surrogates, then copy. */
-static int win_utf16_scan(const unsigned char *in, size_t n, size_t *used,
-                          const char **why) {
-  size_t i = 0;
-  int rc = RUN_DONE;
-  while (i < n) {
-    unsigned u = n - i < 2 ? 0xD800 : in[i] | (unsigned)in[i + 1] << 8;
-    if (u >= 0xDC00 && u < 0xE000) {
-      *why = "illegal encoding";
-      rc = RUN_BAD;
-      break;
-    }
-    if (u >= 0xD800 && u < 0xDC00) {
-      if (n - i < 4) {
-        rc = RUN_SHORT;
-        break;
-      }
-      unsigned v = in[i + 2] | (unsigned)in[i + 3] << 8;
-      if (v < 0xDC00 || v > 0xDFFF) {
-        *why = "illegal UTF-16 surrogate";
-        rc = RUN_BAD;
-        break;
-      }
-      i += 2;
-    }
-    i += 2;
-  }
-  *used = i;
-  return rc;
-}
-
-static int win_utf16_run(const unsigned char *in, size_t n, subproc__buf *out,
-                         size_t *used, size_t *bad, const char **why) {
-  int rc = win_utf16_scan(in, n, used, why);
-  wchar_t *w = malloc(*used ? *used : 1);
-  if (!w)
-    return -ENOMEM;
-  memcpy(w, in, *used);
-  int e = wide_to_utf8(w, *used / 2, out);
-  free(w);
-  *bad = 2;
-  return e < 0 ? e : rc;
-}
-
-static size_t win_char_len(unsigned cp, const unsigned char *s) {
-  return IsDBCSLeadByteEx(cp, s[0]) ? 2 : 1;
-}
-
-static int win_mb_run(unsigned cp, const unsigned char *in, size_t n,
-                      subproc__buf *out, size_t *used, size_t *bad,
-                      const char **why) {
-  size_t m = 0, len = 1;
-  while (m < n && m + (len = win_char_len(cp, in + m)) <= n)
-    m += len;
-  int rc = mb_to_utf8(cp, in, m, out);
-  if (rc <= 0) {
-    *used = m;
-    return rc < 0 ? rc : m == n ? RUN_DONE : RUN_SHORT;
-  }
-  size_t i = 0;
-  while (i < m && mb_to_utf8(cp, in + i, win_char_len(cp, in + i), NULL) == 0)
-    i += win_char_len(cp, in + i);
-  rc = mb_to_utf8(cp, in, i, out);
-  *used = i;
-  *bad = win_char_len(cp, in + i);
-  *why = "invalid or unmappable byte sequence";
-  return rc < 0 ? rc : RUN_BAD;
-}
-#endif
 
 /* ---- decoding ---- */
 
 static int decode_run(subproc__decoder *d, const unsigned char *in, size_t n,
-                      subproc__buf *out, size_t *used, size_t *bad,
-                      const char **why) {
+                      subproc__buf *out, subproc__codec_stop *stop) {
   if (d->c.utf8)
-    return utf8_decode_run(in, n, out, used, bad, why);
-#if defined(SUBPROC__ICONV)
-  return iconv_decode_run(d, in, n, out, used, bad, why);
-#elif defined(_WIN32)
-  if (d->c.cp == 1200)
-    return win_utf16_run(in, n, out, used, bad, why);
-  return win_mb_run(d->c.cp, in, n, out, used, bad, why);
-#else
-  (void)in, (void)n, (void)out, (void)used, (void)bad, (void)why;
-  return -EINVAL;
-#endif
+    return utf8_decode_run(in, n, out, stop);
+  int rc = subproc__codec_convert(d->cd, in, n, out, stop);
+  /* Python's decoders have no lossy result, only bytes they cannot decode. */
+  return rc == SUBPROC__CODEC_LOSSY ? SUBPROC__CODEC_DONE : rc;
 }
 
 static int decode_fail(subproc__decoder *d, const unsigned char *p, size_t n,
@@ -569,26 +382,27 @@ static int decode_bad(subproc__decoder *d, const unsigned char *p, size_t n,
 static int decode_block(subproc__decoder *d, const unsigned char *in, size_t n,
                         int at_end, subproc__buf *out, subproc_error *err,
                         size_t *done) {
-  size_t i = 0, used = 0, bad = 0;
-  const char *why = "";
+  size_t i = 0;
+  subproc__codec_stop s = {0, 0, ""};
   int rc = 0;
   while (i < n) {
-    rc = decode_run(d, in + i, n - i, out, &used, &bad, &why);
-    i += used;
-    if (rc <= RUN_DONE)
+    rc = decode_run(d, in + i, n - i, out, &s);
+    i += s.used;
+    if (rc <= SUBPROC__CODEC_DONE)
       break;
-    if (rc == RUN_SHORT) {
+    if (rc == SUBPROC__CODEC_SHORT) {
       if (!at_end && n - i < CARRY_MAX) {
         rc = 0;
         break;
       }
-      bad = at_end ? n - i : (size_t)d->c.unit;
-      why = at_end ? "unexpected end of data" : "invalid byte sequence";
+      s.bad = at_end ? n - i : (size_t)d->c.sys.unit;
+      s.why = at_end ? "unexpected end of data" : "invalid byte sequence";
     }
-    rc = decode_bad(d, in + i, bad, d->consumed + (long long)i, why, out, err);
+    rc = decode_bad(d, in + i, s.bad, d->consumed + (long long)i, s.why, out,
+                    err);
     if (rc < 0)
       break;
-    i += bad;
+    i += s.bad;
   }
   *done = i;
   return rc;
@@ -634,14 +448,7 @@ static int feed_main(subproc__decoder *d, const unsigned char *in, size_t len,
 
 /* Stateful encodings may hold back output until told the input ended. */
 static int feed_flush(subproc__decoder *d, subproc__buf *out) {
-#if defined(SUBPROC__ICONV)
-  size_t used, lossy;
-  if (!d->c.utf8 && iconv_run(d->cd, NULL, 0, out, &used, &lossy) == ENOMEM)
-    return -ENOMEM;
-#else
-  (void)d, (void)out;
-#endif
-  return 0;
+  return d->c.utf8 ? 0 : subproc__codec_flush(d->cd, out);
 }
 
 /* \r\n and lone \r become \n in place. A \r is written as \n at once (the
@@ -673,22 +480,12 @@ static void universal_newlines(subproc__decoder *d, subproc__buf *out,
   out->data[out->len] = '\0';
 }
 
-static int open_decoder(subproc__decoder *d, subproc_error *err) {
-  if (d->c.utf8)
+static int open_codec(const codec *c, int to_utf8, subproc__codec **cd,
+                      subproc_error *err) {
+  if (c->utf8)
     return 0;
-#if defined(SUBPROC__ICONV)
-  d->cd = iconv_open("UTF-8", d->c.sys);
-  if (d->cd != (iconv_t)-1)
-    return 0;
-  if (errno == ENOMEM)
-    return -ENOMEM;
-#elif defined(_WIN32)
-  if (d->c.cp && IsValidCodePage(d->c.cp))
-    return 0;
-  if (d->c.cp == 1200)
-    return 0;
-#endif
-  return unknown_encoding(err, d->c.name);
+  int rc = subproc__codec_open(&c->sys, to_utf8, cd);
+  return rc == -EINVAL ? unknown_encoding(err, c->name) : rc;
 }
 
 int subproc__decoder_new(const char *encoding, const char *errors,
@@ -700,7 +497,7 @@ int subproc__decoder_new(const char *encoding, const char *errors,
     return subproc__fail_os(err, ENOMEM, "encoding", NULL, -1);
   int rc = setup(encoding, errors, &d->c, &d->mode, err);
   if (rc == 0)
-    rc = open_decoder(d, err);
+    rc = open_codec(&d->c, 1, &d->cd, err);
   if (rc < 0) {
     free(d);
     return rc == -ENOMEM ? subproc__fail_os(err, ENOMEM, "encoding", NULL, -1)
@@ -734,10 +531,7 @@ int subproc__decoder_feed(subproc__decoder *d, const char *in, size_t len,
 void subproc__decoder_free(subproc__decoder *d) {
   if (!d)
     return;
-#if defined(SUBPROC__ICONV)
-  if (!d->c.utf8)
-    iconv_close(d->cd);
-#endif
+  subproc__codec_close(d->cd);
   free(d);
 }
 
@@ -749,92 +543,30 @@ typedef struct encoder {
   const unsigned char *in; /* the whole input, for error positions */
   subproc__buf *out;
   subproc_error *err;
-#if defined(SUBPROC__ICONV)
-  iconv_t cd;
-#endif
+  subproc__codec *cd; /* NULL for UTF-8 */
 } encoder;
 
-#if defined(SUBPROC__ICONV)
-/* iconv one character at a time to find the one it converted lossily. */
-static int iconv_encode_chars(encoder *e, const unsigned char *in, size_t n,
-                              size_t *used) {
-  size_t i = 0, len, done, lossy;
+/* One character at a time, to find the one converted lossily. */
+static int encode_chars(encoder *e, const unsigned char *in, size_t n,
+                        size_t *used) {
+  size_t i = 0, len;
   const char *why;
+  subproc__codec_stop s;
   for (; i < n; i += len) {
     size_t mark = e->out->len;
     utf8_seq(in + i, n - i, 0, &len, &why);
-    int rc = iconv_run(e->cd, in + i, len, e->out, &done, &lossy);
-    if (rc == ENOMEM)
-      return -ENOMEM;
-    if (rc || lossy) {
+    int rc = subproc__codec_convert(e->cd, in + i, len, e->out, &s);
+    if (rc < 0)
+      return rc;
+    if (rc != SUBPROC__CODEC_DONE) {
       e->out->len = mark;
       e->out->data[mark] = '\0';
       break;
     }
   }
   *used = i;
-  return i == n ? RUN_DONE : RUN_BAD;
+  return i == n ? SUBPROC__CODEC_DONE : SUBPROC__CODEC_BAD;
 }
-
-static int iconv_encode_run(encoder *e, const unsigned char *in, size_t n,
-                            size_t *used) {
-  size_t mark = e->out->len, lossy;
-  int rc = iconv_run(e->cd, in, n, e->out, used, &lossy);
-  if (rc == ENOMEM)
-    return -ENOMEM;
-  if (rc == 0 && lossy == 0)
-    return RUN_DONE;
-  if (rc)
-    return RUN_BAD;
-  e->out->len = mark;
-  return iconv_encode_chars(e, in, n, used);
-}
-#endif
-
-#if defined(_WIN32)
-static int win_put_utf16(subproc__buf *out, uint32_t cp) {
-  unsigned char b[4];
-  if (cp >= 0x10000) {
-    uint32_t v = cp - 0x10000, hi = 0xD800 | (v >> 10),
-             lo = 0xDC00 | (v & 0x3FF);
-    b[0] = (unsigned char)hi, b[1] = (unsigned char)(hi >> 8);
-    b[2] = (unsigned char)lo, b[3] = (unsigned char)(lo >> 8);
-    return subproc__buf_append(out, b, 4);
-  }
-  b[0] = (unsigned char)cp, b[1] = (unsigned char)(cp >> 8);
-  return subproc__buf_append(out, b, 2);
-}
-
-/* One character (valid UTF-8, no surrogate): 1 when cp cannot encode it. */
-static int win_encode_char(encoder *e, const unsigned char *s, size_t len) {
-  if (e->c.cp == 1200)
-    return win_put_utf16(e->out, utf8_code_point(s, len));
-  wchar_t w[2];
-  int nw = MultiByteToWideChar(CP_UTF8, 0, (const char *)s, (int)len, w, 2);
-  BOOL lossy = FALSE;
-  int plain = win_cp_plain(e->c.cp);
-  char mb[16];
-  int nb = WideCharToMultiByte(e->c.cp, plain ? 0 : WC_NO_BEST_FIT_CHARS, w, nw,
-                               mb, sizeof mb, NULL, plain ? NULL : &lossy);
-  if (nb <= 0 || lossy)
-    return 1;
-  return subproc__buf_append(e->out, mb, (size_t)nb);
-}
-
-static int win_encode_run(encoder *e, const unsigned char *in, size_t n,
-                          size_t *used) {
-  size_t i = 0, len;
-  const char *why;
-  int rc = 0;
-  for (; i < n; i += len) {
-    utf8_seq(in + i, n - i, 0, &len, &why);
-    if ((rc = win_encode_char(e, in + i, len)) != 0)
-      break;
-  }
-  *used = i;
-  return rc < 0 ? rc : rc ? RUN_BAD : RUN_DONE;
-}
-#endif
 
 /* Converts well-formed UTF-8 up to a character the encoding lacks. */
 static int encode_run(encoder *e, const unsigned char *in, size_t n,
@@ -843,14 +575,14 @@ static int encode_run(encoder *e, const unsigned char *in, size_t n,
     *used = n;
     return subproc__buf_append(e->out, in, n);
   }
-#if defined(SUBPROC__ICONV)
-  return iconv_encode_run(e, in, n, used);
-#elif defined(_WIN32)
-  return win_encode_run(e, in, n, used);
-#else
-  *used = 0;
-  return -EINVAL;
-#endif
+  size_t mark = e->out->len;
+  subproc__codec_stop s;
+  int rc = subproc__codec_convert(e->cd, in, n, e->out, &s);
+  *used = s.used;
+  if (rc != SUBPROC__CODEC_LOSSY)
+    return rc;
+  e->out->len = mark;
+  return encode_chars(e, in, n, used);
 }
 
 /* ASCII replacement text, in the target encoding. */
@@ -894,7 +626,7 @@ static int encode_unencodable(encoder *e, size_t pos, uint32_t cp) {
   case MODE_BACKSLASH:
     return encode_ascii(e, repr);
   case MODE_ESCAPE:
-    if (cp >= 0xDC80 && cp <= 0xDCFF && e->c.unit == 1)
+    if (cp >= 0xDC80 && cp <= 0xDCFF && e->c.sys.unit == 1)
       return subproc__buf_putc(e->out, (char)(cp & 0xFF));
     break;
   case MODE_STRICT:
@@ -924,7 +656,7 @@ static int encode_invalid(encoder *e, size_t pos, size_t n, const char *why) {
     }
     return 0;
   case MODE_ESCAPE:
-    if (e->c.unit == 1)
+    if (e->c.sys.unit == 1)
       return subproc__buf_append(e->out, p, n);
     break;
   case MODE_STRICT:
@@ -958,28 +690,7 @@ static int encode_all(encoder *e, size_t n) {
       return rc;
     i += len;
   }
-#if defined(SUBPROC__ICONV)
-  size_t lossy;
-  if (!e->c.utf8 && iconv_run(e->cd, NULL, 0, e->out, &used, &lossy) == ENOMEM)
-    return -ENOMEM;
-#endif
-  return 0;
-}
-
-static int open_encoder(encoder *e) {
-  if (e->c.utf8)
-    return 0;
-#if defined(SUBPROC__ICONV)
-  e->cd = iconv_open(e->c.sys, "UTF-8");
-  if (e->cd != (iconv_t)-1)
-    return 0;
-  if (errno == ENOMEM)
-    return -ENOMEM;
-#elif defined(_WIN32)
-  if (e->c.cp == 1200 || (e->c.cp && IsValidCodePage(e->c.cp)))
-    return 0;
-#endif
-  return unknown_encoding(e->err, e->c.name);
+  return e->c.utf8 ? 0 : subproc__codec_flush(e->cd, e->out);
 }
 
 int subproc__encode(const char *encoding, const char *errors, const char *in,
@@ -988,13 +699,10 @@ int subproc__encode(const char *encoding, const char *errors, const char *in,
       .out = out, .err = err, .in = (const unsigned char *)(len ? in : "")};
   int rc = setup(encoding, errors, &e.c, &e.mode, err);
   if (rc == 0)
-    rc = open_encoder(&e);
+    rc = open_codec(&e.c, 0, &e.cd, err);
   if (rc == 0) {
     rc = encode_all(&e, len);
-#if defined(SUBPROC__ICONV)
-    if (!e.c.utf8)
-      iconv_close(e.cd);
-#endif
+    subproc__codec_close(e.cd);
   }
   if (rc == 0 && !out->data)
     rc = subproc__buf_reserve(out, 0);
@@ -1005,7 +713,6 @@ int subproc__encode(const char *encoding, const char *errors, const char *in,
 
 /* ---- the locale's encoding ---- */
 
-#if !defined(_WIN32) && defined(HAVE_NL_LANGINFO)
 /* Python 3.7+ coerces the C locale to UTF-8 (PEP 538, PEP 540). */
 static int is_ascii_codeset(const char *codeset) {
   char key[32];
@@ -1014,33 +721,13 @@ static int is_ascii_codeset(const char *codeset) {
          strcmp(key, "ascii") == 0 || strcmp(key, "usascii") == 0 ||
          strcmp(key, "646") == 0 || strcmp(key, "utf8") == 0;
 }
-#endif
 
 const char *subproc__locale_encoding(void) {
   static _Thread_local char codeset[40];
-#if defined(_WIN32)
-  unsigned acp = GetACP();
-  if (acp == 65001)
-    return "UTF-8";
-  snprintf(codeset, sizeof codeset, "cp%u", acp);
-  return codeset;
-#elif defined(HAVE_NL_LANGINFO)
-  const char *cs;
-#if defined(LC_GLOBAL_LOCALE)
-  /* A thread with its own uselocale() locale is asked about that one. */
-  locale_t loc = uselocale((locale_t)0);
-  cs = loc == LC_GLOBAL_LOCALE ? nl_langinfo(CODESET)
-                               : nl_langinfo_l(CODESET, loc);
-#else
-  cs = nl_langinfo(CODESET);
-#endif
+  const char *cs = subproc__codec_locale();
   if (!cs || is_ascii_codeset(cs))
     return "UTF-8";
-  /* Copied: nl_langinfo's buffer changes with the next setlocale(). */
+  /* Copied: the system's string changes with the next setlocale(). */
   snprintf(codeset, sizeof codeset, "%s", cs);
   return codeset;
-#else
-  (void)codeset;
-  return "UTF-8";
-#endif
 }

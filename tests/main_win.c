@@ -1,12 +1,22 @@
-/* The test harness's Windows side: each test process puts itself in a job
- * that dies with it (so a test that times out or crashes leaves no child
- * behind), and the equivalents of the POSIX fd and zombie checks. */
+/* The runner's Windows side: each test process puts itself in a job that
+ * dies with it (so a case that times out or crashes leaves no child
+ * behind, and the job counts the case's children); open fds are the C
+ * runtime's, plus the process's handles where GetProcessHandleCount counts
+ * them (Wine's does not: the fds still show a leaked pipe end). */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
 #include <io.h>
 
+#include "runner.h"
 #include "test.h"
+
+#define MAX_CRT_FDS 2048
+
+struct test_fd_set {
+  unsigned char open[MAX_CRT_FDS];
+  DWORD handles;
+};
 
 static HANDLE harness_job;
 
@@ -40,42 +50,95 @@ void test_platform_init(void) {
   helper_to_windows_path();
 }
 
-/* Open handles plus C runtime fds (Wine counts no handles: the fds still
- * show a leaked pipe end). */
-int test_count_fds(void) {
-  int n = 0;
-  for (int fd = 0; fd < 2048; fd++)
-    if (_get_osfhandle(fd) != -1)
-      n++;
-  DWORD handles = 0;
-  if (GetProcessHandleCount(GetCurrentProcess(), &handles))
-    n += (int)handles;
-  return n;
-}
-
-/* No zombies on Windows; the nearest thing is a child still running that
- * nobody waits for: the job counts them (this process is one). */
-void test_assert_no_zombies(void) {
-  if (!harness_job)
-    return;
-  JOBOBJECT_BASIC_ACCOUNTING_INFORMATION acct;
-  for (int tries = 0; tries < 50; tries++) {
-    memset(&acct, 0, sizeof acct);
-    if (!QueryInformationJobObject(harness_job,
-                                   JobObjectBasicAccountingInformation, &acct,
-                                   sizeof acct, NULL))
-      return;
-    if (acct.ActiveProcesses <= 1)
-      return;
-    Sleep(20); /* a process leaves the job a moment after it is signalled */
-  }
-  TEST_FAIL("%lu processes still running in the test's job",
-            (unsigned long)acct.ActiveProcesses - 1);
-}
-
 double test_now(void) {
   LARGE_INTEGER count, freq;
   QueryPerformanceCounter(&count);
   QueryPerformanceFrequency(&freq);
   return (double)count.QuadPart / (double)freq.QuadPart;
+}
+
+static DWORD handle_count(void) {
+  DWORD n = 0;
+  return GetProcessHandleCount(GetCurrentProcess(), &n) ? n : 0;
+}
+
+test_fd_set *test_fds_snapshot(void) {
+  test_fd_set *s = calloc(1, sizeof *s);
+  if (!s)
+    TEST_FAIL("out of memory");
+  for (int fd = 0; fd < MAX_CRT_FDS; fd++)
+    s->open[fd] = _get_osfhandle(fd) != -1;
+  s->handles = handle_count();
+  return s;
+}
+
+void test_fds_free(test_fd_set *s) { free(s); }
+
+int test_fds_leaked(const test_fd_set *before) {
+  test_fd_set *now = test_fds_snapshot();
+  int leaked = 0;
+  for (int fd = 0; fd < MAX_CRT_FDS; fd++)
+    if (now->open[fd] && !before->open[fd]) {
+      fprintf(stderr, "runner: fd %d is still open\n", fd);
+      leaked++;
+    }
+  if (before->handles && now->handles > before->handles) {
+    fprintf(stderr, "runner: %lu handles open, %lu before\n",
+            (unsigned long)now->handles, (unsigned long)before->handles);
+    leaked += (int)(now->handles - before->handles);
+  }
+  test_fds_free(now);
+  return leaked;
+}
+
+/* No zombies on Windows; the nearest thing is a child still running that
+ * nobody waits for: the job counts them (this process is one). A process
+ * leaves the job a moment after it is signalled. */
+int test_children_left(void) {
+  if (!harness_job)
+    return 0;
+  JOBOBJECT_BASIC_ACCOUNTING_INFORMATION acct;
+  for (double end = test_now() + test_slow(1.0);;) {
+    memset(&acct, 0, sizeof acct);
+    if (!QueryInformationJobObject(harness_job,
+                                   JobObjectBasicAccountingInformation, &acct,
+                                   sizeof acct, NULL))
+      return 0;
+    if (acct.ActiveProcesses <= 1)
+      return 0;
+    if (test_now() > end)
+      break;
+    Sleep(20);
+  }
+  fprintf(stderr, "runner: %lu processes still running in the case's job\n",
+          (unsigned long)acct.ActiveProcesses - 1);
+  return (int)acct.ActiveProcesses - 1;
+}
+
+void test_kill_children(void) {
+  static ULONG_PTR buf[2 + 1024]; /* the list's header, then the pids */
+  JOBOBJECT_BASIC_PROCESS_ID_LIST *ids = (void *)buf;
+  if (!harness_job ||
+      !QueryInformationJobObject(harness_job, JobObjectBasicProcessIdList, ids,
+                                 sizeof buf, NULL))
+    return;
+  for (DWORD i = 0; i < ids->NumberOfProcessIdsInList; i++) {
+    DWORD pid = (DWORD)ids->ProcessIdList[i];
+    HANDLE h = pid == GetCurrentProcessId()
+                   ? NULL
+                   : OpenProcess(PROCESS_TERMINATE, FALSE, pid);
+    if (h) {
+      TerminateProcess(h, 1);
+      CloseHandle(h);
+    }
+  }
+}
+
+int test_count_fds(void) {
+  test_fd_set *s = test_fds_snapshot();
+  int n = (int)s->handles;
+  for (int fd = 0; fd < MAX_CRT_FDS; fd++)
+    n += s->open[fd];
+  test_fds_free(s);
+  return n;
 }

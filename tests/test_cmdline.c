@@ -6,29 +6,11 @@
 #include "cmdline.h"
 #include "subproc.h"
 #include "test.h"
+#include "util.h"
 
 #include "data/cmdline_cases.inc"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static size_t argv_len(const char *const *argv) {
-  size_t n = 0;
-  while (argv[n])
-    n++;
-  return n;
-}
-
-static void assert_argv_eq(const char *what, char **got, size_t n,
-                           const char *const *want) {
-  if (n != argv_len(want))
-    TEST_FAIL("[%s]: %zu arguments, expected %zu", what, n, argv_len(want));
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(got[i], want[i]) != 0)
-      TEST_FAIL("[%s]: argument %zu is [%s], expected [%s]", what, i, got[i],
-                want[i]);
-  if (got[n] != NULL)
-    TEST_FAIL("[%s]: argv is not NULL-terminated", what);
-}
 
 static void assert_decodes_to(const char *line, const char *const *want) {
   char **argv = NULL;
@@ -109,28 +91,11 @@ TEST(cmdline_roundtrip_table) {
     assert_roundtrip(cmdline_more_argvs[i]);
 }
 
-static uint32_t next_random(uint32_t *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return *state >> 8;
-}
-
 TEST(cmdline_roundtrip_random) {
   static const char alphabet[] = "a \t\"\\\\\\\n'";
-  uint32_t state = 4242;
-  char text[8][24];
-  const char *argv[9];
-  for (int iter = 0; iter < 50000; iter++) {
-    size_t n = next_random(&state) % 9;
-    for (size_t i = 0; i < n; i++) {
-      size_t len = next_random(&state) % sizeof text[i];
-      for (size_t j = 0; j < len; j++)
-        text[i][j] = alphabet[next_random(&state) % (sizeof alphabet - 1)];
-      text[i][len] = '\0';
-      argv[i] = text[i];
-    }
-    argv[n] = NULL;
-    assert_roundtrip(argv);
-  }
+  random_argv g = {.state = 4242};
+  for (int iter = 0; iter < 50000; iter++)
+    assert_roundtrip(random_argv_next(&g, alphabet));
 }
 
 TEST(cmdline_long) {

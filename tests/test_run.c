@@ -2,55 +2,25 @@
  * check, kill_tree, wait_delay, max_output, on_output, rusage; call,
  * check_call, check_output, getoutput, getstatusoutput, with differential
  * tests against Python's own subprocess module. */
-#include "test.h"
-
 #include <errno.h>
 #include <signal.h>
-#include <sys/prctl.h>
+#ifndef _WIN32
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "subproc.h"
-
-/* Orphaned grandchildren become our children (init may reap late). */
-static void become_subreaper(void) {
-  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-}
-
-/* Waits (up to 5 s) for every member of process group pgid to be gone,
- * reaping those that were reparented to us (become_subreaper). */
-static int group_gone(long pgid) {
-  double end = test_now() + 5.0;
-  for (;;) {
-    while (waitpid(-(pid_t)pgid, NULL, WNOHANG) > 0) {
-    }
-    if (kill(-(pid_t)pgid, 0) < 0 && errno == ESRCH)
-      return 1;
-    if (test_now() > end)
-      return 0;
-    usleep(20000);
-  }
-}
-
-/* The helper's `write N` pattern: 'a'..'z' restarting every 64 KiB. */
-static int write_pattern_ok(const char *p, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != (char)('a' + (i % 65536) % 26))
-      return 0;
-  return 1;
-}
+#include "test.h"
+#include "testing.h"
+#include "util.h"
 
 /* ------------------------------------------------------------------ */
 /* run: capture, input, timeout                                        */
 /* ------------------------------------------------------------------ */
 
 TEST(run_capture_output) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "outerr", "to out", "to err", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv, &(subproc_options){.capture_output = 1}, &r, &e),
-            &e);
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1});
   ASSERT_STREQ(r->out, "to out");
   ASSERT_EQ(r->out_len, 6);
   ASSERT_STREQ(r->err, "to err");
@@ -62,46 +32,32 @@ TEST(run_capture_output) {
   ASSERT_STREQ(r->args[3], "to err");
   ASSERT(r->args[4] == NULL);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_without_capture) {
   /* Nothing captured: out and err stay NULL; the status is reported. */
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "7", NULL};
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(argv, NULL, &r, &e), &e);
+  ASSERT_OK(subproc_run(argv, NULL, &r, &e), &e); /* opts may be NULL */
   ASSERT_EQ(r->returncode, 7);
   ASSERT(r->out == NULL && r->err == NULL);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_input) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "cat", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
   static const char in[] = "line 1\nline 2\n\0binary";
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.input = in,
-                                           .input_len = sizeof in - 1,
-                                           .capture_output = 1},
-                        &r, &e),
-            &e);
+  subproc_result *r = run_ok(
+      argv, (subproc_options){
+                .capture_output = 1, .input = in, .input_len = sizeof in - 1});
   ASSERT_EQ(r->out_len, sizeof in - 1);
   ASSERT(memcmp(r->out, in, sizeof in - 1) == 0);
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_cmd_shell_string) {
-  int fds = test_count_fds();
+TEST_POSIX(run_cmd_shell_string) {
   subproc_result *r = NULL;
   subproc_error e;
   ASSERT_OK(subproc_run_cmd("echo $((6 * 7)) | tr 4 X; exit 2",
@@ -111,12 +67,9 @@ TEST(run_cmd_shell_string) {
   ASSERT_STREQ(r->out, "X2\n");
   ASSERT_EQ(r->returncode, 2);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_timeout) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "print-sleep", "partial", "30", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -125,8 +78,8 @@ TEST(run_timeout) {
       argv, &(subproc_options){.capture_output = 1, .timeout = 0.5}, &r, &e);
   double took = test_now() - t0;
   ASSERT_EQ(rc, SUBPROC_ETIMEDOUT);
-  ASSERT(took >= 0.45);
-  ASSERT(took < 0.5 + 0.5);
+  ASSERT_GE(took, 0.45);
+  ASSERT_LT(took, 0.5 + test_slow(1.5));
   ASSERT_EQ(e.code, SUBPROC_ETIMEDOUT);
   ASSERT(e.timeout == (double)0.5);
   ASSERT_CONTAINS(e.message, "timed out after 0.5 seconds");
@@ -135,14 +88,11 @@ TEST(run_timeout) {
   ASSERT(r->timed_out);
   ASSERT_STREQ(r->out, "partial\n");
   ASSERT_STREQ(r->err, "");
-  ASSERT_EQ(r->returncode, -SIGKILL);
+  ASSERT_EQ(r->returncode, TEST_RC_KILLED);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_timeout_with_input_never_read) {
-  int fds = test_count_fds();
   size_t len = 4u << 20;
   char *in = malloc(len);
   ASSERT(in != NULL);
@@ -158,18 +108,15 @@ TEST(run_timeout_with_input_never_read) {
                                            .timeout = 0.5},
                         &r, &e),
             SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 0.5 + 0.5);
+  ASSERT_LT(test_now() - t0, 0.5 + test_slow(1.5));
   ASSERT(r && r->timed_out);
   subproc_result_free(r);
   free(in);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_timeout_continuous_writer) {
   /* A child that never stops writing keeps the pipes always readable: the
    * timeout must fire all the same (output capped so memory stays low). */
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000000000", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -179,28 +126,25 @@ TEST(run_timeout_continuous_writer) {
                   &(subproc_options){
                       .capture_output = 1, .timeout = 0.5, .max_output = 4096},
                   &r, &e);
-  ASSERT(test_now() - t0 < 0.5 + 0.5);
+  ASSERT_LT(test_now() - t0, 0.5 + test_slow(1.5));
   ASSERT_EQ(rc, SUBPROC_ETIMEDOUT);
   ASSERT(r && r->timed_out && r->out_truncated);
   ASSERT_EQ(r->out_len, 4096);
   ASSERT(write_pattern_ok(r->out, r->out_len));
-  ASSERT_EQ(r->returncode, -SIGKILL);
+  ASSERT_EQ(r->returncode, TEST_RC_KILLED);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 static int slow_sink(void *arg, int stream, const char *data, size_t len) {
   (void)stream;
   (void)data;
   *(size_t *)arg += len;
-  usleep(2000); /* slower than the child: its pipe is never empty */
+  test_sleep(0.002); /* slower than the child: its pipe is never empty */
   return 0;
 }
 
 TEST(run_timeout_slow_consumer) {
   /* The pipe stays readable at every poll: the timeout must fire anyway. */
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000000000", NULL};
   size_t seen = 0;
   subproc_result *r = NULL;
@@ -212,22 +156,31 @@ TEST(run_timeout_slow_consumer) {
                                           .on_output = slow_sink,
                                           .on_output_arg = &seen},
                        &r, &e);
-  ASSERT(test_now() - t0 < 0.5 + 0.5);
+  ASSERT_LT(test_now() - t0, 0.5 + test_slow(1.5));
   ASSERT_EQ(rc, SUBPROC_ETIMEDOUT);
   ASSERT(seen > 0);
   ASSERT(r && r->timed_out);
-  ASSERT_EQ(r->returncode, -SIGKILL);
+  ASSERT_EQ(r->returncode, TEST_RC_KILLED);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
 /* check                                                               */
 /* ------------------------------------------------------------------ */
 
+/* "Command '<argv joined>' returned non-zero exit status N." */
+static void assert_called_message(const subproc_error *e,
+                                  const char *const *argv, int status) {
+  char *cmd = subproc_join(argv);
+  ASSERT(cmd != NULL);
+  char want[2048];
+  snprintf(want, sizeof want, "Command '%s' returned non-zero exit status %d.",
+           cmd, status);
+  subproc_buffer_free(cmd);
+  ASSERT_STREQ(e->message, want);
+}
+
 TEST(run_check_nonzero) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "3", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -235,28 +188,21 @@ TEST(run_check_nonzero) {
             SUBPROC_ECALLED);
   ASSERT_EQ(e.code, SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 3);
-  char *cmd = subproc_join(argv);
-  ASSERT(cmd != NULL);
-  char want[2048];
-  snprintf(want, sizeof want, "Command '%s' returned non-zero exit status 3.",
-           cmd);
-  ASSERT_STREQ(e.message, want);
-  subproc_buffer_free(cmd);
+  assert_called_message(&e, argv, 3);
   ASSERT(r != NULL);
   ASSERT_EQ(r->returncode, 3);
   subproc_result_free(r);
 
   /* The output is kept on the error. */
   r = NULL;
-  ASSERT_EQ(subproc_run_cmd(
-                "printf out; printf err >&2; exit 4",
-                &(subproc_options){.shell = 1, .check = 1, .capture_output = 1},
-                &r, &e),
+  const char *script[] = {test_helper, "script", "out:out",
+                          "err:err",   "exit:4", NULL};
+  ASSERT_EQ(subproc_run(script,
+                        &(subproc_options){.check = 1, .capture_output = 1}, &r,
+                        &e),
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 4);
-  /* A shell command shows as given, as Python shows the string. */
-  ASSERT_STREQ(e.message, "Command 'printf out; printf err >&2; exit 4' "
-                          "returned non-zero exit status 4.");
+  assert_called_message(&e, script, 4);
   ASSERT_STREQ(r->out, "out");
   ASSERT_STREQ(r->err, "err");
   ASSERT_EQ(subproc_check_returncode(r, &e), SUBPROC_ECALLED);
@@ -267,12 +213,26 @@ TEST(run_check_nonzero) {
   ASSERT_EQ(subproc_run(argv, &(subproc_options){.check = 1}, NULL, &e),
             SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 3);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_check_zero_and_signal) {
-  int fds = test_count_fds();
+TEST_POSIX(run_check_shell_command) {
+  /* A shell command shows as given, as Python shows the string. */
+  subproc_result *r = NULL;
+  subproc_error e;
+  ASSERT_EQ(subproc_run_cmd(
+                "printf out; printf err >&2; exit 4",
+                &(subproc_options){.shell = 1, .check = 1, .capture_output = 1},
+                &r, &e),
+            SUBPROC_ECALLED);
+  ASSERT_EQ(e.returncode, 4);
+  ASSERT_STREQ(e.message, "Command 'printf out; printf err >&2; exit 4' "
+                          "returned non-zero exit status 4.");
+  ASSERT_STREQ(r->out, "out");
+  ASSERT_STREQ(r->err, "err");
+  subproc_result_free(r);
+}
+
+TEST(run_check_zero) {
   const char *ok[] = {test_helper, "exit", "0", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -280,7 +240,12 @@ TEST(run_check_zero_and_signal) {
   ASSERT_EQ(r->returncode, 0);
   ASSERT_OK(subproc_check_returncode(r, &e), &e);
   subproc_result_free(r);
-  r = NULL;
+}
+
+#ifndef _WIN32
+TEST_POSIX(run_check_signal) {
+  subproc_result *r = NULL;
+  subproc_error e;
   char sig[8];
   snprintf(sig, sizeof sig, "%d", SIGKILL);
   const char *killed[] = {test_helper, "raise", sig, NULL};
@@ -290,16 +255,14 @@ TEST(run_check_zero_and_signal) {
   ASSERT_EQ(r->returncode, -SIGKILL);
   ASSERT_CONTAINS(e.message, "died with <Signals.SIGKILL: 9>.");
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Invalid combinations (Python's ValueError)                          */
 /* ------------------------------------------------------------------ */
 
 TEST(run_conflicting_options_einval) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "cat", NULL};
   subproc_error e;
   subproc_result *r = (subproc_result *)&e;
@@ -347,91 +310,88 @@ TEST(run_conflicting_options_einval) {
   ASSERT_EQ(subproc_check_output(argv, &(subproc_options){.capture_output = 1},
                                  &r, &e),
             SUBPROC_EINVAL);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
 /* kill_tree                                                           */
 /* ------------------------------------------------------------------ */
 
-/* sh runs `helper pgid-sleep 30` in the background and waits: on timeout
- * the grandchild must die with it when kill_tree applies. Returns the
- * grandchild's pgid as it printed it. */
+/* `helper tree 30`, a child with a grandchild that holds none of its
+ * pipes, run with o and a timeout: on the timeout the grandchild must die
+ * with the child when kill_tree applies. Returns the grandchild's pid (as
+ * a subreaper this process inherits it, to check and reap it). */
 static long run_tree(subproc_options o, subproc_result **r) {
-  become_subreaper();
-  const char *argv[] = {"\"$0\" pgid-sleep 30 & wait", test_helper, NULL};
+  test_become_subreaper();
+  const char *argv[] = {test_helper, "tree", "30", NULL};
   subproc_error e;
-  o.shell = 1;
   o.capture_output = 1;
   o.timeout = 1.0;
   double t0 = test_now();
   ASSERT_EQ(subproc_run(argv, &o, r, &e), SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 1.0 + 0.5);
+  ASSERT_LT(test_now() - t0, 1.0 + test_slow(1.5));
   ASSERT(*r && (*r)->timed_out);
-  ASSERT((*r)->out_len > 1);
-  long pgid = atol((*r)->out);
-  ASSERT(pgid > 1);
-  ASSERT(pgid != (long)getpgrp());
-  return pgid;
+  ASSERT_EQ((*r)->returncode, TEST_RC_KILLED);
+  long pid = atol((*r)->out);
+  ASSERT(pid > 1);
+  return pid;
 }
 
 TEST(run_kill_tree_on) {
-  int fds = test_count_fds();
   subproc_result *r = NULL;
-  long pgid =
-      run_tree((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}, &r);
-  ASSERT_EQ(pgid, r->pid); /* the child leads a new group */
-  ASSERT_EQ(r->returncode, -SIGKILL);
-  ASSERT(group_gone(pgid));
+  long pid = run_tree((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}, &r);
+  ASSERT(test_process_gone(pid, 5.0));
+#ifndef _WIN32
+  ASSERT(group_gone(r->pid)); /* the group the child led */
+#endif
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_kill_tree_auto_new_session) {
-  int fds = test_count_fds();
   subproc_result *r = NULL;
-  long pgid = run_tree((subproc_options){.start_new_session = 1}, &r);
-  ASSERT_EQ(pgid, r->pid);
-  ASSERT(group_gone(pgid));
+  long pid = run_tree((subproc_options){.start_new_session = 1}, &r);
+  ASSERT(test_process_gone(pid, 5.0));
   subproc_result_free(r);
-  r = NULL;
+}
+
+TEST_POSIX(run_kill_tree_auto_process_group) {
   /* AUTO with process_group=0 too. */
-  pgid = run_tree((subproc_options){.set_process_group = 1}, &r);
-  ASSERT_EQ(pgid, r->pid);
-  ASSERT(group_gone(pgid));
+  subproc_result *r = NULL;
+  long pid = run_tree((subproc_options){.set_process_group = 1}, &r);
+  ASSERT(test_process_gone(pid, 5.0));
+#ifndef _WIN32
+  ASSERT(group_gone(r->pid));
+#endif
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_kill_tree_off_leaves_grandchild) {
-  /* Python's behaviour: only the direct child is killed. */
-  int fds = test_count_fds();
-  subproc_result *r = NULL;
-  long pgid = run_tree((subproc_options){.start_new_session = 1,
-                                         .kill_tree = SUBPROC_KILL_TREE_OFF},
-                       &r);
-  ASSERT_EQ(kill(-(pid_t)pgid, 0), 0); /* still there */
-  ASSERT_EQ(kill(-(pid_t)pgid, SIGKILL), 0);
-  ASSERT(group_gone(pgid));
-  subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  /* Python's behaviour: only the direct child is killed, by default and
+   * with kill_tree OFF in a session of its own. */
+  const subproc_options opts[] = {
+      {0}, {.start_new_session = 1, .kill_tree = SUBPROC_KILL_TREE_OFF}};
+  for (int i = 0; i < 2; i++) {
+    subproc_result *r = NULL;
+    long pid = run_tree(opts[i], &r);
+    ASSERT(test_process_running(pid));
+#ifndef _WIN32
+    if (i == 1)
+      ASSERT_EQ(getpgid((pid_t)pid), r->pid); /* in the child's session */
+#endif
+    test_kill_process(pid);
+    subproc_result_free(r);
+  }
 }
 
 /* ------------------------------------------------------------------ */
 /* Grandchildren holding the pipes: wait_delay                         */
 /* ------------------------------------------------------------------ */
 
-TEST(run_wait_delay_grandchild_holds_pipe) {
+TEST_POSIX(run_wait_delay_grandchild_holds_pipe) {
   /* Python's run("sleep 30 & echo x", shell=True, capture_output=True)
    * hangs 30 s; with wait_delay the shell's status and output come back
    * as soon as the delay after its exit is over. A new session lets the
    * test clean the sleep up afterwards. */
-  become_subreaper();
-  int fds = test_count_fds();
+  test_become_subreaper();
   subproc_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
@@ -443,66 +403,99 @@ TEST(run_wait_delay_grandchild_holds_pipe) {
                             &r, &e),
             &e);
   double took = test_now() - t0;
-  ASSERT(took < 2.0);
-  ASSERT(took >= 0.25);
+  ASSERT_LT(took, 0.3 + test_slow(1.7));
+  ASSERT_GE(took, 0.25);
   ASSERT_EQ(r->returncode, 0);
   ASSERT_STREQ(r->out, "x\n");
   ASSERT_STREQ(r->err, "");
   ASSERT(!r->timed_out);
+#ifndef _WIN32
   ASSERT_EQ(kill(-(pid_t)r->pid, SIGKILL), 0); /* the sleep was left alone */
   ASSERT(group_gone(r->pid));
+#endif
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+}
+
+/* The grandchild of `helper grandchild S TEXT` outlives the case (on
+ * Windows in the case's job, elsewhere reparented to init). */
+static void grandchild_left(void) {
+#ifdef _WIN32
+  test_allow_leftover_children();
+#endif
 }
 
 TEST(run_wait_delay_with_timeout) {
-  /* wait_delay and a (longer) timeout: a clean status 0, no timeout. */
-  int fds = test_count_fds();
-  const char *argv[] = {test_helper, "grandchild", "4", "hello", NULL};
+  /* wait_delay and a (longer) timeout: a clean status 0, no timeout. The
+   * grandchild holds the pipes for longer than the timeout, with kill_tree
+   * or without. */
+  const subproc_kill_tree trees[] = {SUBPROC_KILL_TREE_AUTO,
+                                     SUBPROC_KILL_TREE_ON};
+  char hold[32];
+  snprintf(hold, sizeof hold, "%g", test_slow(8.0));
+  for (int i = 0; i < 2; i++) {
+    const char *argv[] = {test_helper, "grandchild", hold, "hello", NULL};
+    subproc_result *r = NULL;
+    subproc_error e;
+    double t0 = test_now();
+    ASSERT_OK(subproc_run(argv,
+                          &(subproc_options){.capture_output = 1,
+                                             .wait_delay = 0.3,
+                                             .kill_tree = trees[i],
+                                             .timeout = test_slow(7.0)},
+                          &r, &e),
+              &e);
+    ASSERT_LT(test_now() - t0, 0.3 + test_slow(1.7));
+    ASSERT_EQ(r->returncode, 0);
+    ASSERT_STREQ(r->out, "hello\n");
+    ASSERT(!r->timed_out);
+    subproc_result_free(r);
+  }
+  grandchild_left();
+}
+
+TEST(run_wait_delay_not_imposed_on_clean_exit) {
+  /* Pipes that reach EOF end the call at once: the delay is a bound. */
+  const char *argv[] = {test_helper, "write", "100000", NULL};
   subproc_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
   ASSERT_OK(subproc_run(argv,
                         &(subproc_options){.capture_output = 1,
-                                           .wait_delay = 0.3,
-                                           .timeout = 5.0},
+                                           .wait_delay = test_slow(10.0)},
                         &r, &e),
             &e);
-  ASSERT(test_now() - t0 < 2.0);
-  ASSERT_EQ(r->returncode, 0);
-  ASSERT_STREQ(r->out, "hello\n");
-  ASSERT(!r->timed_out);
-  subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
-}
-
-TEST(run_wait_delay_not_imposed_on_clean_exit) {
-  /* Pipes that reach EOF end the call at once: the delay is a bound. */
-  int fds = test_count_fds();
-  const char *argv[] = {test_helper, "write", "100000", NULL};
-  subproc_result *r = NULL;
-  subproc_error e;
-  double t0 = test_now();
-  ASSERT_OK(
-      subproc_run(argv,
-                  &(subproc_options){.capture_output = 1, .wait_delay = 10.0},
-                  &r, &e),
-      &e);
-  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(r->out_len, 100000);
   ASSERT(write_pattern_ok(r->out, r->out_len));
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_timeout_grandchild_holds_pipe) {
-  /* No wait_delay, grandchild not killed (kill_tree OFF): the timeout
-   * still ends the call within timeout + a small bound. */
-  become_subreaper();
-  int fds = test_count_fds();
+  /* No wait_delay, the grandchild not killed (Python's exact case, in our
+   * own process group): the timeout still ends the call within the
+   * timeout and a bound, with the child's status. */
+  subproc_result *r = NULL;
+  subproc_error e;
+  char hold[32];
+  snprintf(hold, sizeof hold, "%g", test_slow(8.0));
+  double t0 = test_now();
+  const char *argv[] = {test_helper, "grandchild", hold, "y", NULL};
+  ASSERT_EQ(subproc_run(argv,
+                        &(subproc_options){.capture_output = 1, .timeout = 1.0},
+                        &r, &e),
+            SUBPROC_ETIMEDOUT);
+  ASSERT_LT(test_now() - t0, 1.0 + test_slow(1.5));
+  ASSERT(r->timed_out);
+  ASSERT_STREQ(r->out, "y\n");
+  ASSERT_EQ(r->returncode, 0); /* the child had exited on its own */
+  subproc_result_free(r);
+  grandchild_left();
+}
+
+TEST_POSIX(run_timeout_grandchild_holds_pipe_new_session) {
+  /* The same with the grandchild in a session of its own, kill_tree OFF,
+   * cleaned up afterwards. */
+  test_become_subreaper();
   subproc_result *r = NULL;
   subproc_error e;
   double t0 = test_now();
@@ -515,33 +508,20 @@ TEST(run_timeout_grandchild_holds_pipe) {
                                          .timeout = 1.0},
                       &r, &e),
       SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 1.0 + 0.5);
+  ASSERT_LT(test_now() - t0, 1.0 + test_slow(1.5));
   ASSERT(r->timed_out);
   ASSERT_STREQ(r->out, "x\n");
+#ifndef _WIN32
   ASSERT_EQ(kill(-(pid_t)r->pid, SIGKILL), 0);
   ASSERT(group_gone(r->pid));
+#endif
   subproc_result_free(r);
-  r = NULL;
-  /* Same in our own process group (Python's exact case). */
-  t0 = test_now();
-  const char *argv[] = {test_helper, "grandchild", "4", "y", NULL};
-  ASSERT_EQ(subproc_run(argv,
-                        &(subproc_options){.capture_output = 1, .timeout = 1.0},
-                        &r, &e),
-            SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 1.0 + 0.5);
-  ASSERT_STREQ(r->out, "y\n");
-  ASSERT_EQ(r->returncode, 0); /* the child had exited on its own */
-  subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_timeout_grandchild_keeps_writing) {
+TEST_POSIX(run_timeout_grandchild_keeps_writing) {
   /* After the timeout kill, a grandchild that keeps the pipe full must not
    * keep run reading: the drain after the kill is bounded too. */
-  become_subreaper();
-  int fds = test_count_fds();
+  test_become_subreaper();
   const char *argv[] = {"\"$0\" write 1000000000000 & wait", test_helper, NULL};
   size_t seen = 0;
   subproc_result *r = NULL;
@@ -557,13 +537,13 @@ TEST(run_timeout_grandchild_keeps_writing) {
                                            .on_output_arg = &seen},
                         &r, &e),
             SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 0.5 + 0.5);
+  ASSERT_LT(test_now() - t0, 0.5 + test_slow(1.5));
   ASSERT(seen > 0);
+#ifndef _WIN32
   ASSERT_EQ(kill(-(pid_t)r->pid, SIGKILL), 0);
   ASSERT(group_gone(r->pid));
+#endif
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
@@ -571,7 +551,6 @@ TEST(run_timeout_grandchild_keeps_writing) {
 /* ------------------------------------------------------------------ */
 
 TEST(run_max_output_truncate) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -627,12 +606,9 @@ TEST(run_max_output_truncate) {
   ASSERT_STREQ(r->out, "\xc3\xa9");
   ASSERT(r->out_truncated);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_max_output_kill) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "200000000", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -644,10 +620,10 @@ TEST(run_max_output_kill) {
                                      .max_output_policy = SUBPROC_LIMIT_KILL},
                   &r, &e),
       SUBPROC_ELIMIT);
-  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(e.code, SUBPROC_ELIMIT);
   ASSERT(r != NULL);
-  ASSERT_EQ(r->returncode, -SIGKILL);
+  ASSERT_EQ(r->returncode, TEST_RC_KILLED);
   ASSERT(r->out_truncated);
   ASSERT_EQ(r->out_len, 1000);
   ASSERT(write_pattern_ok(r->out, r->out_len));
@@ -665,8 +641,6 @@ TEST(run_max_output_kill) {
   ASSERT_EQ(r->out_len, 999);
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
@@ -695,19 +669,12 @@ static int sink_fn(void *arg, int stream, const char *data, size_t len) {
 }
 
 TEST(run_on_output_streams_everything) {
-  int fds = test_count_fds();
-  const char *argv[] = {"\"$0\" write 3000000; \"$0\" write 2000000 2",
-                        test_helper, NULL};
+  const char *argv[] = {test_helper, "script", "write:3000000",
+                        "write:2000000:2", NULL};
   sink s = {0};
-  subproc_result *r = NULL;
-  subproc_error e;
-  ASSERT_OK(subproc_run(argv,
-                        &(subproc_options){.shell = 1,
-                                           .capture_output = 1,
-                                           .on_output = sink_fn,
-                                           .on_output_arg = &s},
-                        &r, &e),
-            &e);
+  subproc_result *r = run_ok(argv, (subproc_options){.capture_output = 1,
+                                                     .on_output = sink_fn,
+                                                     .on_output_arg = &s});
   ASSERT(!s.bad);
   ASSERT_EQ(s.n[1], 3000000);
   ASSERT_EQ(s.n[2], 2000000);
@@ -715,8 +682,6 @@ TEST(run_on_output_streams_everything) {
   ASSERT_EQ(r->out_len, 0);
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 static int text_sink(void *arg, int stream, const char *data, size_t len) {
@@ -730,7 +695,6 @@ static int text_sink(void *arg, int stream, const char *data, size_t len) {
 }
 
 TEST(run_on_output_text) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "hex", "e90d0a41", NULL};
   sink s = {0};
   subproc_error e;
@@ -743,13 +707,10 @@ TEST(run_on_output_text) {
             &e);
   ASSERT(!s.bad);
   ASSERT_STREQ(s.text, "\xc3\xa9\nA");
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_on_output_stop) {
   /* A negative return stops the child and fails the call with it. */
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "write", "1000000000000", NULL};
   sink s = {.stop_after = 3};
   subproc_result *r = NULL;
@@ -761,33 +722,46 @@ TEST(run_on_output_stop) {
                                            .on_output_arg = &s},
                         &r, &e),
             -ECANCELED);
-  ASSERT(test_now() - t0 < 3.0);
+  ASSERT_LT(test_now() - t0, test_slow(3.0));
   ASSERT_EQ(e.code, -ECANCELED);
   ASSERT_EQ(s.calls, 3);
   ASSERT(!s.bad);
   ASSERT(r != NULL);
-  ASSERT_EQ(r->returncode, -SIGKILL);
+  ASSERT_EQ(r->returncode, TEST_RC_KILLED);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
 /* Resource usage and duration                                         */
 /* ------------------------------------------------------------------ */
 
-TEST(run_rusage_and_duration) {
-  int fds = test_count_fds();
+TEST(run_duration) {
   const char *sl[] = {test_helper, "sleep", "0.3", NULL};
+  subproc_result *r = run_ok(sl, (subproc_options){0});
+  ASSERT_GE(r->duration_s, 0.28);
+  ASSERT_LT(r->duration_s, 0.3 + test_slow(9.7));
+  subproc_result_free(r);
+}
+
+/* Five runs: under Wine the peak is now and then seen before the process
+ * is gone, and a known failure must fail every time. */
+TEST_KNOWN_FAIL_WINDOWS(run_max_rss, "max_rss_kb is 0 under Wine: "
+                                     "GetProcessMemoryInfo on the reaped "
+                                     "child gives no peak working set") {
+  const char *sl[] = {test_helper, "sleep", "0.1", NULL};
+  for (int i = 0; i < 5; i++) {
+    subproc_result *r = NULL;
+    subproc_error e;
+    ASSERT_OK(subproc_run(sl, NULL, &r, &e), &e);
+    ASSERT(r->max_rss_kb > 0);
+    subproc_result_free(r);
+  }
+}
+
+TEST_POSIX(run_rusage_cpu) {
+  /* A CPU-burning child. */
   subproc_result *r = NULL;
   subproc_error e;
-  ASSERT_OK(subproc_run(sl, NULL, &r, &e), &e);
-  ASSERT(r->duration_s >= 0.28);
-  ASSERT(r->duration_s < 10.0);
-  ASSERT(r->max_rss_kb > 0);
-  subproc_result_free(r);
-  r = NULL;
-  /* A CPU-burning child. */
   double t0 = test_now();
   ASSERT_OK(subproc_run_cmd("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); "
                             "done; echo $i",
@@ -797,12 +771,12 @@ TEST(run_rusage_and_duration) {
   double took = test_now() - t0;
   ASSERT_STREQ(r->out, "300000\n");
   ASSERT(r->user_s + r->system_s > 0);
-  ASSERT(r->user_s + r->system_s < took + 0.5);
+  /* its CPU time fits in the wall time around the call, and so does the
+   * duration the library measured (0.5 s, 10 ms: clock granularity) */
+  ASSERT_LT(r->user_s + r->system_s, took + 0.5);
   ASSERT(r->duration_s > 0 && r->duration_s <= took + 0.01);
   ASSERT(r->max_rss_kb > 0);
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
@@ -810,7 +784,6 @@ TEST(run_rusage_and_duration) {
 /* ------------------------------------------------------------------ */
 
 TEST(run_call) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "exit", "5", NULL};
   int status = -1;
   subproc_error e;
@@ -822,26 +795,33 @@ TEST(run_call) {
             &e);
   ASSERT_EQ(status, 5);
   ASSERT_OK(subproc_call(argv, NULL, NULL, &e), &e);
-  /* Signals: -N. */
-  const char *k9[] = {"kill -9 $$", NULL};
-  ASSERT_OK(subproc_call(k9, &(subproc_options){.shell = 1}, &status, &e), &e);
-  ASSERT_EQ(status, -9);
   /* A timeout kills the child and is an error. */
   const char *sl[] = {test_helper, "sleep", "30", NULL};
   double t0 = test_now();
   ASSERT_EQ(subproc_call(sl, &(subproc_options){.timeout = 0.3}, &status, &e),
             SUBPROC_ETIMEDOUT);
-  ASSERT(test_now() - t0 < 0.3 + 0.5);
+  ASSERT_LT(test_now() - t0, 0.3 + test_slow(1.5));
   /* A missing program is the exec error. */
   const char *nope[] = {"/nonexistent/program", NULL};
   ASSERT_EQ(subproc_call(nope, NULL, &status, &e), -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
+}
+
+TEST_POSIX(run_call_signal) {
+  /* Signals: -N. */
+  const char *k9[] = {"kill -9 $$", NULL};
+  int status = -1;
+  subproc_error e;
+  ASSERT_OK(subproc_call(k9, &(subproc_options){.shell = 1}, &status, &e), &e);
+  ASSERT_EQ(status, -9);
+  ASSERT_EQ(subproc_check_call(k9, &(subproc_options){.shell = 1}, &e),
+            SUBPROC_ECALLED);
+  ASSERT_EQ(e.returncode, -9);
+  ASSERT_STREQ(e.message,
+               "Command 'kill -9 $$' died with <Signals.SIGKILL: 9>.");
 }
 
 TEST(run_check_call) {
-  int fds = test_count_fds();
   const char *ok[] = {test_helper, "exit", "0", NULL};
   const char *bad[] = {test_helper, "exit", "2", NULL};
   subproc_error e;
@@ -849,24 +829,11 @@ TEST(run_check_call) {
   ASSERT_EQ(subproc_check_call(bad, NULL, &e), SUBPROC_ECALLED);
   ASSERT_EQ(e.code, SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 2);
-  char *cmd = subproc_join(bad);
-  char want[2048];
-  snprintf(want, sizeof want, "Command '%s' returned non-zero exit status 2.",
-           cmd);
-  subproc_buffer_free(cmd);
-  ASSERT_STREQ(e.message, want);
-  const char *k[] = {"kill -9 $$", NULL};
-  ASSERT_EQ(subproc_check_call(k, &(subproc_options){.shell = 1}, &e),
-            SUBPROC_ECALLED);
-  ASSERT_EQ(e.returncode, -9);
-  ASSERT_STREQ(e.message, "Command 'kill -9 $$' died with <Signals.SIGKILL: 9>.");
+  assert_called_message(&e, bad, 2);
   ASSERT_EQ(subproc_check_call(bad, NULL, NULL), SUBPROC_ECALLED);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_check_output) {
-  int fds = test_count_fds();
   const char *argv[] = {test_helper, "echo", "hello", "world", NULL};
   subproc_result *r = NULL;
   subproc_error e;
@@ -877,11 +844,10 @@ TEST(run_check_output) {
   subproc_result_free(r);
   r = NULL;
   /* stderr=STDOUT folds it in; input is accepted. */
-  const char *both[] = {"cat; echo err >&2", NULL};
+  const char *both[] = {test_helper, "script", "cat", "err:err\n", NULL};
   ASSERT_OK(
       subproc_check_output(both,
-                           &(subproc_options){.shell = 1,
-                                              .err = {.kind = SUBPROC_STDOUT},
+                           &(subproc_options){.err = {.kind = SUBPROC_STDOUT},
                                               .input = "in\n",
                                               .input_len = 3},
                            &r, &e),
@@ -890,18 +856,15 @@ TEST(run_check_output) {
   subproc_result_free(r);
   r = NULL;
   /* Failure: SUBPROC_ECALLED with the output kept. */
-  const char *fail[] = {"echo partial; exit 6", NULL};
-  ASSERT_EQ(subproc_check_output(fail, &(subproc_options){.shell = 1}, &r, &e),
-            SUBPROC_ECALLED);
+  const char *fail[] = {test_helper, "script", "out:partial\n", "exit:6", NULL};
+  ASSERT_EQ(subproc_check_output(fail, NULL, &r, &e), SUBPROC_ECALLED);
   ASSERT_EQ(e.returncode, 6);
   ASSERT_STREQ(r->out, "partial\n");
   ASSERT_EQ(r->returncode, 6);
   subproc_result_free(r);
   /* res may be NULL. */
   ASSERT_OK(subproc_check_output(argv, NULL, NULL, &e), &e);
-  ASSERT_EQ(
-      subproc_check_output(fail, &(subproc_options){.shell = 1}, NULL, &e),
-      SUBPROC_ECALLED);
+  ASSERT_EQ(subproc_check_output(fail, NULL, NULL, &e), SUBPROC_ECALLED);
   /* text mode. */
   r = NULL;
   const char *crlf[] = {test_helper, "hex", "610d0a", NULL};
@@ -909,16 +872,14 @@ TEST(run_check_output) {
             &e);
   ASSERT_STREQ(r->out, "a\n");
   subproc_result_free(r);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
+#ifndef _WIN32
 /* ------------------------------------------------------------------ */
 /* getoutput, getstatusoutput                                          */
 /* ------------------------------------------------------------------ */
 
-TEST(run_getstatusoutput_spec_examples) {
-  int fds = test_count_fds();
+TEST_POSIX(run_getstatusoutput_spec_examples) {
   int status = -1;
   char *out = NULL;
   subproc_error e;
@@ -967,12 +928,9 @@ TEST(run_getstatusoutput_spec_examples) {
       subproc_getstatusoutput("exit 3", NULL, NULL, &status, NULL, NULL, &e),
       &e);
   ASSERT_EQ(status, 3);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_getoutput) {
-  int fds = test_count_fds();
+TEST_POSIX(run_getoutput) {
   char *out = NULL;
   subproc_error e;
   ASSERT_OK(subproc_getoutput("ls /bin/ls", NULL, NULL, &out, NULL, &e), &e);
@@ -989,8 +947,6 @@ TEST(run_getoutput) {
   ASSERT_STREQ(out, "x\ny");
   subproc_buffer_free(out);
   ASSERT_OK(subproc_getoutput("echo ignored", NULL, NULL, NULL, NULL, &e), &e);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1061,7 +1017,8 @@ static subproc_result *python_says(const char *mode) {
   subproc_result *r = NULL;
   subproc_error e;
   int rc = subproc_run(
-      argv, &(subproc_options){.capture_output = 1, .timeout = 60}, &r, &e);
+      argv, &(subproc_options){.capture_output = 1, .timeout = test_slow(60)},
+      &r, &e);
   if (rc == 0 && r->returncode == 127) {
     subproc_result_free(r);
     SKIP("python3 is not installed");
@@ -1093,8 +1050,7 @@ static const char *expect_line(const char *py, const char *ours,
   return nl + 1;
 }
 
-TEST(run_differential_getstatusoutput) {
-  int fds = test_count_fds();
+TEST_POSIX(run_differential_getstatusoutput) {
   subproc_result *py = python_says("gso");
   const char *line = py->out;
   for (size_t i = 0; diff_cmds[i]; i++) {
@@ -1115,12 +1071,9 @@ TEST(run_differential_getstatusoutput) {
   }
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_differential_check_output) {
-  int fds = test_count_fds();
+TEST_POSIX(run_differential_check_output) {
   subproc_result *py = python_says("co");
   const char *line = py->out;
   for (size_t i = 0; diff_cmds[i]; i++) {
@@ -1152,12 +1105,9 @@ TEST(run_differential_check_output) {
   }
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_differential_check_call) {
-  int fds = test_count_fds();
+TEST_POSIX(run_differential_check_call) {
   subproc_result *py = python_says("cc");
   const char *line = py->out;
   for (size_t i = 0; diff_cmds[i]; i++) {
@@ -1182,12 +1132,9 @@ TEST(run_differential_check_call) {
   }
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
-TEST(run_differential_run_capture) {
-  int fds = test_count_fds();
+TEST_POSIX(run_differential_run_capture) {
   subproc_result *py = python_says("run");
   const char *line = py->out;
   for (size_t i = 0; diff_cmds[i]; i++) {
@@ -1207,16 +1154,15 @@ TEST(run_differential_run_capture) {
   }
   ASSERT_STREQ(line, "");
   subproc_result_free(py);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
+
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Bad input                                                           */
 /* ------------------------------------------------------------------ */
 
 TEST(run_bad_input) {
-  int fds = test_count_fds();
   subproc_error e;
   subproc_result *r = (subproc_result *)&e;
   const char *empty[] = {NULL};
@@ -1261,10 +1207,8 @@ TEST(run_bad_input) {
   r = (subproc_result *)&e;
   ASSERT_EQ(subproc_run(nope, &(subproc_options){.capture_output = 1}, &r, &e),
             -ENOENT);
-  ASSERT_STREQ(e.step, "exec");
+  ASSERT_STREQ(subproc_step_name(e.step), "exec");
   ASSERT(r == NULL);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }
 
 TEST(run_check_returncode) {
@@ -1285,12 +1229,9 @@ TEST(run_check_returncode) {
 /* Without pidfds (older kernels, other systems), through a test knob   */
 /* ------------------------------------------------------------------ */
 
-#include "testing.h"
-
-TEST(run_no_pidfd_wait_delay_and_timeout) {
-  become_subreaper();
+TEST_POSIX(run_no_pidfd_wait_delay_and_timeout) {
+  test_become_subreaper();
   subproc__set_test_flags(SUBPROC__NO_PIDFD);
-  int fds = test_count_fds();
   subproc_result *r = NULL;
   subproc_error e;
   /* wait_delay must notice the exit without a pidfd to poll. */
@@ -1302,17 +1243,18 @@ TEST(run_no_pidfd_wait_delay_and_timeout) {
                                                .wait_delay = 0.3},
                             &r, &e),
             &e);
-  ASSERT(test_now() - t0 < 2.0);
+  ASSERT_LT(test_now() - t0, 0.3 + test_slow(1.7));
   ASSERT_EQ(r->returncode, 0);
   ASSERT_STREQ(r->out, "x\n");
+#ifndef _WIN32
   ASSERT_EQ(kill(-(pid_t)r->pid, SIGKILL), 0);
   ASSERT(group_gone(r->pid));
+#endif
   subproc_result_free(r);
   r = NULL;
-  /* The timeout, with kill_tree, and the partial output. */
-  long pgid =
-      run_tree((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}, &r);
-  ASSERT(group_gone(pgid));
+  /* The timeout, with kill_tree. */
+  long pid = run_tree((subproc_options){.kill_tree = SUBPROC_KILL_TREE_ON}, &r);
+  ASSERT(test_process_gone(pid, 5.0));
   subproc_result_free(r);
   r = NULL;
   /* A plain run. */
@@ -1323,6 +1265,4 @@ TEST(run_no_pidfd_wait_delay_and_timeout) {
   ASSERT_EQ(r->returncode, 0);
   subproc_result_free(r);
   subproc__set_test_flags(0);
-  ASSERT_EQ(test_count_fds(), fds);
-  test_assert_no_zombies();
 }

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void subproc_tool_json_init(subproc_tool_json *j) { memset(j, 0, sizeof *j); }
+void cli_json_init(cli_json *j) { memset(j, 0, sizeof *j); }
 
-void subproc_tool_json_free(subproc_tool_json *j) {
+void cli_json_free(cli_json *j) {
   free(j->data);
-  subproc_tool_json_init(j);
+  cli_json_init(j);
 }
 
-static int reserve(subproc_tool_json *j, size_t extra) {
+static int reserve(cli_json *j, size_t extra) {
   size_t cap = j->cap ? j->cap : 256;
   char *p;
   if (j->failed)
@@ -36,7 +36,7 @@ fail:
   return -1;
 }
 
-static void put(subproc_tool_json *j, const void *p, size_t n) {
+static void put(cli_json *j, const void *p, size_t n) {
   if (n == 0 || reserve(j, n) < 0)
     return;
   memcpy(j->data + j->len, p, n);
@@ -44,27 +44,27 @@ static void put(subproc_tool_json *j, const void *p, size_t n) {
   j->data[j->len] = '\0';
 }
 
-static void putc_(subproc_tool_json *j, char c) { put(j, &c, 1); }
+static void putc_(cli_json *j, char c) { put(j, &c, 1); }
 
 /* Every value and key starts here: the comma goes between siblings. */
-static void begin_value(subproc_tool_json *j) {
+static void begin_value(cli_json *j) {
   if (j->need_comma)
     putc_(j, ',');
   j->need_comma = 0;
 }
 
-void subproc_tool_json_open(subproc_tool_json *j, char bracket) {
+void cli_json_open(cli_json *j, char bracket) {
   begin_value(j);
   putc_(j, bracket);
 }
 
-void subproc_tool_json_close(subproc_tool_json *j, char bracket) {
+void cli_json_close(cli_json *j, char bracket) {
   putc_(j, bracket);
   j->need_comma = 1;
 }
 
-void subproc_tool_json_key(subproc_tool_json *j, const char *key) {
-  subproc_tool_json_string(j, key, strlen(key));
+void cli_json_key(cli_json *j, const char *key) {
+  cli_json_string(j, key, strlen(key));
   putc_(j, ':');
   j->need_comma = 0;
 }
@@ -105,7 +105,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad) {
   return need;
 }
 
-int subproc_tool_utf8_valid(const char *s, size_t n) {
+int cli_utf8_valid(const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0, bad;
   while (i < n) {
@@ -117,7 +117,7 @@ int subproc_tool_utf8_valid(const char *s, size_t n) {
   return 1;
 }
 
-static void put_escape(subproc_tool_json *j, unsigned char c) {
+static void put_escape(cli_json *j, unsigned char c) {
   static const char hex[] = "0123456789abcdef";
   char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
   switch (c) {
@@ -142,8 +142,7 @@ static void put_escape(subproc_tool_json *j, unsigned char c) {
 }
 
 /* Copies runs of bytes that need no escape with one put() each. */
-static void put_string_body(subproc_tool_json *j, const unsigned char *s,
-                            size_t n) {
+static void put_string_body(cli_json *j, const unsigned char *s, size_t n) {
   size_t i = 0, run = 0, k, bad = 1;
   while (i < n) {
     unsigned char c = s[i];
@@ -168,7 +167,7 @@ static void put_string_body(subproc_tool_json *j, const unsigned char *s,
   put(j, s + run, i - run);
 }
 
-void subproc_tool_json_string(subproc_tool_json *j, const char *s, size_t n) {
+void cli_json_string(cli_json *j, const char *s, size_t n) {
   begin_value(j);
   putc_(j, '"');
   put_string_body(j, (const unsigned char *)s, n);
@@ -176,29 +175,29 @@ void subproc_tool_json_string(subproc_tool_json *j, const char *s, size_t n) {
   j->need_comma = 1;
 }
 
-void subproc_tool_json_cstring(subproc_tool_json *j, const char *s) {
+void cli_json_cstring(cli_json *j, const char *s) {
   if (s)
-    subproc_tool_json_string(j, s, strlen(s));
+    cli_json_string(j, s, strlen(s));
   else
-    subproc_tool_json_null(j);
+    cli_json_null(j);
 }
 
-static void put_literal(subproc_tool_json *j, const char *text) {
+static void put_literal(cli_json *j, const char *text) {
   begin_value(j);
   put(j, text, strlen(text));
   j->need_comma = 1;
 }
 
-void subproc_tool_json_int(subproc_tool_json *j, long long v) {
+void cli_json_int(cli_json *j, long long v) {
   char buf[32];
   snprintf(buf, sizeof buf, "%lld", v);
   put_literal(j, buf);
 }
 
 /* JSON has no NaN or infinity: those become null. */
-void subproc_tool_json_double(subproc_tool_json *j, double v) {
+void cli_json_double(cli_json *j, double v) {
   char buf[64];
-  if (!isfinite(v)) {
+  if (v != v || v - v != 0) { /* NaN or infinite (isfinite trips mingw) */
     put_literal(j, "null");
     return;
   }
@@ -206,11 +205,9 @@ void subproc_tool_json_double(subproc_tool_json *j, double v) {
   put_literal(j, buf);
 }
 
-void subproc_tool_json_bool(subproc_tool_json *j, int v) {
-  put_literal(j, v ? "true" : "false");
-}
+void cli_json_bool(cli_json *j, int v) { put_literal(j, v ? "true" : "false"); }
 
-void subproc_tool_json_null(subproc_tool_json *j) { put_literal(j, "null"); }
+void cli_json_null(cli_json *j) { put_literal(j, "null"); }
 
 static void base64_quad(char out[4], const unsigned char *p, size_t n) {
   static const char b64[] =
@@ -226,7 +223,7 @@ static void base64_quad(char out[4], const unsigned char *p, size_t n) {
   out[3] = n > 2 ? b64[v & 63] : '=';
 }
 
-void subproc_tool_json_base64(subproc_tool_json *j, const void *p, size_t n) {
+void cli_json_base64(cli_json *j, const void *p, size_t n) {
   const unsigned char *s = p;
   size_t i;
   begin_value(j);
@@ -242,18 +239,17 @@ void subproc_tool_json_base64(subproc_tool_json *j, const void *p, size_t n) {
   j->need_comma = 1;
 }
 
-void subproc_tool_json_bytes(subproc_tool_json *j, const char *key,
-                             const char *s, size_t n) {
+void cli_json_bytes(cli_json *j, const char *key, const char *s, size_t n) {
   char key64[128];
-  subproc_tool_json_key(j, key);
+  cli_json_key(j, key);
   if (!s) {
-    subproc_tool_json_null(j);
+    cli_json_null(j);
     return;
   }
-  subproc_tool_json_string(j, s, n);
-  if (subproc_tool_utf8_valid(s, n))
+  cli_json_string(j, s, n);
+  if (cli_utf8_valid(s, n))
     return;
   snprintf(key64, sizeof key64, "%s_base64", key);
-  subproc_tool_json_key(j, key64);
-  subproc_tool_json_base64(j, s, n);
+  cli_json_key(j, key64);
+  cli_json_base64(j, s, n);
 }

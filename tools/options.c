@@ -40,7 +40,19 @@ enum {
   OPT_KEEP_SIGNALS,
   OPT_PIPESIZE,
   OPT_MAX_OUTPUT,
-  OPT_JSON
+  OPT_JSON,
+  /* limits, parent death, privileges (tools/limits.c) */
+  OPT_RLIMIT,
+  OPT_PDEATHSIG,
+  OPT_NO_NEW_PRIVS,
+  OPT_FOREGROUND,
+  /* containment (cgroup v2) */
+  OPT_CGROUP,
+  OPT_CGROUP_PARENT,
+  OPT_CGROUP_MOVE,
+  OPT_MEMORY_MAX,
+  OPT_PIDS_MAX,
+  OPT_CPU_MAX
 };
 
 static const struct option long_options[] = {
@@ -75,15 +87,25 @@ static const struct option long_options[] = {
     {"pipesize", required_argument, NULL, OPT_PIPESIZE},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"rlimit", required_argument, NULL, OPT_RLIMIT},
+    {"pdeathsig", required_argument, NULL, OPT_PDEATHSIG},
+    {"no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+    {"cgroup-move-fallback", no_argument, NULL, OPT_CGROUP_MOVE},
+    {"memory-max", required_argument, NULL, OPT_MEMORY_MAX},
+    {"pids-max", required_argument, NULL, OPT_PIDS_MAX},
+    {"cpu-max", required_argument, NULL, OPT_CPU_MAX},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
 /* ---- option values ---- */
 
-static int bad_value(const subproc_tool_config *c, const char *opt,
-                     const char *value, const char *expected) {
-  return subproc_tool_usage_error(c->cmd, "invalid value '%s' for %s (%s)",
-                                  value, opt, expected);
+static int bad_value(const cli_config *c, const char *opt, const char *value,
+                     const char *expected) {
+  return cli_usage_error(c->cmd, "invalid value '%s' for %s (%s)", value, opt,
+                         expected);
 }
 
 /* Seconds with an optional unit, as GNU timeout takes them: 1.5, 2m, 1h. */
@@ -92,7 +114,7 @@ static int parse_seconds(const char *s, double *out) {
   double v;
   errno = 0;
   v = strtod(s, &end);
-  if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+  if (end == s || errno == ERANGE || v != v || v - v != 0 || v < 0)
     return -1;
   if (*end && end[1])
     return -1;
@@ -155,40 +177,69 @@ static int parse_bytes(const char *s, size_t *out) {
   return 0;
 }
 
+/* The cgroup limits: bytes (64M), a count, CPUs (0.5). */
+static int set_cgroup_limit(cli_config *c, int opt, const char *text) {
+  subproc_options *o = &c->opts;
+  long long v;
+  size_t bytes;
+  char *end;
+  double cpus;
+  if (opt == OPT_MEMORY_MAX) {
+    if (parse_bytes(text, &bytes) < 0 || bytes == 0 ||
+        bytes > (size_t)0x7fffffffffffffffLL)
+      return bad_value(c, "--memory-max", text,
+                       "expected bytes > 0, e.g. 512M");
+    o->cgroup_memory_max = (long long)bytes;
+  } else if (opt == OPT_PIDS_MAX) {
+    if (parse_integer(text, 10, 1, 0x7fffffff, &v) < 0)
+      return bad_value(c, "--pids-max", text, "expected a count > 0");
+    o->cgroup_pids_max = v;
+  } else {
+    errno = 0;
+    cpus = strtod(text, &end);
+    if (end == text || *end || errno == ERANGE || !(cpus >= 0.01) || cpus > 1e6)
+      return bad_value(c, "--cpu-max", text,
+                       "expected CPUs in [0.01, 1000000], e.g. 0.5");
+    o->cgroup_cpu_max = cpus;
+  }
+  return CLI_CONTINUE;
+}
+
 /* ---- accumulating options ---- */
 
-static int add_env_edit(subproc_tool_config *c, const char *text, int set) {
+static int add_env_edit(cli_config *c, const char *text, int set) {
   const char *eq = strchr(text, '=');
-  subproc_tool_env_edit *p;
+  cli_env_edit *p;
   if (set && (!eq || eq == text))
     return bad_value(c, "--env", text, "expected NAME=VALUE");
   if (!set && (eq || !*text))
     return bad_value(c, "--unset", text, "expected a NAME without '='");
   p = realloc(c->env_edits, (c->n_env_edits + 1) * sizeof *p);
   if (!p)
-    return subproc_tool_usage_error(c->cmd, "out of memory");
+    return cli_usage_error(c->cmd, "out of memory");
   c->env_edits = p;
   c->env_edits[c->n_env_edits].text = text;
   c->env_edits[c->n_env_edits++].set = set;
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
-static int add_pass_fd(subproc_tool_config *c, const char *text) {
+static int add_pass_fd(cli_config *c, const char *text) {
   long long fd;
   int *p;
   if (parse_integer(text, 10, 0, 1 << 30, &fd) < 0)
     return bad_value(c, "--pass-fd", text, "expected a file descriptor");
-  p = realloc(c->pass_fds, (c->opts.n_pass_fds + 1) * sizeof *p);
+  p = realloc(c->pass_fds, (c->n_pass_fds + 2) * sizeof *p);
   if (!p)
-    return subproc_tool_usage_error(c->cmd, "out of memory");
+    return cli_usage_error(c->cmd, "out of memory");
   c->pass_fds = p;
-  c->pass_fds[c->opts.n_pass_fds++] = (int)fd;
+  c->pass_fds[c->n_pass_fds++] = (int)fd;
+  c->pass_fds[c->n_pass_fds] = -1;
   c->opts.pass_fds = c->pass_fds;
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
 /* "a,b,c" -> {"a", "b", "c", NULL}; "" -> {NULL}, no supplementary groups. */
-static int set_extra_groups(subproc_tool_config *c, const char *text) {
+static int set_extra_groups(cli_config *c, const char *text) {
   size_t n = 0;
   char *p;
   free(c->groups_buf);
@@ -196,7 +247,7 @@ static int set_extra_groups(subproc_tool_config *c, const char *text) {
   c->groups_buf = strdup(text);
   c->extra_groups = calloc(strlen(text) + 2, sizeof *c->extra_groups);
   if (!c->groups_buf || !c->extra_groups)
-    return subproc_tool_usage_error(c->cmd, "out of memory");
+    return cli_usage_error(c->cmd, "out of memory");
   for (p = *text ? c->groups_buf : NULL; p;) {
     c->extra_groups[n++] = p;
     p = strchr(p, ',');
@@ -206,19 +257,19 @@ static int set_extra_groups(subproc_tool_config *c, const char *text) {
       return bad_value(c, "--extra-groups", text, "expected G,G,...");
   }
   c->opts.extra_groups = c->extra_groups;
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
 /* ---- one option ---- */
 
-static int set_seconds(subproc_tool_config *c, const char *opt,
-                       const char *text, double *out) {
+static int set_seconds(cli_config *c, const char *opt, const char *text,
+                       double *out) {
   if (parse_seconds(text, out) < 0)
     return bad_value(c, opt, text, "expected seconds >= 0, e.g. 1.5, 2m, 1h");
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
-static int set_number(subproc_tool_config *c, int opt, const char *text) {
+static int set_number(cli_config *c, int opt, const char *text) {
   subproc_options *o = &c->opts;
   long long v;
   size_t bytes;
@@ -242,10 +293,10 @@ static int set_number(subproc_tool_config *c, int opt, const char *text) {
     o->max_output = bytes;
     o->max_output_policy = SUBPROC_LIMIT_TRUNCATE;
   }
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
-static int set_flag(subproc_tool_config *c, int opt) {
+static int set_flag(cli_config *c, int opt) {
   subproc_options *o = &c->opts;
   switch (opt) {
   case OPT_KILL_TREE:
@@ -278,12 +329,21 @@ static int set_flag(subproc_tool_config *c, int opt) {
   case OPT_JSON:
     c->json = 1;
     break;
+  case OPT_NO_NEW_PRIVS:
+    o->no_new_privs = 1;
+    break;
+  case OPT_FOREGROUND:
+    o->foreground = 1;
+    break;
+  case OPT_CGROUP_MOVE:
+    o->cgroup_move_fallback = 1;
+    break;
   }
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
 /* Where an option that keeps its text as given stores it, or NULL. */
-static const char **string_slot(subproc_tool_config *c, int opt) {
+static const char **string_slot(cli_config *c, int opt) {
   switch (opt) {
   case 'C':
     return &c->opts.cwd;
@@ -307,12 +367,16 @@ static const char **string_slot(subproc_tool_config *c, int opt) {
     return &c->input_text;
   case OPT_INPUT_FILE:
     return &c->input_file;
+  case OPT_CGROUP:
+    return &c->opts.cgroup;
+  case OPT_CGROUP_PARENT:
+    return &c->opts.cgroup_parent;
   default:
     return NULL;
   }
 }
 
-static int apply_option(subproc_tool_config *c, int opt, const char *arg) {
+static int apply_option(cli_config *c, int opt, const char *arg) {
   const char **slot;
   switch (opt) {
   case OPT_TIMEOUT:
@@ -327,18 +391,26 @@ static int apply_option(subproc_tool_config *c, int opt, const char *arg) {
     return add_pass_fd(c, arg);
   case OPT_EXTRA_GROUPS:
     return set_extra_groups(c, arg);
+  case OPT_RLIMIT:
+    return cli_add_rlimit(c, arg);
+  case OPT_PDEATHSIG:
+    return cli_set_pdeathsig(c, arg);
   case OPT_UMASK:
   case OPT_PROCESS_GROUP:
   case OPT_PIPESIZE:
   case OPT_MAX_OUTPUT:
     return set_number(c, opt, arg);
+  case OPT_MEMORY_MAX:
+  case OPT_PIDS_MAX:
+  case OPT_CPU_MAX:
+    return set_cgroup_limit(c, opt, arg);
   default:
     break;
   }
   if ((slot = string_slot(c, opt)) == NULL)
     return set_flag(c, opt);
   *slot = arg;
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
 /* ---- getopt ---- */
@@ -355,26 +427,26 @@ static int is_ambiguous(const char *given) {
   return hits > 1;
 }
 
-static int getopt_error(const subproc_tool_config *c, int ch, char **argv) {
+static int getopt_error(const cli_config *c, int ch, char **argv) {
   const char *given = argv[optind - 1];
   if (ch == ':')
-    return subproc_tool_usage_error(c->cmd, "option '%s' needs a value", given);
+    return cli_usage_error(c->cmd, "option '%s' needs a value", given);
   if (is_ambiguous(given))
-    return subproc_tool_usage_error(c->cmd, "option '%s' is ambiguous", given);
+    return cli_usage_error(c->cmd, "option '%s' is ambiguous", given);
   if (optopt > 0 && optopt < 128 && isprint(optopt))
-    return subproc_tool_usage_error(c->cmd, "invalid option -- '%c'", optopt);
-  return subproc_tool_usage_error(c->cmd, "invalid option '%s'", given);
+    return cli_usage_error(c->cmd, "invalid option -- '%c'", optopt);
+  return cli_usage_error(c->cmd, "invalid option '%s'", given);
 }
 
-static int parse_options(subproc_tool_config *c, int argc, char **argv) {
-  int ch, status = SUBPROC_TOOL_CONTINUE;
+static int parse_options(cli_config *c, int argc, char **argv) {
+  int ch, status = CLI_CONTINUE;
   optind = 1;
   opterr = 0;
-  while (status == SUBPROC_TOOL_CONTINUE &&
+  while (status == CLI_CONTINUE &&
          (ch = getopt_long(argc, argv, "+:hC:iu:", long_options, NULL)) != -1) {
     if (ch == 'h') {
-      subproc_tool_help(c->cmd, stdout);
-      return subproc_tool_finish(0);
+      cli_help(c->cmd, stdout);
+      return cli_finish(0);
     }
     if (ch == '?' || ch == ':')
       return getopt_error(c, ch, argv);
@@ -391,8 +463,7 @@ static int env_has_name(const char *entry, const char *name, size_t len) {
   return strncmp(entry, name, len) == 0 && entry[len] == '=';
 }
 
-static void env_apply(const char **env, size_t *n,
-                      const subproc_tool_env_edit *edit) {
+static void env_apply(const char **env, size_t *n, const cli_env_edit *edit) {
   const char *eq = strchr(edit->text, '=');
   size_t len = eq ? (size_t)(eq - edit->text) : strlen(edit->text), i, k = 0;
   for (i = 0; i < *n; i++)
@@ -405,7 +476,7 @@ static void env_apply(const char **env, size_t *n,
 
 /* The child's environment: environ (unless --env-clear), then each
  * --env/--unset in the order given. */
-static int build_env(subproc_tool_config *c) {
+static int build_env(cli_config *c) {
   size_t base = 0, n, i;
   if (!c->env_clear && !c->n_env_edits)
     return 0;
@@ -442,7 +513,7 @@ static int read_all(FILE *f, char **buf, size_t *len) {
 }
 
 /* --input-file FILE, or - for the tool's own stdin. */
-static int read_input_file(subproc_tool_config *c) {
+static int read_input_file(cli_config *c) {
   int from_stdin = strcmp(c->input_file, "-") == 0;
   FILE *f = from_stdin ? stdin : fopen(c->input_file, "rb");
   int rc;
@@ -455,8 +526,8 @@ static int read_input_file(subproc_tool_config *c) {
   return rc;
 }
 
-static int set_redirect(subproc_tool_config *c, subproc_redirect *r,
-                        const char *spec, int allow_stdout) {
+static int set_redirect(cli_config *c, subproc_redirect *r, const char *spec,
+                        int allow_stdout) {
   if (!spec)
     return 0;
   if (strcmp(spec, "null") == 0)
@@ -471,12 +542,12 @@ static int set_redirect(subproc_tool_config *c, subproc_redirect *r,
   return 0;
 }
 
-static int check_input(subproc_tool_config *c) {
+static int check_input(cli_config *c) {
   if (c->input_text && c->input_file)
-    return subproc_tool_usage_error(
-        c->cmd, "--input and --input-file cannot be used together");
+    return cli_usage_error(c->cmd,
+                           "--input and --input-file cannot be used together");
   if ((c->input_text || c->input_file) && c->stdin_spec)
-    return subproc_tool_usage_error(
+    return cli_usage_error(
         c->cmd, "--stdin cannot be used with --input or --input-file");
   if (c->input_text) {
     c->opts.input = c->input_text;
@@ -484,44 +555,45 @@ static int check_input(subproc_tool_config *c) {
   } else if (c->input_file && read_input_file(c) < 0) {
     fprintf(stderr, "subproc: cannot read '%s': %s\n", c->input_file,
             strerror(errno));
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   }
   return 0;
 }
 
-static int prepare(subproc_tool_config *c) {
+static int prepare(cli_config *c) {
   subproc_options *o = &c->opts;
   int st;
   if (!c->n_args)
-    return subproc_tool_usage_error(c->cmd, "missing %s",
-                                    strcmp(c->cmd, "pipe") == 0 ? "CMD"
-                                    : o->shell                  ? "COMMAND"
-                                                                : "PROGRAM");
+    return cli_usage_error(c->cmd, "missing %s",
+                           strcmp(c->cmd, "pipe") == 0 ? "CMD"
+                           : o->shell                  ? "COMMAND"
+                                                       : "PROGRAM");
   if ((st = check_input(c)) != 0)
     return st;
   if (set_redirect(c, &o->in, c->stdin_spec, 0) ||
       set_redirect(c, &o->out, c->stdout_spec, 0) ||
       set_redirect(c, &o->err, c->stderr_spec, 1))
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   if (build_env(c) < 0)
-    return subproc_tool_usage_error(c->cmd, "out of memory");
-  return SUBPROC_TOOL_CONTINUE;
+    return cli_usage_error(c->cmd, "out of memory");
+  return CLI_CONTINUE;
 }
 
-int subproc_tool_parse(subproc_tool_config *c, int argc, char **argv) {
+int cli_parse(cli_config *c, int argc, char **argv) {
   int st;
   memset(c, 0, sizeof *c);
   c->cmd = argv[0];
   st = parse_options(c, argc, argv);
-  return st == SUBPROC_TOOL_CONTINUE ? prepare(c) : st;
+  return st == CLI_CONTINUE ? prepare(c) : st;
 }
 
-void subproc_tool_config_free(subproc_tool_config *c) {
+void cli_config_free(cli_config *c) {
   free(c->input_buf);
   free(c->env_edits);
   free(c->env);
   free(c->pass_fds);
   free(c->groups_buf);
   free(c->extra_groups);
+  free(c->rlimits);
   memset(c, 0, sizeof *c);
 }

@@ -66,6 +66,13 @@ static subproc_pool *running_pool;
 
 static void on_signal(int sig) { subproc_pool_cancel(running_pool, sig); }
 
+#if defined(_WIN32)
+/* The C runtime's SIGINT (Ctrl-C) and SIGTERM. */
+static void forward_signals(void) {
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+}
+#else
 static void forward_signals(void) {
   static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction sa;
@@ -78,6 +85,7 @@ static void forward_signals(void) {
     sigaction(sigs[i], &sa, NULL);
   }
 }
+#endif
 
 /* ---- options ---- */
 
@@ -89,10 +97,10 @@ static int parse_halt(config *c, const char *v) {
   else if (strcmp(v, "soon") == 0 || strcmp(v, "soon,fail=1") == 0)
     c->halt = SUBPROC_HALT_SOON;
   else
-    return subproc_tool_usage_error("parallel",
-                                    "--halt: expected never, soon[,fail=1] "
-                                    "or now[,fail=1], not '%s'",
-                                    v);
+    return cli_usage_error("parallel",
+                           "--halt: expected never, soon[,fail=1] "
+                           "or now[,fail=1], not '%s'",
+                           v);
   return 0;
 }
 
@@ -101,32 +109,30 @@ static int parse_number(const char *opt, const char *v, double *out) {
   errno = 0;
   double d = strtod(v, &end);
   if (errno || end == v || *end || !(d >= 0) || d > 1e9)
-    return subproc_tool_usage_error("parallel", "%s: bad value '%s'", opt, v);
+    return cli_usage_error("parallel", "%s: bad value '%s'", opt, v);
   *out = d;
   return 0;
 }
 
 static int parse_options(config *c, int argc, char **argv) {
-    int ch;
+  int ch;
   double v = 0;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "+j:h", long_options, NULL)) != -1) {
     switch (ch) {
     case OPT_JOBS:
-            /* parse_number caps v at 1e9: the cast is exact */
-      if (parse_number("--jobs", optarg, &v) || v < 1 ||
-          v != (double)(size_t)v)
-        return subproc_tool_usage_error("parallel",
-                                        "--jobs: expected a count >= 1");
+      /* parse_number caps v at 1e9: the cast is exact */
+      if (parse_number("--jobs", optarg, &v) || v < 1 || v != (double)(size_t)v)
+        return cli_usage_error("parallel", "--jobs: expected a count >= 1");
       c->jobs = (size_t)v;
       break;
     case OPT_TIMEOUT:
       if (parse_number("--timeout", optarg, &c->timeout))
-        return SUBPROC_TOOL_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
       break;
     case OPT_HALT:
       if (parse_halt(c, optarg))
-        return SUBPROC_TOOL_EXIT_FAILURE;
+        return CLI_EXIT_FAILURE;
       break;
     case OPT_JSON:
       c->json = 1;
@@ -138,13 +144,13 @@ static int parse_options(config *c, int argc, char **argv) {
       c->progress = 0;
       break;
     case 'h':
-      subproc_tool_help("parallel", stdout);
-      return subproc_tool_finish(0);
+      cli_help("parallel", stdout);
+      return cli_finish(0);
     default:
-      return SUBPROC_TOOL_EXIT_FAILURE;
+      return CLI_EXIT_FAILURE;
     }
   }
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
 /* CMD [ARG...] [::: VALUE...] from what follows the options. */
@@ -251,7 +257,7 @@ static void free_argv(char **v) {
 /* ---- reporting ---- */
 
 static void print_progress(const state *s, size_t running) {
-  double elapsed = subproc_tool_now() - s->start;
+  double elapsed = cli_now() - s->start;
   double eta =
       s->n_done ? elapsed / (double)s->n_done * (double)(s->n_total - s->n_done)
                 : 0;
@@ -263,27 +269,28 @@ static void print_progress(const state *s, size_t running) {
 
 static void print_json(const state *s, size_t job, int rc,
                        const subproc_result *r, const subproc_error *e) {
-  subproc_tool_json j;
-  subproc_tool_json_init(&j);
-  subproc_tool_json_open(&j, '{');
-  subproc_tool_json_key(&j, "job");
-  subproc_tool_json_int(&j, (long long)job);
-  subproc_tool_json_key(&j, "args");
-  subproc_tool_json_args(&j, (const char *const *)s->argvs[job]);
-  subproc_tool_json_returncode(&j, r ? r->returncode : SUBPROC_NO_RETURNCODE);
-  subproc_tool_json_key(&j, "timed_out");
-  subproc_tool_json_bool(&j, rc == SUBPROC_ETIMEDOUT);
-  subproc_tool_json_outputs(&j, r);
-  subproc_tool_json_key(&j, "duration_s");
+  cli_json j;
+  cli_json_init(&j);
+  cli_json_open(&j, '{');
+  cli_json_key(&j, "job");
+  cli_json_int(&j, (long long)job);
+  cli_json_key(&j, "args");
+  cli_json_args(&j, (const char *const *)s->argvs[job]);
+  cli_json_returncode(&j, r ? r->returncode : SUBPROC_NO_RETURNCODE);
+  cli_json_key(&j, "timed_out");
+  cli_json_bool(&j, rc == SUBPROC_ETIMEDOUT);
+  cli_json_outputs(&j, r);
+  cli_json_key(&j, "duration_s");
   if (r)
-    subproc_tool_json_double(&j, r->duration_s);
+    cli_json_double(&j, r->duration_s);
   else
-    subproc_tool_json_null(&j);
-  subproc_tool_json_rusage(&j, r);
-  subproc_tool_json_error(&j, rc < 0 ? rc : 0, e);
-  subproc_tool_json_close(&j, '}');
-  subproc_tool_json_print(&j);
-  subproc_tool_json_free(&j);
+    cli_json_null(&j);
+  cli_json_rusage(&j, r);
+  cli_json_cgroup(&j, r);
+  cli_json_error(&j, rc < 0 ? rc : 0, e);
+  cli_json_close(&j, '}');
+  cli_json_print(&j);
+  cli_json_free(&j);
 }
 
 static void on_done(void *arg, size_t job, int rc, const subproc_result *r,
@@ -292,18 +299,18 @@ static void on_done(void *arg, size_t job, int rc, const subproc_result *r,
   s->n_done++;
   int bad = rc < 0 || !r || r->returncode != 0;
   if (bad && !s->n_failed++)
-    s->first_failure_status = subproc_tool_exit_status(
-        rc, e, r ? r->returncode : SUBPROC_NO_RETURNCODE,
-        rc == SUBPROC_ETIMEDOUT);
+    s->first_failure_status =
+        cli_exit_status(rc, e, r ? r->returncode : SUBPROC_NO_RETURNCODE,
+                        rc == SUBPROC_ETIMEDOUT);
   if (s->c->progress)
     fputs("\r\033[K", stderr);
   if (s->c->json) {
     print_json(s, job, rc, r, e);
   } else {
-    subproc_tool_write_captured(r);
+    cli_write_captured(r);
     fflush(stderr);
     if (rc < 0 && rc != SUBPROC_ETIMEDOUT)
-      subproc_tool_print_error(rc, e, s->argvs[job][0]);
+      cli_print_error(rc, e, s->argvs[job][0]);
   }
   fflush(stdout);
   if (s->c->progress)
@@ -312,14 +319,14 @@ static void on_done(void *arg, size_t job, int rc, const subproc_result *r,
 
 static int exit_status(const state *s, int rc) {
   if (rc < 0 && rc != SUBPROC_ECALLED && rc != SUBPROC_ECANCELED)
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   if (s->c->halt != SUBPROC_HALT_NEVER && s->n_failed)
     return s->first_failure_status;
   return s->n_failed > 100 ? MAX_FAILED_STATUS : (int)s->n_failed;
 }
 
 static int run_jobs(config *c) {
-  state s = {.c = c, .n_total = c->n_values, .start = subproc_tool_now()};
+  state s = {.c = c, .n_total = c->n_values, .start = cli_now()};
   s.opts.capture_output = 1;
   s.opts.timeout = c->timeout;
   subproc_pool_options po = {.max_parallel = c->jobs,
@@ -346,24 +353,24 @@ static int run_jobs(config *c) {
   if (c->progress)
     fputs("\r\033[K", stderr);
   if (rc < 0 && rc != SUBPROC_ECALLED && rc != SUBPROC_ECANCELED)
-    subproc_tool_print_error(rc, &e, "parallel");
+    cli_print_error(rc, &e, "parallel");
   subproc_pool_free(pl);
   for (size_t i = 0; s.argvs && i < c->n_values; i++)
     free_argv(s.argvs[i]);
   free(s.argvs);
-  return subproc_tool_finish(exit_status(&s, rc));
+  return cli_finish(exit_status(&s, rc));
 }
 
-int subproc_tool_cmd_parallel(int argc, char **argv) {
+int cli_cmd_parallel(int argc, char **argv) {
   config c = {.progress = isatty(2)};
   int st = parse_options(&c, argc, argv);
-  if (st != SUBPROC_TOOL_CONTINUE)
+  if (st != CLI_CONTINUE)
     return st;
   split_operands(&c, argc, argv);
   if (!c.values && read_values(&c) < 0) {
     fprintf(stderr, "subproc: parallel: cannot read the jobs from stdin: %s\n",
             strerror(errno));
-    st = SUBPROC_TOOL_EXIT_FAILURE;
+    st = CLI_EXIT_FAILURE;
   } else {
     if (c.json)
       c.progress = 0;

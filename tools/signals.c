@@ -9,7 +9,7 @@
 
 #if defined(_WIN32)
 /* A console's Ctrl-C already reaches every process attached to it. */
-void subproc_tool_forward_signals(subproc_options *o, int group_leader) {
+void cli_forward_signals(subproc_options *o, int group_leader) {
   (void)o;
   (void)group_leader;
 }
@@ -55,7 +55,7 @@ static void record(void *arg, long pid) {
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-void subproc_tool_forward_signals(subproc_options *o, int group_leader) {
+void cli_forward_signals(subproc_options *o, int group_leader) {
   static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -85,6 +85,27 @@ static const char help_run[] =
     "  --pass-fd N           keep file descriptor N open (repeatable)\n"
     "  --keep-fds            keep every inheritable descriptor open\n"
     "  --keep-signals        keep ignored signals (SIGPIPE...) ignored\n"
+    "Limits and privileges (POSIX):\n"
+    "  --rlimit RES=SOFT[:HARD]\n"
+    "                        set a resource limit (repeatable): nofile, cpu,\n"
+    "                        as, core, nproc, fsize, stack, memlock, ... or a\n"
+    "                        number; values are numbers or 'unlimited'; one\n"
+    "                        value sets both, an empty one keeps the current\n"
+    "  --pdeathsig SIG       send SIG (KILL, TERM, 9...) to the child if\n"
+    "                        subproc dies first (Linux)\n"
+    "  --no-new-privs        exec can never grant privileges (Linux)\n"
+    "  --foreground          give the terminal to the child's process group\n"
+    "                        until it exits (job control, as a shell does)\n"
+    "Containment (Linux, cgroup v2):\n"
+    "  --cgroup DIR          start the child in the existing cgroup DIR\n"
+    "  --cgroup-parent DIR   start it in a fresh cgroup under DIR: a timeout\n"
+    "                        kills everything in it, even what left the\n"
+    "                        process group; removed when the child ends\n"
+    "  --cgroup-move-fallback  where clone3 cannot start it inside, let the\n"
+    "                        child move itself in before it runs anything\n"
+    "  --memory-max BYTES    limits of the fresh cgroup (64M, 1G); each needs\n"
+    "  --pids-max N          its controller in DIR/cgroup.subtree_control\n"
+    "  --cpu-max CPUS        (0.5 = half a CPU)\n"
     "Result:\n"
     "  --check               report a non-zero exit status as an error\n"
     "  --json                print one JSON object describing the run\n"
@@ -100,9 +121,11 @@ static const char help_pipe[] =
     "passes it through) starts the next stage. The exit status is pipefail's:\n"
     "the last non-zero stage status, or 0.\n"
     "\n"
-    "Options are those of 'subproc run' except --shell and --executable:\n"
-    "--stdin and --input feed the first stage, --stdout and --capture take\n"
-    "the last stage's output, --stderr applies to every stage, --timeout to\n"
+    "Options are those of 'subproc run' except --shell, --executable and\n"
+    "--foreground:\n"
+    "--stdin and --input feed the first stage, --stdout takes the last\n"
+    "stage's output, --stderr applies to every stage, --capture takes the\n"
+    "last stage's stdout and every stage's stderr, --timeout applies to\n"
     "the whole pipeline, --check fails on a pipefail status, and --json\n"
     "prints every stage's status.\n";
 
@@ -156,12 +179,12 @@ static const struct command {
   int (*run)(int argc, char **argv);
   const char *help;
 } commands[] = {
-    {"run", subproc_tool_cmd_run, help_run},
-    {"pipe", subproc_tool_cmd_pipe, help_pipe},
-    {"parallel", subproc_tool_cmd_parallel, help_parallel},
-    {"split", subproc_tool_cmd_split, help_split},
-    {"quote", subproc_tool_cmd_quote, help_quote},
-    {"cmdline", subproc_tool_cmd_cmdline, help_cmdline},
+    {"run", cli_cmd_run, help_run},
+    {"pipe", cli_cmd_pipe, help_pipe},
+    {"parallel", cli_cmd_parallel, help_parallel},
+    {"split", cli_cmd_split, help_split},
+    {"quote", cli_cmd_quote, help_quote},
+    {"cmdline", cli_cmd_cmdline, help_cmdline},
 };
 
 static const struct command *find_command(const char *name) {
@@ -172,7 +195,7 @@ static const struct command *find_command(const char *name) {
   return NULL;
 }
 
-int subproc_tool_help(const char *cmd, FILE *to) {
+int cli_help(const char *cmd, FILE *to) {
   const struct command *c = *cmd ? find_command(cmd) : NULL;
   if (*cmd && !c)
     return 0;
@@ -180,7 +203,7 @@ int subproc_tool_help(const char *cmd, FILE *to) {
   return 1;
 }
 
-int subproc_tool_usage_error(const char *cmd, const char *fmt, ...) {
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "subproc: %s%s", cmd ? cmd : "", cmd ? ": " : "");
   va_start(ap, fmt);
@@ -188,22 +211,22 @@ int subproc_tool_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, " (see 'subproc %s%s--help')\n", cmd ? cmd : "",
           cmd ? " " : "");
-  return SUBPROC_TOOL_EXIT_FAILURE;
+  return CLI_EXIT_FAILURE;
 }
 
-int subproc_tool_finish(int status) {
+int cli_finish(int status) {
   if (fflush(stdout) == 0 && !ferror(stdout))
     return status;
   fprintf(stderr, "subproc: write error: %s\n", strerror(errno));
-  return SUBPROC_TOOL_EXIT_FAILURE;
+  return CLI_EXIT_FAILURE;
 }
 
 static int help_command(int argc, char **argv) {
   if (argc > 2)
-    return subproc_tool_usage_error("help", "expected at most one COMMAND");
-  if (!subproc_tool_help(argc == 2 ? argv[1] : "", stdout))
-    return subproc_tool_usage_error(NULL, "unknown command '%s'", argv[1]);
-  return subproc_tool_finish(0);
+    return cli_usage_error("help", "expected at most one COMMAND");
+  if (!cli_help(argc == 2 ? argv[1] : "", stdout))
+    return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+  return cli_finish(0);
 }
 
 static int is_arg(const char *arg, const char *short_name,
@@ -215,17 +238,17 @@ int main(int argc, char **argv) {
   const struct command *c;
   if (argc < 2) {
     fputs(help_overview, stderr);
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   }
   if (is_arg(argv[1], "-h", "--help") || strcmp(argv[1], "help") == 0)
     return help_command(argc - 1, argv + 1);
   if (is_arg(argv[1], "-V", "--version")) {
     printf("subproc %s\n", subproc_version());
-    return subproc_tool_finish(0);
+    return cli_finish(0);
   }
   if ((c = find_command(argv[1])) != NULL)
     return c->run(argc - 1, argv + 1);
   if (argv[1][0] == '-')
-    return subproc_tool_usage_error(NULL, "invalid option '%s'", argv[1]);
-  return subproc_tool_usage_error(NULL, "unknown command '%s'", argv[1]);
+    return cli_usage_error(NULL, "invalid option '%s'", argv[1]);
+  return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 }

@@ -21,21 +21,19 @@ static int parse_word_options(int argc, char **argv, const char *optstring,
   opterr = 0;
   while ((ch = getopt_long(argc, argv, optstring, word_options, NULL)) != -1) {
     if (ch == 'h') {
-      subproc_tool_help(argv[0], stdout);
-      return subproc_tool_finish(0);
+      cli_help(argv[0], stdout);
+      return cli_finish(0);
     }
     if (ch == '0' && null_terminated) {
       *null_terminated = 1;
       continue;
     }
     if (optopt > 0 && optopt < 128 && isprint(optopt))
-      return subproc_tool_usage_error(argv[0], "invalid option -- '%c'",
-                                      optopt);
-    return subproc_tool_usage_error(argv[0], "invalid option '%s'",
-                                    argv[optind - 1]);
+      return cli_usage_error(argv[0], "invalid option -- '%c'", optopt);
+    return cli_usage_error(argv[0], "invalid option '%s'", argv[optind - 1]);
   }
   *first = optind;
-  return SUBPROC_TOOL_CONTINUE;
+  return CLI_CONTINUE;
 }
 
 static void print_words(char **words, size_t n, int null_terminated) {
@@ -46,26 +44,26 @@ static void print_words(char **words, size_t n, int null_terminated) {
   }
 }
 
-int subproc_tool_cmd_split(int argc, char **argv) {
+int cli_cmd_split(int argc, char **argv) {
   int null_terminated = 0, first = 0;
   char **words = NULL;
   size_t n;
   subproc_error e;
   int st = parse_word_options(argc, argv, "+h0", &null_terminated, &first);
-  if (st != SUBPROC_TOOL_CONTINUE)
+  if (st != CLI_CONTINUE)
     return st;
   if (argc - first != 1)
-    return subproc_tool_usage_error(argv[0], "expected one STRING, got %d",
-                                    argc - first);
+    return cli_usage_error(argv[0], "expected one STRING, got %d",
+                           argc - first);
   memset(&e, 0, sizeof e);
   if (subproc_split(argv[first], &words, &n, &e) < 0) {
     fprintf(stderr, "subproc: split: %s\n",
             e.message[0] ? e.message : "cannot split the string");
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   }
   print_words(words, n, null_terminated);
   subproc_buffer_free(words);
-  return subproc_tool_finish(0);
+  return cli_finish(0);
 }
 
 /* quote and cmdline: every operand joined into one line. */
@@ -74,22 +72,22 @@ static int print_joined(int argc, char **argv,
   int first = 0;
   int st = parse_word_options(argc, argv, "+h", NULL, &first);
   char *line;
-  if (st != SUBPROC_TOOL_CONTINUE)
+  if (st != CLI_CONTINUE)
     return st;
   line = join((const char *const *)(argv + first));
   if (!line) {
     fprintf(stderr, "subproc: %s: out of memory\n", argv[0]);
-    return SUBPROC_TOOL_EXIT_FAILURE;
+    return CLI_EXIT_FAILURE;
   }
   puts(line);
   subproc_buffer_free(line);
-  return subproc_tool_finish(0);
+  return cli_finish(0);
 }
 
-int subproc_tool_cmd_quote(int argc, char **argv) {
+int cli_cmd_quote(int argc, char **argv) {
   return print_joined(argc, argv, subproc_join);
 }
 
-int subproc_tool_cmd_cmdline(int argc, char **argv) {
+int cli_cmd_cmdline(int argc, char **argv) {
   return print_joined(argc, argv, subproc_list2cmdline);
 }

@@ -9,10 +9,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
+#if defined(HAVE_PR_SET_PDEATHSIG) || defined(HAVE_PR_SET_NO_NEW_PRIVS)
+#include <sys/prctl.h>
+#endif
 
 #include "spawn.h"
 
@@ -217,6 +223,75 @@ SUBPROC__CHILD_FN static void child_set_ids(subproc__child_plan *pl) {
     child_fail(pl, STEP_SETUID, errno, -1);
 }
 
+/* ---- limits, parent death, privileges ---- */
+
+/* Right after setpgid: every signal is still blocked (the parent blocked
+ * them all for the spawn; child_mask comes later), and the kernel lets a
+ * background group whose SIGTTOU is blocked take the terminal. */
+SUBPROC__CHILD_FN static void child_take_terminal(subproc__child_plan *pl) {
+  if (pl->foreground && tcsetpgrp(pl->fg_tty, getpgrp()) < 0)
+    child_fail(pl, STEP_TCSETPGRP, errno, pl->fg_tty);
+}
+
+/* Before the ids change, so that a privileged parent can raise limits for
+ * an unprivileged child. prlimit64 on pid 0 is this process only (a
+ * CLONE_VM child still has its own limits) and takes 64-bit values on
+ * every architecture, SUBPROC_RLIM_INFINITY being the kernel's infinity. */
+SUBPROC__CHILD_FN static void child_set_rlimits(subproc__child_plan *pl) {
+  for (size_t i = 0; i < pl->n_rlimits; i++) {
+    const subproc_rlimit *r = &pl->rlimits[i];
+#if defined(HAVE_SYS_PRLIMIT64)
+    struct {
+      uint64_t cur, max;
+    } lim = {r->soft, r->hard};
+    long rc = syscall(SYS_prlimit64, 0, r->resource, &lim, NULL);
+#else
+    /* The parent checked that the values fit rlim_t. */
+    struct rlimit lim;
+    lim.rlim_cur =
+        r->soft == SUBPROC_RLIM_INFINITY ? RLIM_INFINITY : (rlim_t)r->soft;
+    lim.rlim_max =
+        r->hard == SUBPROC_RLIM_INFINITY ? RLIM_INFINITY : (rlim_t)r->hard;
+    int rc = setrlimit(r->resource, &lim);
+#endif
+    if (rc < 0) {
+      pl->report.arg = (int)i;
+      child_fail(pl, STEP_SETRLIMIT, errno, -1);
+    }
+  }
+}
+
+/* After the ids and preexec (a change of credentials clears the setting).
+ * If the parent died before the prctl, nobody will send the signal: the
+ * child sends it to itself, and goes on only where it would have gone on
+ * had the parent died a moment later (the signal ignored or blocked). */
+SUBPROC__CHILD_FN static void child_watch_parent(subproc__child_plan *pl) {
+#if defined(HAVE_PR_SET_PDEATHSIG)
+  if (!pl->pdeathsig)
+    return;
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)pl->pdeathsig, 0UL, 0UL, 0UL) <
+      0) {
+    pl->report.arg = PR_SET_PDEATHSIG;
+    child_fail(pl, STEP_PRCTL, errno, -1);
+  }
+  if (getppid() != pl->parent_pid)
+    kill(getpid(), pl->pdeathsig);
+#else
+  (void)pl; /* refused in the parent */
+#endif
+}
+
+SUBPROC__CHILD_FN static void child_no_new_privs(subproc__child_plan *pl) {
+#if defined(HAVE_PR_SET_NO_NEW_PRIVS)
+  if (pl->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) {
+    pl->report.arg = PR_SET_NO_NEW_PRIVS;
+    child_fail(pl, STEP_PRCTL, errno, -1);
+  }
+#else
+  (void)pl; /* refused in the parent */
+#endif
+}
+
 /* Each candidate of the PATH search in turn; the first error that is not
  * "not there" is reported, as os.execvpe does. The environment is read
  * now, so a preexec callback's setenv() counts. */
@@ -232,7 +307,22 @@ SUBPROC__CHILD_FN static void child_exec(subproc__child_plan *pl) {
   child_fail(pl, STEP_EXEC, saved ? saved : ENOENT, -1);
 }
 
+/* The move fallback (no CLONE_INTO_CGROUP): "0" written to cgroup.procs
+ * moves the writer. First of all, so that neither preexec nor the program
+ * runs a single instruction outside the cgroup, nor forks anything that
+ * would stay behind. */
+SUBPROC__CHILD_FN static void child_join_cgroup(subproc__child_plan *pl) {
+  ssize_t r;
+  do
+    r = write(pl->cgroup_procs, "0", 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1)
+    child_fail(pl, STEP_CGROUP, r < 0 ? errno : EIO, -1);
+}
+
 void subproc__child_run(subproc__child_plan *pl) {
+  if (pl->cgroup_move)
+    child_join_cgroup(pl);
   child_reset_signals(pl);
   child_unshare_fds(pl);
   child_plumb_fds(pl);
@@ -244,6 +334,8 @@ void subproc__child_run(subproc__child_plan *pl) {
     child_fail(pl, STEP_SETSID, errno, -1);
   if (pl->setpgid && setpgid(0, pl->pgid) < 0)
     child_fail(pl, STEP_SETPGID, errno, -1);
+  child_take_terminal(pl);
+  child_set_rlimits(pl);
   child_set_ids(pl);
   sigprocmask(SIG_SETMASK, &pl->child_mask, NULL);
   if (pl->preexec) {
@@ -251,6 +343,8 @@ void subproc__child_run(subproc__child_plan *pl) {
     if (r != 0)
       child_fail(pl, STEP_PREEXEC, r > 0 && r < 4096 ? r : 0, -1);
   }
+  child_watch_parent(pl);
+  child_no_new_privs(pl);
   if (pl->close_fds)
     child_close_fds(pl);
   child_exec(pl);

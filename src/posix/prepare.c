@@ -133,39 +133,64 @@ static int check_fd(int fd, const char *step, subproc_error *err) {
   return 0;
 }
 
+static int set_pipesize(int fd, long pipesize, subproc_error *err) {
+#if defined(HAVE_F_SETPIPE_SZ)
+  if (pipesize > 0 && fcntl(fd, F_SETPIPE_SZ, (int)pipesize) < 0)
+    return subproc__fail_os(err, errno, "pipesize", NULL, fd);
+#else
+  (void)fd, (void)pipesize;
+#endif
+  return 0;
+}
+
 static int open_pipe(subproc__plan *pr, int fds[2], long pipesize,
                      subproc_error *err) {
   if (subproc__pipe(fds) < 0)
     return subproc__fail_os(err, errno, "pipe", NULL, -1);
   track(pr, fds[0]);
   track(pr, fds[1]);
-#if defined(HAVE_F_SETPIPE_SZ)
-  if (pipesize > 0 && fcntl(fds[0], F_SETPIPE_SZ, (int)pipesize) < 0)
-    return subproc__fail_os(err, errno, "pipesize", NULL, fds[0]);
-#else
-  (void)pipesize;
-#endif
+  return set_pipesize(fds[0], pipesize, err);
+}
+
+int subproc__os_output_pipe(long pipesize, int *parent_fd, int *child_fd,
+                            subproc_error *err) {
+  int fds[2];
+  if (subproc__pipe(fds) < 0)
+    return subproc__fail_os(err, errno, "pipe", NULL, -1);
+  int rc = set_pipesize(fds[0], pipesize, err);
+  if (rc < 0) {
+    subproc__close_quietly(fds[0]);
+    subproc__close_quietly(fds[1]);
+    return rc;
+  }
+  *parent_fd = fds[0];
+  *child_fd = fds[1];
   return 0;
 }
 
 static int get_devnull(subproc__plan *pr, subproc_error *err) {
   if (pr->devnull < 0) {
-    int fd = subproc__open("/dev/null", O_RDWR, 0);
+    int fd = subproc__devnull_acquire();
     if (fd < 0)
       return subproc__fail_os(err, errno, "open", "/dev/null", -1);
-    pr->devnull = track(pr, fd);
+    pr->devnull = fd; /* released with the plan, or by the child's object */
   }
   return pr->devnull;
 }
 
+int subproc__os_open_redirect(const subproc_redirect *r, int i, int *fd,
+                              subproc_error *err) {
+  int dflt = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
+  *fd = subproc__open(r->path, r->flags ? r->flags : dflt,
+                      r->mode ? (mode_t)r->mode : 0666);
+  return *fd < 0 ? subproc__fail_os(err, errno, "open", r->path, -1) : 0;
+}
+
 static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
                      subproc_error *err) {
-  int dflt = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
-  int fd = subproc__open(r->path, r->flags ? r->flags : dflt,
-                         r->mode ? (mode_t)r->mode : 0666);
-  if (fd < 0)
-    return subproc__fail_os(err, errno, "open", r->path, -1);
-  return track(pr, fd);
+  int fd;
+  int rc = subproc__os_open_redirect(r, i, &fd, err);
+  return rc < 0 ? rc : track(pr, fd);
 }
 
 static const char *const stream_names[] = {"stdin", "stdout", "stderr"};
@@ -221,11 +246,6 @@ static int prep_stderr_to_stdout(subproc__plan *pr, subproc_error *err) {
 static int prep_fds(subproc__plan *pr, const subproc_options *o,
                     subproc_error *err) {
   const subproc_redirect *r[3] = {&o->in, &o->out, &o->err};
-  subproc_redirect pipe = {.kind = SUBPROC_PIPE};
-  if (o->input && o->in.kind == SUBPROC_INHERIT)
-    r[0] = &pipe;
-  if (o->capture_output)
-    r[1] = r[2] = &pipe;
   for (int i = 0; i < 3; i++) {
     int fd = i == 2 && r[2]->kind == SUBPROC_STDOUT
                  ? prep_stderr_to_stdout(pr, err)
@@ -245,7 +265,7 @@ static int cmp_int(const void *a, const void *b) {
 /* pass_fds, sorted, with room for the fork path's error pipe. */
 static int prep_keep(subproc__plan *pr, const subproc_options *o,
                      subproc_error *err) {
-  size_t n = o->n_pass_fds;
+  size_t n = subproc__n_pass_fds(o);
   pr->pl.keep = malloc((n + 1) * sizeof(int));
   if (!pr->pl.keep)
     return subproc__fail_os(err, ENOMEM, "pass_fds", NULL, -1);
@@ -268,6 +288,8 @@ static int needed_below(const subproc__child_plan *pl) {
     top = pl->src[i] > top ? pl->src[i] : top;
   if (pl->n_keep && pl->keep[pl->n_keep - 1] > top)
     top = pl->keep[pl->n_keep - 1];
+  if (pl->foreground && pl->fg_tty > top) /* the child's tcsetpgrp uses it */
+    top = pl->fg_tty;
   return top + 1;
 }
 
@@ -286,9 +308,12 @@ static void prep_process(subproc__plan *pr, const subproc_options *o,
                          int tree) {
   subproc__child_plan *pl = &pr->pl;
   pl->restore_signals = !o->keep_signals;
+  pr->sigmask = o->sigmask;
   pl->setsid = o->start_new_session;
-  /* kill_tree needs a group to kill: a new one unless one was asked for. */
-  pl->setpgid = o->set_process_group || (tree && !o->start_new_session);
+  /* kill_tree needs a group to kill: a new one unless one was asked for;
+   * so does foreground, to put in the foreground. */
+  pl->setpgid =
+      o->set_process_group || (tree && !o->start_new_session) || o->foreground;
   pl->pgid = o->set_process_group ? (pid_t)o->process_group : 0;
   pr->group = o->set_process_group && o->process_group > 0 ? o->process_group
               : pl->setsid || pl->setpgid                  ? -1
@@ -309,20 +334,32 @@ int subproc__prepare_plan(subproc__plan *pr, const char *const *argv,
     return subproc__fail_os(err, ENOMEM, "args", NULL, -1);
   if (o->env && !(pr->envp = subproc__argv_dup(o->env)))
     return subproc__fail_os(err, ENOMEM, "env", NULL, -1);
-  pr->executable = o->executable && !o->shell ? o->executable : pr->argv[0];
+  /* The caller's string (errors keep a pointer to it), not the copy. */
+  pr->executable = o->executable ? o->executable
+                   : o->shell    ? "/bin/sh"
+                                 : argv[0];
   if (!(pl->exec_list = build_exec_list(pr->executable, pr->envp)))
     return subproc__fail_os(err, ENOMEM, "exec", NULL, -1);
   pl->argv = pr->argv;
   pl->envp = pr->envp;
   pl->cwd = o->cwd;
   pl->errpipe = -1;
-  pl->close_fds = !o->keep_fds || o->n_pass_fds > 0;
+  pl->close_fds = !o->keep_fds || subproc__n_pass_fds(o) > 0;
   pl->max_fd = pl->close_fds ? max_fd_bound() : 0;
   pl->close_skip = subproc__test_flags();
   prep_process(pr, o, tree);
   if ((rc = prep_ids(pr, o, err)) < 0 || (rc = prep_fds(pr, o, err)) < 0 ||
-      (rc = prep_keep(pr, o, err)) < 0)
+      (rc = prep_keep(pr, o, err)) < 0 ||
+      (rc = subproc__limits_prepare(pr, o, err)) < 0)
     return rc;
   pl->unshare_below = needed_below(pl);
+  pl->cgroup_dir = pl->cgroup_procs = -1;
+  if (o->cgroup || o->cgroup_parent) { /* last: it may create a cgroup */
+    pr->cgroup_arg = o->cgroup ? o->cgroup : o->cgroup_parent;
+    if ((rc = subproc__cgroup_prepare(o, &pr->cgroup, err)) < 0)
+      return rc;
+    pl->cgroup_dir = subproc__cgroup_dir(pr->cgroup);
+    pl->cgroup_procs = subproc__cgroup_procs(pr->cgroup);
+  }
   return 0;
 }

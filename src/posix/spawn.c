@@ -44,9 +44,9 @@ extern char **environ;
 #define CHILD_STACK_SIZE (64 * 1024)
 
 static const char *const step_names[STEP_COUNT] = {
-    "",          "close_fds", "dup2",   "chdir",  "setsid",
-    "setpgid",   "setgroups", "setgid", "setuid", "preexec",
-    "close_fds", "exec",      "pipe"};
+    "",          "close_fds", "dup2",   "chdir",    "setsid",    "setpgid",
+    "setgroups", "setgid",    "setuid", "preexec",  "close_fds", "exec",
+    "pipe",      "setrlimit", "prctl",  "tcsetpgrp", "cgroup"};
 
 /* ------------------------------------------------------------------ */
 /* Validation and the plan                                             */
@@ -61,7 +61,12 @@ static int validate(const subproc_options *o, subproc_error *err) {
   if (o->set_process_group && o->process_group < 0)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "process_group", NULL, -1,
                          "process_group: %d is negative", o->process_group);
-  return 0;
+  if ((o->cgroup || o->cgroup_parent) && o->preexec && !o->cgroup_move_fallback)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1,
+                         "cgroup: preexec needs fork(), which cannot start "
+                         "the child inside a cgroup; set "
+                         "cgroup_move_fallback to let it move itself in");
+  return subproc__limits_validate(o, err);
 }
 
 /* posix_spawn can do what the options ask? (Python's _USE_POSIX_SPAWN.) */
@@ -81,9 +86,13 @@ static int posix_spawn_usable(const subproc__child_plan *pl) {
   if (pl->setsid)
     return 0;
 #endif
+  /* Nor can it set limits, the parent-death signal, no_new_privs or the
+   * terminal's foreground group. */
+  if (pl->n_rlimits || pl->pdeathsig || pl->no_new_privs || pl->foreground)
+    return 0;
   return !pl->preexec && !pl->set_uid && !pl->set_gid && !pl->set_groups &&
-         !pl->set_umask && !(pl->close_fds && pl->n_keep) &&
-         !(pl->setsid && pl->setpgid);
+         pl->cgroup_dir < 0 && !pl->set_umask &&
+         !(pl->close_fds && pl->n_keep) && !(pl->setsid && pl->setpgid);
 }
 
 static subproc_spawn_method choose_method(const subproc_options *o,
@@ -100,11 +109,15 @@ void subproc__os_plan_free(subproc__plan *pr) {
     return;
   for (int i = 0; i < pr->n_own; i++)
     subproc__close_quietly(pr->own[i]);
+  if (pr->devnull >= 0)
+    subproc__devnull_release();
+  subproc__limits_release(pr);
   free(pr->argv);
   free(pr->envp);
   free(pr->pl.exec_list);
   free(pr->pl.keep);
   free(pr->pl.groups);
+  subproc__cgroup_release(pr->cgroup);
   free(pr);
 }
 
@@ -150,24 +163,53 @@ static uint64_t pidfd_flag(void) {
 
 #if defined(SUBPROC__HAVE_CLONE3)
 static atomic_int clone3_works = 1;
+static atomic_int into_cgroup_works = 1; /* CLONE_INTO_CGROUP: Linux 5.7 */
 
-/* 1 when clone3 ran (pid or errno set), 0 when the kernel (< 5.5) or a
- * seccomp filter refuses it and clone() must do. */
+/* 1 when clone3 ran (pid or errno set; a failure to start the child in
+ * its cgroup also sets the report), 0 when the kernel (< 5.5, or < 5.7
+ * for a cgroup) or a seccomp filter refuses it and clone() must do.
+ * stack NULL: a fork-style copy of the memory (flags without CLONE_VM). */
 static int try_clone3(subproc__child_plan *pl, uint64_t flags, void *stack,
                       int *pidfd, pid_t *pid) {
+  int into = pl->cgroup_dir >= 0;
   if (!atomic_load(&clone3_works) ||
-      (subproc__test_flags() & SUBPROC__NO_CLONE3))
+      (subproc__test_flags() & SUBPROC__NO_CLONE3) ||
+      (into && !atomic_load(&into_cgroup_works)))
     return 0;
   pl->sighand_cleared = 1;
-  *pid = subproc__clone3(flags | CLONE_CLEAR_SIGHAND | pidfd_flag(), pidfd,
-                         stack, CHILD_STACK_SIZE, child_entry, pl);
-  if (*pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM))
+  *pid = subproc__clone3_into(flags | CLONE_CLEAR_SIGHAND | pidfd_flag(), pidfd,
+                              pl->cgroup_dir, stack,
+                              stack ? CHILD_STACK_SIZE : 0, child_entry, pl);
+  if (*pid >= 0)
+    return 1;
+  int e = errno;
+  if (into && e != ENOSYS && e != E2BIG) {
+    /* clone3 works (the probe said so): the cgroup refused the child. */
+    if (e != EAGAIN && e != ENOMEM)
+      pl->report = (subproc__child_report){STEP_CGROUP, e, -1};
+    return 1;
+  }
+  if (!into && e != ENOSYS && e != EINVAL && e != EPERM)
     return 1;
   pl->sighand_cleared = 0;
-  atomic_store(&clone3_works, 0);
+  atomic_store(e == E2BIG ? &into_cgroup_works : &clone3_works, 0);
+  errno = e;
   return 0;
 }
 #endif
+
+/* No way to start the child inside its cgroup: with cgroup_move_fallback
+ * it moves itself in (child.c), else the spawn fails (ENOSYS, reported
+ * at step "cgroup"). */
+static int cgroup_fallback(subproc__child_plan *pl) {
+  if (pl->cgroup_procs < 0) {
+    pl->report = (subproc__child_report){STEP_CGROUP, ENOSYS, -1};
+    errno = ENOSYS;
+    return 0;
+  }
+  pl->cgroup_move = 1;
+  return 1;
+}
 
 static pid_t spawn_vfork(subproc__child_plan *pl, int *pidfd) {
   pid_t pid;
@@ -184,12 +226,18 @@ static pid_t spawn_vfork(subproc__child_plan *pl, int *pidfd) {
     return pid;
   }
 #endif
+  if (pl->cgroup_dir >= 0 && !cgroup_fallback(pl)) {
+    free(stack);
+    return -1;
+  }
   /* Kernels before 5.2 ignore CLONE_PIDFD: *pidfd stays -1 then. */
   pid = clone(child_entry, (char *)stack + CHILD_STACK_SIZE,
               (int)(flags | pidfd_flag()) | SIGCHLD, pl, pidfd);
   free(stack);
 #elif defined(HAVE_VFORK)
   (void)pidfd;
+  if (pl->cgroup_dir >= 0 && !cgroup_fallback(pl))
+    return -1;
   pid = vfork();
   if (pid == 0)
     subproc__child_run(pl);
@@ -227,6 +275,10 @@ static int vm_shared_with_child(void) {
     /* What spawn_vfork tries first. */
     pid = subproc__clone3(CLONE_VM | CLONE_VFORK, NULL, stack, sizeof stack,
                           probe_entry, &flag);
+    /* try_clone3 learns it here: a spawn into a cgroup then knows that an
+     * EINVAL or EPERM of its clone3 came from the cgroup. */
+    if (pid < 0 && (errno == ENOSYS || errno == EINVAL || errno == EPERM))
+      atomic_store(&clone3_works, 0);
     if (pid < 0 && (errno == ENOSYS || errno == EINVAL || errno == EPERM))
 #endif
       pid = clone(probe_entry, stack + sizeof stack,
@@ -238,7 +290,10 @@ static int vm_shared_with_child(void) {
       atomic_store(&known, k);
     }
   }
-  return k >= 0; /* 0: no verdict, the spawn itself reports the error */
+  /* No verdict (the probe could not start a child: EAGAIN, ENOMEM): this
+   * spawn takes the fork path, which works everywhere and reports the same
+   * error; the next spawn probes again. */
+  return k > 0;
 #else
   return 1;
 #endif
@@ -270,6 +325,23 @@ static void keep_errpipe(subproc__child_plan *pl, int fd) {
   pl->errpipe = fd;
 }
 
+/* fork() into the child's cgroup: clone3 with CLONE_INTO_CGROUP and no
+ * stack of its own, a copy of the memory as fork makes. Without preexec
+ * the child only makes system calls (child.c), so it needs none of the
+ * C library's fork bookkeeping (atfork handlers, its locks and cached
+ * thread id); preexec runs any code and gets a real fork(), so with it
+ * the child can only move itself in (the fallback). */
+static pid_t fork_into_cgroup(subproc__child_plan *pl, int *pidfd) {
+#if defined(SUBPROC__HAVE_CLONE3) && !defined(SUBPROC__TSAN)
+  pid_t pid;
+  if (!pl->preexec && try_clone3(pl, 0, NULL, pidfd, &pid))
+    return pid;
+#else
+  (void)pidfd;
+#endif
+  return cgroup_fallback(pl) ? fork() : -1;
+}
+
 static pid_t spawn_fork(subproc__child_plan *pl, int *pidfd) {
   int ep[2];
   if (subproc__pipe(ep) < 0) {
@@ -277,13 +349,14 @@ static pid_t spawn_fork(subproc__child_plan *pl, int *pidfd) {
     return -1;
   }
   keep_errpipe(pl, ep[1]);
-  pid_t pid = fork();
+  pid_t pid = pl->cgroup_dir >= 0 ? fork_into_cgroup(pl, pidfd) : fork();
   if (pid == 0)
     subproc__child_run(pl);
   int saved = errno;
   close(ep[1]);
   if (pid > 0) {
-    *pidfd = subproc__pidfd_open(pid);
+    if (*pidfd < 0)
+      *pidfd = subproc__pidfd_open(pid);
     read_report(ep[0], &pl->report);
   }
   close(ep[0]);
@@ -388,11 +461,24 @@ static int report_error(const subproc__plan *pr, subproc_error *err) {
     return subproc__fail_os(err, rep->err, step, pr->pl.cwd, -1);
   case STEP_DUP:
     return subproc__fail_os(err, rep->err, step, NULL, rep->fd);
+  case STEP_CGROUP:
+    if (rep->err == ENOSYS)
+      return subproc__fail(
+          err, -ENOSYS, ENOSYS, step, pr->cgroup_arg, -1,
+          "cgroup '%.100s': starting the child inside needs clone3 with "
+          "CLONE_INTO_CGROUP (Linux 5.7), not available here; "
+          "cgroup_move_fallback lets it move itself in",
+          pr->cgroup_arg);
+    return subproc__fail_os(err, rep->err, step, pr->cgroup_arg, -1);
   case STEP_PREEXEC:
     return subproc__fail(err, SUBPROC_ESUBPROCESS, rep->err, step, NULL, -1,
                          "preexec: the callback failed%s%s",
                          rep->err ? ": " : "",
                          rep->err ? strerror(rep->err) : "");
+  case STEP_SETRLIMIT:
+  case STEP_PRCTL:
+  case STEP_TCSETPGRP:
+    return subproc__limits_report(pr, err);
   default:
     return subproc__fail_os(err, rep->err, step, NULL, -1);
   }
@@ -463,6 +549,16 @@ static void hand_over(subproc__plan *pr, pid_t pid, int pidfd, subproc__os *os,
   os->group = pr->group < 0 ? pid : pr->group;
   os->job = 0;
   os->flags = 0;
+  os->cgroup = NULL;
+  if (pr->cgroup && subproc__cgroup_owned(pr->cgroup)) {
+    os->cgroup = pr->cgroup; /* the object removes it after the reap */
+    pr->cgroup = NULL;
+  }
+  if (pr->devnull >= 0) { /* the object keeps the shared /dev/null open */
+    os->flags |= SUBPROC__OS_DEVNULL;
+    pr->devnull = -1;
+  }
+  subproc__limits_hand_over(pr, os);
   out->args = pr->argv;
   pr->argv = NULL;
   out->method = pr->method;
@@ -483,7 +579,11 @@ int subproc__os_launch(subproc__plan *pr, subproc__os *os,
   pthread_sigmask(SIG_BLOCK, &all, &old);
   if (pr->method != SUBPROC_SPAWN_FORK && !vm_shared_with_child())
     pr->method = SUBPROC_SPAWN_FORK;
-  if (pr->pl.restore_signals)
+  else if (pr->cgroup)
+    vm_shared_with_child(); /* for its verdict on clone3 (try_clone3) */
+  if (pr->sigmask)
+    pr->pl.child_mask = *pr->sigmask;
+  else if (pr->pl.restore_signals)
     sigemptyset(&pr->pl.child_mask);
   else
     pr->pl.child_mask = old;

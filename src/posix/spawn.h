@@ -39,6 +39,11 @@ enum subproc__child_step {
   STEP_CLOSE_FDS,
   STEP_EXEC,
   STEP_PIPE, /* the parent's error pipe (fork path) */
+  /* limits, parent death, privileges (src/posix/limits.c) */
+  STEP_SETRLIMIT, /* report.arg: the index in rlimits */
+  STEP_PRCTL,     /* report.arg: the PR_* option */
+  STEP_TCSETPGRP,
+  STEP_CGROUP, /* into the cgroup: clone3 (parent) or the move (child) */
   STEP_COUNT
 };
 
@@ -47,6 +52,7 @@ typedef struct subproc__child_report {
   int step;
   int err; /* errno; preexec: the callback's positive return, or 0 */
   int fd;
+  int arg; /* what the step worked on (see the steps), else 0 */
 } subproc__child_report;
 
 /* Everything the child reads. Built in the parent; the child allocates
@@ -81,6 +87,21 @@ typedef struct subproc__child_plan {
   mode_t umask;
   subproc_preexec_fn preexec;
   void *preexec_arg;
+  /* limits, parent death, privileges (src/posix/limits.c) */
+  const subproc_rlimit *rlimits; /* the caller's array, checked */
+  size_t n_rlimits;
+  int pdeathsig;    /* 0 = off */
+  pid_t parent_pid; /* getpid() before the spawn: the parent pdeathsig
+                       watches, to see if it died before the prctl */
+  int no_new_privs;
+  int foreground; /* make the child's group the terminal's foreground */
+  int fg_tty;     /* foreground: the controlling terminal (/dev/tty) */
+  /* The cgroup: its directory for clone3(CLONE_INTO_CGROUP) (-1: none),
+   * and where the child cannot start in it (cgroup_move_fallback), the
+   * cgroup.procs it writes "0" to as its first step (-1: no move). */
+  int cgroup_dir;
+  int cgroup_procs;
+  int cgroup_move;
   subproc__child_report report;
 } subproc__child_plan;
 
@@ -98,9 +119,13 @@ struct subproc__plan {
   int n_own;
   int parent_end[3];
   int devnull;
-  long group; /* the group kill_tree signals: 0, -1 = the child's pid */
+    long group;     /* the group kill_tree signals: 0, -1 = the child's pid */
+  const sigset_t *sigmask; /* the caller's choice of the child's mask */
   int tree;
   subproc_spawn_method method;
+  pid_t fg_restore; /* foreground: the group to give the terminal back to */
+  subproc__cgroup *cgroup; /* the cgroup option's, NULL if none */
+  const char *cgroup_arg;  /* the caller's path (errors point at it) */
 };
 
 /* user=/group=/extra_groups= to ids (src/posix/ids.c): a name, or a plain
@@ -108,6 +133,18 @@ struct subproc__plan {
 int subproc__resolve_uid(const char *user, uid_t *uid, subproc_error *err);
 int subproc__resolve_gid(const char *group, const char *what, gid_t *gid,
                          subproc_error *err);
+
+/* Limits, parent death, privileges (src/posix/limits.c): the POSIX checks
+ * of the options; the plan's part (pl.fg_tty is -1 unless foreground);
+ * the error of a child that failed at STEP_SETRLIMIT, _PRCTL or
+ * _TCSETPGRP; handing the terminal to the child's object, or (spawn
+ * failed or never made) giving it back and closing it. */
+int subproc__limits_validate(const subproc_options *o, subproc_error *err);
+int subproc__limits_prepare(subproc__plan *pr, const subproc_options *o,
+                            subproc_error *err);
+int subproc__limits_report(const subproc__plan *pr, subproc_error *err);
+void subproc__limits_hand_over(subproc__plan *pr, subproc__os *os);
+void subproc__limits_release(subproc__plan *pr);
 
 /* Fill plan from the options (src/posix/prepare.c). */
 int subproc__prepare_plan(struct subproc__plan *plan, const char *const *argv,

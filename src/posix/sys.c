@@ -94,6 +94,35 @@ int subproc__pipe(int fds[2]) {
   return -1;
 }
 
+static atomic_flag devnull_lock = ATOMIC_FLAG_INIT;
+static int devnull_fd = -1;
+static long devnull_users;
+
+static void devnull_lock_take(void) {
+  while (atomic_flag_test_and_set_explicit(&devnull_lock, memory_order_acquire))
+    sched_yield();
+}
+
+int subproc__devnull_acquire(void) {
+  devnull_lock_take();
+  if (devnull_fd < 0)
+    devnull_fd = subproc__open("/dev/null", O_RDWR, 0);
+  int fd = devnull_fd;
+  if (fd >= 0)
+    devnull_users++;
+  atomic_flag_clear_explicit(&devnull_lock, memory_order_release);
+  return fd;
+}
+
+void subproc__devnull_release(void) {
+  devnull_lock_take();
+  if (--devnull_users == 0) {
+    subproc__close_quietly(devnull_fd);
+    devnull_fd = -1;
+  }
+  atomic_flag_clear_explicit(&devnull_lock, memory_order_release);
+}
+
 double subproc__now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -83,8 +83,7 @@ static void status_of(const siginfo_t *si, const struct rusage *ru,
     ex->raw_status = (v << 8) | 0x7f;
     break;
   }
-  ex->user_s =
-      (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+  ex->user_s = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
   ex->system_s =
       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
   ex->max_rss_kb = ru->ru_maxrss; /* kilobytes on Linux */
@@ -187,8 +186,8 @@ static int wait_backoff(subproc__os *os, double deadline, int reap,
   }
 }
 
-int subproc__os_wait(subproc__os *os, double deadline, int reap,
-                     subproc__exit *ex) {
+static int wait_for(subproc__os *os, double deadline, int reap,
+                    subproc__exit *ex) {
   if (deadline < 0) /* sleeps in the kernel until the child exits */
     return try_wait(os, reap, 1, ex);
   for (;;) {
@@ -201,6 +200,21 @@ int subproc__os_wait(subproc__os *os, double deadline, int reap,
     if (poll(&pfd, 1, subproc__ms_left(deadline)) < 0 && errno != EINTR)
       return -errno;
   }
+}
+
+int subproc__os_wait(subproc__os *os, double deadline, int reap,
+                     subproc__exit *ex) {
+  int rc = wait_for(os, deadline, reap, ex);
+  /* foreground: the terminal goes back once the child is gone for good. */
+  if (reap && rc != 0 && (os->flags & SUBPROC__OS_FOREGROUND) &&
+      (rc == 1 || rc == -ECHILD))
+    subproc__foreground_restore(os);
+  if (reap && os->cgroup && (rc == 1 || rc == -ECHILD)) {
+    /* Reaped: what the child left in its cgroup goes too. */
+    subproc__cgroup_finish(os->cgroup, rc == 1 ? ex : NULL, 1);
+    os->cgroup = NULL;
+  }
+  return rc;
 }
 
 /* Children without a pidfd are asked now and then. */
@@ -284,6 +298,10 @@ int subproc__os_signal_group(subproc__os *os, int sig) {
   return 0;
 }
 
+int subproc__os_kill_cgroup(subproc__os *os) {
+  return subproc__cgroup_kill(os->cgroup);
+}
+
 int subproc__os_exit_fd(const subproc__os *os) { return (int)os->handle; }
 void *subproc__os_exit_handle(const subproc__os *os) {
   (void)os;
@@ -291,8 +309,17 @@ void *subproc__os_exit_handle(const subproc__os *os) {
 }
 
 void subproc__os_release(subproc__os *os) {
+  if (os->cgroup) /* not reaped through subproc__os_wait */
+    subproc__cgroup_finish(os->cgroup, NULL, 0);
+  os->cgroup = NULL;
   subproc__close_quietly((int)os->handle);
   os->handle = -1;
+  if (os->flags & SUBPROC__OS_FOREGROUND) /* never reaped: just close */
+    subproc__close_quietly(os->tty);
+  os->flags &= ~SUBPROC__OS_FOREGROUND;
+  if (os->flags & SUBPROC__OS_DEVNULL)
+    subproc__devnull_release();
+  os->flags &= ~SUBPROC__OS_DEVNULL;
 }
 
 /* ------------------------------------------------------------------ */

@@ -106,7 +106,7 @@ static int prep_shell(subproc__plan *pr, const char *const *argv, int verbatim,
   /* A relative ComSpec is left to CreateProcess's search, as Python. */
   int app = o->executable || is_absolute(pr->shell);
   if (app && !(pr->app = subproc__to_wide(pr->shell)))
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "shell", pr->shell, -1,
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "shell", NULL, -1,
                          "shell '%s': not valid UTF-8", pr->shell);
   return 0;
 }
@@ -193,7 +193,7 @@ static int prep_batch(subproc__plan *pr, const char *const *argv,
   if (rc < 0)
     return rc;
   if (is_absolute(pr->shell) && !(pr->app = subproc__to_wide(pr->shell)))
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "shell", pr->shell, -1,
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "shell", NULL, -1,
                          "shell '%s': not valid UTF-8", pr->shell);
   return 0;
 }

@@ -50,9 +50,10 @@ static HANDLE new_pipe_server(wchar_t *name, size_t size, DWORD mode,
  * A reading parent end is made duplex for its FILE_WRITE_ATTRIBUTES right,
  * which switching it to nonblocking mode needs; the child's end has no
  * right to read it, so the pipe still goes one way. */
-static int make_pipe(subproc__plan *pr, int i, DWORD size, subproc_error *err) {
+/* The parent's end overlapped (a C runtime fd), the child's synchronous. */
+static int pipe_pair(int parent_reads, DWORD size, int *parent_fd,
+                     HANDLE *client_out, subproc_error *err) {
   wchar_t name[96];
-  int parent_reads = i != 0;
   DWORD mode = (parent_reads ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_OUTBOUND) |
                FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
   HANDLE server = new_pipe_server(name, sizeof name / sizeof *name, mode, size);
@@ -66,15 +67,40 @@ static int make_pipe(subproc__plan *pr, int i, DWORD size, subproc_error *err) {
     CloseHandle(server);
     return subproc__fail_win(err, e, "pipe", NULL);
   }
-  track(pr, client);
   int fd = _open_osfhandle((intptr_t)server,
                            (parent_reads ? _O_RDONLY : _O_WRONLY) | _O_BINARY);
   if (fd < 0) {
     CloseHandle(server);
+    CloseHandle(client);
     return subproc__fail_os(err, EMFILE, "pipe", NULL, -1);
   }
-  pr->parent_fd[i] = fd;
-  pr->child[i] = client;
+  *parent_fd = fd;
+  *client_out = client;
+  return 0;
+}
+
+static int make_pipe(subproc__plan *pr, int i, DWORD size, subproc_error *err) {
+  HANDLE client;
+  int rc = pipe_pair(i != 0, size, &pr->parent_fd[i], &client, err);
+  if (rc < 0)
+    return rc;
+  pr->child[i] = track(pr, client);
+  return 0;
+}
+
+int subproc__os_output_pipe(long pipesize, int *parent_fd, int *child_fd,
+                            subproc_error *err) {
+  DWORD size = pipesize > 0 ? (DWORD)pipesize : PIPE_BUFFER_DEFAULT;
+  HANDLE client;
+  int rc = pipe_pair(1, size, parent_fd, &client, err);
+  if (rc < 0)
+    return rc;
+  *child_fd = _open_osfhandle((intptr_t)client, _O_WRONLY | _O_BINARY);
+  if (*child_fd < 0) {
+    CloseHandle(client);
+    _close(*parent_fd);
+    return subproc__fail_os(err, EMFILE, "pipe", NULL, -1);
+  }
   return 0;
 }
 
@@ -105,8 +131,8 @@ static int bad_redirect(int i, const char *what, subproc_error *err) {
                        "%s: %s", stream_names[i], what);
 }
 
-static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
-                     HANDLE *out, subproc_error *err) {
+int subproc__os_open_redirect(const subproc_redirect *r, int i, int *out,
+                              subproc_error *err) {
   if (!r->path)
     return bad_redirect(i, "NULL path", err);
   int flags = r->flags ? r->flags
@@ -122,6 +148,16 @@ static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
   free(w);
   if (fd < 0)
     return subproc__fail_os(err, e, "open", r->path, -1);
+  *out = fd;
+  return 0;
+}
+
+static int open_path(subproc__plan *pr, int i, const subproc_redirect *r,
+                     HANDLE *out, subproc_error *err) {
+  int fd;
+  int rc = subproc__os_open_redirect(r, i, &fd, err);
+  if (rc < 0)
+    return rc;
   pr->crt_own[i] = fd;
   return handle_of_fd(fd, i, out, err);
 }
@@ -148,9 +184,7 @@ static int prep_redirect(subproc__plan *pr, int i, const subproc_options *o,
                          subproc_error *err) {
   const subproc_redirect *r = i == 0 ? &o->in : i == 1 ? &o->out : &o->err;
   DWORD size = o->pipesize > 0 ? (DWORD)o->pipesize : PIPE_BUFFER_DEFAULT;
-  int pipe = r->kind == SUBPROC_PIPE || (i == 0 && o->input) ||
-             (i > 0 && o->capture_output);
-  if (pipe)
+  if (r->kind == SUBPROC_PIPE)
     return make_pipe(pr, i, size, err);
   switch (r->kind) {
   case SUBPROC_INHERIT:
@@ -292,7 +326,9 @@ static int prep_attrs(subproc__plan *pr, subproc_error *err) {
 int subproc__plan_handles(subproc__plan *pr, const subproc_options *o,
                           subproc_error *err) {
   const subproc_startupinfo *si = o->startupinfo;
-  size_t extra = si ? si->n_handle_list : 0;
+  size_t extra = 0;
+  while (si && si->handle_list && si->handle_list[extra])
+    extra++;
   if (!(pr->list = calloc(3 + extra, sizeof *pr->list)))
     return subproc__fail_os(err, ENOMEM, "startupinfo", NULL, -1);
   int rc = prep_std_handles(pr, o, err);

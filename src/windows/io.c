@@ -3,6 +3,11 @@
  * WaitForMultipleObjects over them (and the child, for wait_delay), and
  * FILE streams as the C runtime's binary FILEs.
  *
+ * Every operation's event has its low bit set, which keeps its completion
+ * off the completion port the handle may be associated with (a group's
+ * poller, src/windows/poller.c, or a host loop's own): these operations
+ * are collected here, by their events, and nowhere else.
+ *
  * Nothing may be pending when subproc__os_io returns, so what has not
  * completed by then is cancelled. A cancelled read has moved nothing (a
  * pipe read completes as soon as any data is there). A cancelled write may
@@ -30,6 +35,7 @@
 
 typedef struct op {
   HANDLE h;
+  HANDLE event; /* ov.hEvent without the low bit */
   OVERLAPPED ov;
   int started; /* ov is in use until finish() collects it */
   int probe;   /* a one-byte write in wait mode: nonblocking mode after */
@@ -100,13 +106,13 @@ static int begin(op *o, BOOL ok, subproc__io *io) {
   return 0;
 }
 
-static int set_wait_mode(HANDLE h, int wait) {
+int subproc__win_set_wait_mode(HANDLE h, int wait) {
   DWORD mode = PIPE_READMODE_BYTE | (wait ? PIPE_WAIT : PIPE_NOWAIT);
   return SetNamedPipeHandleState(h, &mode, NULL, NULL) ? 0 : -1;
 }
 
 static void start_probe(op *o, subproc__io *io) {
-  if (set_wait_mode(o->h, 1) < 0) {
+  if (subproc__win_set_wait_mode(o->h, 1) < 0) {
     settle(io, FALSE, 0, GetLastError());
     return;
   }
@@ -119,8 +125,9 @@ static DWORD piece(size_t len, DWORD max) {
 }
 
 /* A write end left in wait mode would make the first write wait (and a
- * cancel could then lose its count): communicate sets nonblocking mode. */
-static void start_write(op *o, subproc__io *io) {
+ * cancel could then lose its count): communicate sets nonblocking mode.
+ * 1 if a write is under way or done (finish() collects it) or failed. */
+static int write_pieces(op *o, subproc__io *io) {
   DWORD last = 0;
   for (DWORD max = WRITE_PIECE; max >= WRITE_PIECE_MIN; max /= 8) {
     DWORD len = piece(io->len, max);
@@ -128,13 +135,28 @@ static void start_write(op *o, subproc__io *io) {
       continue;
     last = len;
     if (!begin(o, WriteFile(o->h, io->buf, len, NULL, &o->ov), io))
-      return;
+      return 1;
     DWORD n = 0;
     if (!GetOverlappedResult(o->h, &o->ov, &n, FALSE) || n > 0)
-      return; /* under way, or done: finish() collects it */
+      return 1;
     o->started = 0;
   }
-  start_probe(o, io);
+  return 0;
+}
+
+/* A watched write end's wait for room is the poller's (room.c). */
+static void start_write(op *o, subproc__io *io) {
+  DWORD n = 0, e = 0;
+  int room = subproc__win_room_take(io->fd, &n, &e);
+  if (room == SUBPROC__ROOM_NONE) {
+    if (write_pieces(o, io))
+      return;
+    room = subproc__win_room_wait(io->fd, io->buf, &e);
+  }
+  if (room == SUBPROC__ROOM_NONE)
+    start_probe(o, io);
+  else if (room == SUBPROC__ROOM_ENDED)
+    settle(io, e == 0, n, e);
 }
 
 static void start(op *o, subproc__io *io) {
@@ -146,10 +168,11 @@ static void start(op *o, subproc__io *io) {
     io->os_errno = EBADF;
     return;
   }
-  if (!(o->ov.hEvent = event_get())) {
+  if (!(o->event = event_get())) {
     io->os_errno = subproc__errno_of(GetLastError());
     return;
   }
+  o->ov.hEvent = (HANDLE)((uintptr_t)o->event | 1);
   if (io->writing)
     start_write(o, io);
   else
@@ -165,16 +188,20 @@ static int is_ready(const op *o, const subproc__io *io) {
  * the entry moved something (or failed). */
 static int finish(op *o, subproc__io *io) {
   if (o->started) {
-    if (!HasOverlappedIoCompleted(&o->ov))
+    if (!HasOverlappedIoCompleted(&o->ov)) {
       CancelIoEx(o->h, &o->ov);
+      WaitForSingleObject(o->event, INFINITE);
+    }
     DWORD n = 0;
-    BOOL ok = GetOverlappedResult(o->h, &o->ov, &n, TRUE);
+    BOOL ok = GetOverlappedResult(o->h, &o->ov, &n, FALSE);
     settle(io, ok, n, ok ? 0 : GetLastError());
+    if (io->writing && io->done)
+      subproc__win_room_wrote(io->fd);
   }
   if (o->probe)
-    set_wait_mode(o->h, 0);
-  if (o->ov.hEvent)
-    event_put(o->ov.hEvent);
+    subproc__win_set_wait_mode(o->h, 0);
+  if (o->event)
+    event_put(o->event);
   return moved(io);
 }
 
@@ -185,7 +212,7 @@ static int wait_ops(const op *ops, size_t n, subproc__os *exit_watch,
   DWORD k = 0;
   for (size_t i = 0; i < n; i++)
     if (ops[i].started)
-      h[k++] = ops[i].ov.hEvent;
+      h[k++] = ops[i].event;
   if (exit_watch)
     h[k++] = (HANDLE)exit_watch->handle;
   int ms = subproc__ms_left(deadline);
@@ -225,12 +252,15 @@ int subproc__os_set_nonblocking(int fd, int on) {
   HANDLE h = subproc__win_handle(fd);
   if (h == INVALID_HANDLE_VALUE)
     return -EBADF;
-  if (set_wait_mode(h, !on) < 0)
+  if (subproc__win_set_wait_mode(h, !on) < 0)
     return -subproc__errno_of(GetLastError());
   return 0;
 }
 
-int subproc__os_close_fd(int fd) { return _close(fd) < 0 ? -errno : 0; }
+int subproc__os_close_fd(int fd) {
+  subproc__win_room_forget(fd);
+  return _close(fd) < 0 ? -errno : 0;
+}
 
 long subproc__os_read(int fd, char *buf, size_t n) {
   return _read(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);

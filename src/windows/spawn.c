@@ -32,7 +32,6 @@ void subproc__os_plan_free(subproc__plan *pr) {
   free(pr->cmdline);
   free(pr->env);
   free(pr->cwd);
-  free(pr->cwd8);
   free(pr->list);
   free(pr);
 }
@@ -52,7 +51,7 @@ static int validate(const subproc_options *o, subproc_error *err) {
   if (o->preexec)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "preexec", NULL, -1,
                          "preexec_fn is not supported on Windows platforms");
-  if (o->n_pass_fds)
+  if (subproc__n_pass_fds(o))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pass_fds", NULL, -1,
                          "pass_fds is not supported on Windows: use "
                          "startupinfo->handle_list");
@@ -62,11 +61,23 @@ static int validate(const subproc_options *o, subproc_error *err) {
     return unsupported(err, "group");
   if (o->extra_groups)
     return unsupported(err, "extra_groups");
-  const subproc_startupinfo *si = o->startupinfo;
-  if (si && si->n_handle_list && !si->handle_list)
-    return subproc__fail(err, SUBPROC_EINVAL, 0, "startupinfo", NULL, -1,
-                         "startupinfo: NULL handle_list with %zu entries",
-                         si->n_handle_list);
+  if (o->sigmask)
+    return unsupported(err, "sigmask");
+  /* limits, parent death, privileges: POSIX only */
+  if (o->rlimits)
+    return unsupported(err, "rlimits");
+  if (o->parent_death_signal)
+    return unsupported(err, "parent_death_signal");
+  if (o->no_new_privs)
+    return unsupported(err, "no_new_privs");
+  if (o->foreground)
+    return unsupported(err, "foreground");
+  if (o->cgroup || o->cgroup_parent || o->cgroup_move_fallback ||
+      o->cgroup_memory_max || o->cgroup_pids_max || o->cgroup_cpu_max != 0)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "cgroup", NULL, -1,
+                         "cgroup: containment in a cgroup v2 is only "
+                         "supported on Linux (kill_tree's job object is "
+                         "Windows' counterpart)");
   return 0;
 }
 
@@ -95,8 +106,7 @@ static int prep_job(subproc__plan *pr, subproc_error *err) {
 }
 
 static int prep_cwd(subproc__plan *pr, const char *cwd, subproc_error *err) {
-  if (!(pr->cwd8 = _strdup(cwd)))
-    return subproc__fail_os(err, ENOMEM, "chdir", NULL, -1);
+  pr->cwd8 = cwd; /* the caller's: errors point at it */
   if (!(pr->cwd = subproc__to_wide(cwd)))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "chdir", cwd, -1,
                          "chdir '%s': not valid UTF-8", cwd);
@@ -179,6 +189,8 @@ static int create_failed(const subproc__plan *pr, subproc_error *err) {
                   !(attrs & FILE_ATTRIBUTE_DIRECTORY)))
     return subproc__fail_win(err, e == ERROR_DIRECTORY ? e : ERROR_DIRECTORY,
                              "chdir", pr->cwd8);
+  if (pr->target == pr->shell) /* a path the library built: message only */
+    return subproc__fail_win_named(err, e, "exec", pr->target);
   return subproc__fail_win(err, e, "exec", pr->target);
 }
 

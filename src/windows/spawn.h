@@ -19,7 +19,7 @@ struct subproc__plan {
   char *shell;        /* the shell or cmd.exe path, owned */
   char *cmdline8;     /* the command line in UTF-8, owned */
   wchar_t *app, *cmdline, *env, *cwd;
-  char *cwd8; /* the directory as given, for errors */
+  const char *cwd8; /* the caller's directory, for errors */
   DWORD flags;
   HANDLE child[3];              /* what the child gets as its std handles */
   int use_std;                  /* STARTF_USESTDHANDLES */

@@ -89,19 +89,31 @@ static void win_message(DWORD winerr, char *out, size_t size) {
     snprintf(out, size, "Windows error %lu", (unsigned long)winerr);
 }
 
-int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
-                      const char *path) {
+/* name is shown in the message; path (the caller's string, or NULL) is
+ * what err->path points at. */
+static int fail_win(subproc_error *err, DWORD winerr, const char *step,
+                    const char *path, const char *name) {
   int e = subproc__errno_of(winerr);
   if (!err)
     return -e;
   char why[512];
   win_message(winerr, why, sizeof why);
-  if (path)
+  if (name)
     return subproc__fail(err, -e, e, step, path, -1,
-                         "%s '%s': %s [WinError %lu]", step, path, why,
+                         "%s '%s': %s [WinError %lu]", step, name, why,
                          (unsigned long)winerr);
   return subproc__fail(err, -e, e, step, NULL, -1, "%s: %s [WinError %lu]",
                        step, why, (unsigned long)winerr);
+}
+
+int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
+                      const char *path) {
+  return fail_win(err, winerr, step, path, path);
+}
+
+int subproc__fail_win_named(subproc_error *err, DWORD winerr, const char *step,
+                            const char *name) {
+  return fail_win(err, winerr, step, NULL, name);
 }
 
 HANDLE subproc__win_handle(int fd) {

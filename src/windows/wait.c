@@ -159,6 +159,22 @@ int subproc__os_signal_group(subproc__os *os, int sig) {
   return SUBPROC_EINVAL;
 }
 
+/* No cgroups here (the options are refused). */
+int subproc__os_kill_cgroup(subproc__os *os) {
+  (void)os;
+  return 0;
+}
+
+/* An event loop waits on the process handle itself (no fds here). */
+int subproc__os_exit_fd(const subproc__os *os) {
+  (void)os;
+  return -1;
+}
+
+void *subproc__os_exit_handle(const subproc__os *os) {
+  return os->handle && os->handle != -1 ? (void *)os->handle : NULL;
+}
+
 /* Closing the kill-on-close job ends whatever is left in it. */
 void subproc__os_release(subproc__os *os) {
   if (os->handle && os->handle != -1)

@@ -39,6 +39,25 @@ int subproc__relay_prepare(subproc__relay *r, HANDLE h, int child_reads,
 void subproc__relay_start(subproc__relay *r);
 void subproc__relay_discard(subproc__relay *r);
 
+/* A write end that a group's poller watches (SUBPROC__POLL_OUT) waits for
+ * room with the poller's one-byte write, which stays in flight on its
+ * completion port across subproc__os_io calls (src/windows/room.c). */
+enum { SUBPROC__ROOM_NONE, SUBPROC__ROOM_BUSY, SUBPROC__ROOM_ENDED };
+/* Before writing to fd: NONE (write as usual), BUSY (the poller's byte is
+ * in flight: write nothing now) or ENDED (a byte's write ended: *n bytes
+ * of what is offered went, *err is its error or 0). */
+int subproc__win_room_take(int fd, DWORD *n, DWORD *err);
+/* Nothing fits: NONE (not watched: wait for room yourself), BUSY (the
+ * poller waits, with *byte in flight) or ENDED (it failed at once: *err). */
+int subproc__win_room_wait(int fd, const char *byte, DWORD *err);
+/* A write to fd moved data: room is reported again (level-triggered). */
+void subproc__win_room_wrote(int fd);
+/* fd is being closed: a byte carried for it (room.c) goes with it. */
+void subproc__win_room_forget(int fd);
+/* PIPE_WAIT (wait = 1) or PIPE_NOWAIT for a byte-mode pipe end: 0 or -1
+ * with GetLastError set. */
+int subproc__win_set_wait_mode(HANDLE h, int wait);
+
 /* UTF-8 -> UTF-16 (malloc'ed, NULL on invalid UTF-8 or no memory) and back. */
 wchar_t *subproc__to_wide(const char *s);
 char *subproc__to_utf8(const wchar_t *w);
@@ -49,5 +68,8 @@ int subproc__errno_of(DWORD winerr);
  * and the code in the text ("exec 'x.exe': ... [WinError 2]"). */
 int subproc__fail_win(subproc_error *err, DWORD winerr, const char *step,
                       const char *path);
+/* The same for a name the library built: in the message, not in path. */
+int subproc__fail_win_named(subproc_error *err, DWORD winerr,
+                            const char *step, const char *name);
 
 #endif

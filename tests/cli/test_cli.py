@@ -30,8 +30,8 @@ PY = sys.executable
 SKIPPED = 77
 
 RUN_KEYS = {"args", "returncode", "timed_out", "stdout", "stdout_truncated",
-            "stderr", "stderr_truncated", "duration_s", "rusage", "pid",
-            "error"}
+            "stderr", "stderr_truncated", "duration_s", "rusage", "cgroup",
+            "pid", "error"}
 PIPE_KEYS = {"args", "returncode", "timed_out", "stages", "stdout",
              "stdout_truncated", "stderr", "stderr_truncated", "duration_s",
              "error"}
@@ -55,13 +55,39 @@ def slow(seconds):
 
 # ---- helpers ---------------------------------------------------------------
 
-def sp(*args, timeout=60, **kw):
+def slow(seconds):
+    """An upper bound on a duration: seconds times SUBPROC_TEST_SLOWDOWN
+    (default 1, as in tests/test.h). A child whose run must not reach the
+    bound sleeps for a scaled time too (LONG)."""
+    try:
+        factor = float(os.environ.get("SUBPROC_TEST_SLOWDOWN", "1"))
+    except ValueError:
+        factor = 1.0
+    return seconds * (factor if factor > 0 else 1.0)
+
+
+# A sleep that a timeout, a kill or a wait delay must cut short.
+LONG = "%g" % slow(10)
+LONGER = "%g" % slow(30)
+
+
+def wait_gone(pid, what):
+    """Up to slow(5) s for pid to be gone; killed and an error if not."""
+    end = time.monotonic() + slow(5)
+    while pid_alive(pid):
+        if time.monotonic() > end:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError(what)
+        time.sleep(0.1)
+
+
+def sp(*args, timeout=None, **kw):
     """Run the tool with ARGS; stdout and stderr are captured as bytes."""
     kw.setdefault("stdin", subprocess.DEVNULL)
     if "input" in kw:
         del kw["stdin"]
     return subprocess.run([BINARY, *args], capture_output=True,
-                          timeout=timeout, **kw)
+                          timeout=timeout or slow(60), **kw)
 
 
 def describe(p):
@@ -182,7 +208,8 @@ def test_command_help():
                    "--umask", "--user", "--group", "--extra-groups",
                    "--new-session", "--process-group", "--pass-fd",
                    "--keep-fds", "--keep-signals", "--pipesize",
-                   "--max-output", "--json", "--wait-delay"):
+                   "--max-output", "--json", "--wait-delay", "--rlimit",
+                   "--pdeathsig", "--no-new-privs", "--foreground"):
         if option not in text:
             raise AssertionError(f"run --help does not mention {option}")
 
@@ -282,6 +309,15 @@ def test_run_usage_errors():
         ["run", "--max-output", "0", "true"],
         ["run", "--max-output", "10X", "true"],
         ["run", "--max-output", "99999999999999999999", "true"],
+        ["run", "--memory-max", "0", "true"],
+        ["run", "--memory-max", "10X", "true"],
+        ["run", "--memory-max", "-1", "true"],
+        ["run", "--pids-max", "0", "true"],
+        ["run", "--pids-max", "abc", "true"],
+        ["run", "--cpu-max", "0.001", "true"],
+        ["run", "--cpu-max", "abc", "true"],
+        ["run", "--cpu-max", "nan", "true"],
+        ["run", "--cgroup"],
         ["run", "--pass-fd", "x", "true"],
         ["run", "--pass-fd", "-1", "true"],
         ["run", "--process-group", "x", "true"],
@@ -340,12 +376,12 @@ def expect_one_line(p, code):
 
 def test_run_timeout():
     start = time.monotonic()
-    expect(sp("run", "--timeout", "0.5", "--", "sleep", "5"), 124,
+    expect(sp("run", "--timeout", "0.5", "--", "sleep", LONG), 124,
            out=b"", err=b"")
     elapsed = time.monotonic() - start
-    if elapsed > 4:
+    if elapsed > slow(4):
         raise AssertionError(f"timeout took {elapsed:.1f}s")
-    expect(sp("run", "--timeout", "0.01m", "--", "sleep", "5"), 124)
+    expect(sp("run", "--timeout", "0.01m", "--", "sleep", LONG), 124)
     expect(sp("run", "--timeout", "5", "--", "sh", "-c", "exit 4"), 4)
     expect(sp("run", "--timeout", "0", "--", "true"), 0)
     expect(sp("run", "--timeout", "1h", "--", "true"), 0)
@@ -354,8 +390,8 @@ def test_run_timeout():
 def test_run_timeout_json():
     start = time.monotonic()
     d = run_json("--capture", "--timeout", "0.5", "--", "sh", "-c",
-                 "echo partial; echo err >&2; sleep 5", code=124)
-    if time.monotonic() - start > 4:
+                 "echo partial; echo err >&2; sleep " + LONG, code=124)
+    if time.monotonic() - start > slow(4):
         raise AssertionError("timeout too slow")
     eq(d["timed_out"], True, "timed_out")
     eq(d["stdout"], "partial\n", "stdout")
@@ -364,7 +400,7 @@ def test_run_timeout_json():
     eq(d["error"]["code"], -30002, "error.code")
     if d["returncode"] is not None and d["returncode"] >= 0:
         raise AssertionError(f"returncode {d['returncode']}")
-    if not 0.4 < d["duration_s"] < 4:
+    if not 0.4 < d["duration_s"] < slow(4):
         raise AssertionError(f"duration {d['duration_s']}")
 
 
@@ -383,25 +419,18 @@ def pid_alive(pid):
 def test_run_kill_tree():
     start = time.monotonic()
     d = run_json("--capture", "--kill-tree", "--timeout", "0.5", "--", "sh",
-                 "-c", "sleep 30 & echo $!; wait", code=124)
-    if time.monotonic() - start > 10:
+                 "-c", "sleep " + LONGER + " & echo $!; wait", code=124)
+    if time.monotonic() - start > slow(10):
         raise AssertionError("the grandchild kept the tool waiting")
-    grandchild = int(d["stdout"])
-    for _ in range(50):
-        if not pid_alive(grandchild):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(grandchild, signal.SIGKILL)
-        raise AssertionError("the grandchild survived --kill-tree")
+    wait_gone(int(d["stdout"]), "the grandchild survived --kill-tree")
 
 
 def test_run_wait_delay():
     """A daemonised grandchild holding stdout does not keep us waiting."""
     start = time.monotonic()
     d = run_json("--capture", "--wait-delay", "0.3", "--", "sh", "-c",
-                 "echo hi; sleep 5 & exit 0")
-    if time.monotonic() - start > 4:
+                 "echo hi; sleep " + LONG + " & exit 0")
+    if time.monotonic() - start > slow(4):
         raise AssertionError("--wait-delay did not stop the read")
     eq(d["returncode"], 0, "returncode")
     eq(d["stdout"], "hi\n", "stdout")
@@ -420,7 +449,7 @@ def test_run_json_fields():
     eq(d["stdout_truncated"], False, "stdout_truncated")
     eq(d["stderr_truncated"], False, "stderr_truncated")
     eq(d["error"], None, "error")
-    if not isinstance(d["duration_s"], float) or not 0 <= d["duration_s"] < 30:
+    if not isinstance(d["duration_s"], float) or not 0 <= d["duration_s"] < slow(30):
         raise AssertionError(f"duration_s {d['duration_s']!r}")
     eq(set(d["rusage"]), {"user_s", "system_s", "max_rss_kb"}, "rusage")
     for k in ("user_s", "system_s"):
@@ -561,6 +590,120 @@ def test_run_json_large_binary():
     raw = bytes(r.randrange(256) for _ in range(1 << 20))
     d = run_json("--capture", "--", *py(code))
     check_lossless(d, "stdout", raw)
+
+
+# ---- run: containment in a cgroup v2 --------------------------------------
+
+def own_cgroup_dir():
+    """This process's cgroup v2 directory, from mountinfo and
+    /proc/self/cgroup, or None."""
+    mnt = root = None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                if right.split(" ")[0] == "cgroup2":
+                    root, mnt = left.split(" ")[3:5]
+                    break
+        with open("/proc/self/cgroup") as f:
+            own = [l[3:].strip() for l in f if l.startswith("0::")]
+    except OSError:
+        return None
+    if mnt is None or not own:
+        return None
+    path = own[0]
+    if root != "/" and path.startswith(root):
+        path = path[len(root):]
+    return mnt + ("" if path == "/" else path)
+
+
+class TestCgroup:
+    """A parent cgroup of the test's own, removed with all it holds."""
+    def __enter__(self):
+        own = own_cgroup_dir()
+        if own is None:
+            raise Skip("no cgroup v2 hierarchy in /proc/self/mountinfo")
+        self.path = f"{own}/subproc-cli-test-{os.getpid()}"
+        try:
+            os.mkdir(self.path)
+        except OSError as e:
+            raise Skip(f"no writable cgroup v2 hierarchy: {e}")
+        return self
+
+    def children(self):
+        return sorted(e.name for e in os.scandir(self.path) if e.is_dir())
+
+    def __exit__(self, *exc):
+        for name in self.children() + [""]:
+            d = os.path.join(self.path, name) if name else self.path
+            try:
+                with open(os.path.join(d, "cgroup.kill"), "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+            for _ in range(200):
+                try:
+                    os.rmdir(d)
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def test_run_cgroup_parent():
+    """A fresh cgroup: a grandchild that left the session dies with the
+    timeout, the statistics are in the JSON, the cgroup is removed."""
+    with TestCgroup() as cg:
+        d = run_json("--capture", "--cgroup-parent", cg.path, "--timeout",
+                     "0.5", "--", "sh", "-c",
+                     "setsid sh -c 'sleep " + LONGER + " >/dev/null 2>&1 "
+                     "</dev/null & echo $!'; cat /proc/self/cgroup; sleep "
+                     + LONG, code=124)
+        lines = d["stdout"].splitlines()
+        wait_gone(int(lines[0]), "the escaped grandchild survived")
+        if not any(l.startswith("0::") and
+                   f"/subproc-cli-test-{os.getpid()}/subproc-" in l
+                   for l in lines):
+            raise AssertionError(f"not in a fresh cgroup: {lines}")
+        eq(set(d["cgroup"]), {"memory_peak", "usage_usec", "user_usec",
+                              "system_usec"}, "cgroup keys")
+        if not isinstance(d["cgroup"]["usage_usec"], int):
+            raise AssertionError(f"cgroup {d['cgroup']}")
+        eq(cg.children(), [], "cgroups left")
+        d = run_json("--capture", "--", "true")
+        eq(d["cgroup"], None, "cgroup without one")
+
+
+def test_run_cgroup_given():
+    with TestCgroup() as cg:
+        given = os.path.join(cg.path, "given")
+        os.mkdir(given)
+        d = run_json("--capture", "--cgroup", given, "--", "cat",
+                     "/proc/self/cgroup")
+        if not d["stdout"].rstrip("\n").endswith(
+                f"/subproc-cli-test-{os.getpid()}/given"):
+            raise AssertionError(f"stdout {d['stdout']!r}")
+        eq(d["cgroup"], None, "statistics of a given cgroup")
+        eq(cg.children(), ["given"], "the given cgroup stays")
+
+
+def test_run_cgroup_errors():
+    line = expect_one_line(sp("run", "--cgroup", "/tmp", "true"), 125)
+    if "not a cgroup v2 directory" not in line:
+        raise AssertionError(line)
+    line = expect_one_line(sp("run", "--pids-max", "5", "true"), 125)
+    if "cgroup_parent" not in line:
+        raise AssertionError(line)
+    d = run_json("--cgroup", "/nonexistent-cgroup", "--", "true", code=125)
+    eq(d["error"]["step"], "cgroup", "error.step")
+    eq(d["error"]["path"], "/nonexistent-cgroup", "error.path")
+    with TestCgroup() as cg:
+        ctl = open(os.path.join(cg.path, "cgroup.controllers")).read().split()
+        if "pids" not in ctl:
+            line = expect_one_line(sp("run", "--cgroup-parent", cg.path,
+                                      "--pids-max", "5", "true"), 125)
+            if cg.path + "/cgroup.subtree_control" not in line:
+                raise AssertionError(line)
+        eq(cg.children(), [], "cgroups left")
 
 
 # ---- run: --check, --capture, --max-output ---------------------------------
@@ -792,21 +935,16 @@ def forwarded(extra, sig, code):
     """Send SIG to the tool running `sh -c 'echo $$; sleep 30'`: the child
     (and with a group, the whole group) must get it too."""
     p = subprocess.Popen([BINARY, "run", *extra, "--", "sh", "-c",
-                          "echo $$; exec sleep 30"],
+                          "echo $$; exec sleep " + LONGER],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     child = int(p.stdout.readline())
     start = time.monotonic()
     p.send_signal(sig)
-    p.wait(timeout=10)
-    if time.monotonic() - start > 5:
+    p.wait(timeout=slow(10))
+    if time.monotonic() - start > slow(5):
         raise AssertionError("the child did not get the signal")
     eq(p.returncode, code, "exit status")
-    for _ in range(50):
-        if not pid_alive(child):
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"child {child} still alive")
+    wait_gone(child, f"child {child} still alive")
 
 
 def test_run_forwards_signals():
@@ -947,7 +1085,7 @@ def test_pipe_json():
     eq([s["args"] for s in d["stages"]], d["args"], "stage args")
     eq(d["stdout"], "x\n", "stdout")
     eq(d["error"], None, "error")
-    if not 0 <= d["duration_s"] < 30:
+    if not 0 <= d["duration_s"] < slow(30):
         raise AssertionError(f"duration_s {d['duration_s']}")
     d = pipe_json("--", "true", "|", "sh", "-c", "exit 5", "|", "true",
                   code=5)
@@ -964,15 +1102,23 @@ def test_pipe_json():
 
 
 def test_pipe_capture():
-    """--capture takes the last stage's stdout and stderr (those not
-    redirected); the other stages' stderr is inherited."""
+    """--capture takes the last stage's stdout and every stage's stderr
+    (those not redirected), as Python's run("a | b", shell=True,
+    capture_output=True) does."""
     stages = ["sh", "-c", "echo x; echo e1 >&2", "|", "sh", "-c",
               "cat; echo e2 >&2"]
     expect(sp("pipe", "--capture", "--", *stages), 0, out="x\n",
            err="e1\ne2\n")
     d = pipe_json("--capture", "--", *stages)
     eq(d["stdout"], "x\n", "stdout")
-    eq(d["stderr"], "e2\n", "stderr")
+    eq(d["stderr"], "e1\ne2\n", "stderr")
+    shell = "sh -c 'echo x; echo e1 >&2' | sh -c 'cat; echo e2 >&2'"
+    py = subprocess.run(["python3", "-c",
+                         "import subprocess, sys; r = subprocess.run("
+                         "sys.argv[1], shell=True, capture_output=True); "
+                         "print(repr(r.stdout), repr(r.stderr))", shell],
+                        capture_output=True, text=True)
+    eq(py.stdout, "b'x\\n' b'e1\\ne2\\n'\n", "Python's run of the same")
     d = pipe_json("--capture", "--stderr", "null", "--", *stages)
     eq(d["stdout"], "x\n", "stdout")
     eq(d["stderr"], None, "stderr")
@@ -988,18 +1134,12 @@ def test_pipe_capture():
 def test_pipe_kill_tree():
     start = time.monotonic()
     d = pipe_json("--capture", "--kill-tree", "--timeout", "0.5", "--", "sh",
-                  "-c", "sleep 30 & echo $!; wait", "|", "cat", code=124)
-    if time.monotonic() - start > 10:
+                  "-c", "sleep " + LONGER + " & echo $!; wait", "|", "cat",
+                  code=124)
+    if time.monotonic() - start > slow(10):
         raise AssertionError("the grandchild kept the tool waiting")
     eq(d["timed_out"], True, "timed_out")
-    grandchild = int(d["stdout"])
-    for _ in range(50):
-        if not pid_alive(grandchild):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(grandchild, signal.SIGKILL)
-        raise AssertionError("the grandchild survived --kill-tree")
+    wait_gone(int(d["stdout"]), "the grandchild survived --kill-tree")
 
 
 def test_pipe_input_and_redirects():
@@ -1026,11 +1166,11 @@ def test_pipe_input_and_redirects():
 
 def test_pipe_timeout():
     start = time.monotonic()
-    expect(sp("pipe", "--timeout", "0.5", "--", "sleep", "5", "|", "cat"),
+    expect(sp("pipe", "--timeout", "0.5", "--", "sleep", LONG, "|", "cat"),
            124, out=b"")
-    if time.monotonic() - start > 4:
+    if time.monotonic() - start > slow(4):
         raise AssertionError("pipe timeout too slow")
-    d = pipe_json("--timeout", "0.5", "--", "sleep", "5", "|", "cat",
+    d = pipe_json("--timeout", "0.5", "--", "sleep", LONG, "|", "cat",
                   code=124)
     eq(d["timed_out"], True, "timed_out")
     eq(d["error"]["name"], "SUBPROC_ETIMEDOUT", "error.name")
@@ -1311,6 +1451,163 @@ def test_parallel_progress_on_a_terminal():
     if b"3/3 done" not in seen or b"ETA" not in seen:
         raise AssertionError(f"no progress line: {seen!r}")
     p = expect(sp("parallel", "--", "true", ":::", "1"), 0, err=b"")
+
+
+# ---- limits, parent death, privileges (issue 12.3) ----------------------------
+
+def test_run_rlimit():
+    linux_only()
+    show = ["--", "sh", "-c", "ulimit -Sn; ulimit -Hn"]
+    expect(sp("run", "--rlimit", "nofile=10", *show), 0, out="10\n10\n")
+    expect(sp("run", "--rlimit", "nofile=10:20", *show), 0, out="10\n20\n")
+    hard = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True,
+                              check=True).stdout)
+    # An empty side keeps the current value; names in any case, with or
+    # without RLIMIT_; a number is a resource number.
+    expect(sp("run", "--rlimit", "NOFILE=64:", *show), 0,
+           out=f"64\n{hard}\n")
+    expect(sp("run", "--rlimit", "RLIMIT_NOFILE=32:64", *show), 0,
+           out="32\n64\n")
+    expect(sp("run", "--rlimit", "7=16", *show), 0, out="16\n16\n")
+    # Repeatable, applied in order.
+    expect(sp("run", "--rlimit", "nofile=100", "--rlimit", "nofile=50", *show),
+           0, out="50\n50\n")
+    expect(sp("run", "--rlimit", "core=0:unlimited", "--", "sh", "-c",
+              "ulimit -Sc; ulimit -Hc"), 0, out="0\nunlimited\n")
+
+
+def test_run_rlimit_cpu():
+    """A child over its CPU limit dies of SIGXCPU: status 128 + 24."""
+    linux_only()
+    start = time.monotonic()
+    d = run_json("--rlimit", "cpu=1:3", "--rlimit", "core=0", "--", PY, "-c",
+                 "while True: pass", code=128 + signal.SIGXCPU)
+    eq(d["returncode"], -signal.SIGXCPU, "returncode")
+    if time.monotonic() - start > slow(30):
+        raise AssertionError("the CPU limit took too long")
+
+
+def test_run_rlimit_bad_values():
+    for bad in ("nofile", "=5", "nofile=", "nofile=:", "bogus=1", "nofile=-1",
+                "nofile=1:-1", "nofile= 1", "nofile=0x10", "nofile=1k",
+                "nofile=99999999999999999999", "nofile=1:2:3",
+                "2147483648=1"):
+        line = expect_usage_error("run", "--rlimit", bad, "--", "true")
+        if bad not in line or "--rlimit" not in line:
+            raise AssertionError(f"{bad!r}: {line}")
+    # What the library refuses: soft above hard, a resource it does not
+    # know; named with its index.
+    d = run_json("--rlimit", "core=0", "--rlimit", "nofile=20:10", "--",
+                 "true", code=125)
+    eq(d["error"]["name"], "SUBPROC_EINVAL", "error")
+    eq(d["error"]["step"], "rlimits", "step")
+    if "rlimits[1]" not in d["error"]["message"]:
+        raise AssertionError(d["error"]["message"])
+    d = run_json("--rlimit", "999=1", "--", "true", code=125)
+    eq(d["error"]["step"], "rlimits", "step")
+
+
+def test_run_rlimit_eperm():
+    """Above fs.nr_open no one may raise RLIMIT_NOFILE's hard limit, root
+    included: EPERM in the child, reported with step setrlimit."""
+    linux_only()
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            nr_open = int(f.read())
+    except OSError:
+        raise Skip("no /proc/sys/fs/nr_open")
+    d = run_json("--rlimit", f"nofile=:{nr_open + 1}", "--", "true", code=125)
+    eq(d["error"]["name"], "EPERM", "error")
+    eq(d["error"]["step"], "setrlimit", "step")
+    eq(d["error"]["errno"], errno.EPERM, "errno")
+    if "RLIMIT_NOFILE (rlimits[0]" not in d["error"]["message"]:
+        raise AssertionError(d["error"]["message"])
+    p = expect(sp("run", "--rlimit", f"nofile=:{nr_open + 1}", "--", "true"),
+               125, out=b"")
+    if not p.stderr.startswith(b"subproc: setrlimit RLIMIT_NOFILE"):
+        raise AssertionError("message" + describe(p))
+
+
+def test_run_pdeathsig():
+    """Killing the tool kills the child it started with --pdeathsig."""
+    linux_only()
+    with temp_dir() as t:
+        pidfile = os.path.join(t, "pid")
+        for sig in ("KILL", "SIGTERM", "usr1", "9"):
+            tool = subprocess.Popen(
+                [BINARY, "run", "--pdeathsig", sig, "--", "sh", "-c",
+                 f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; "
+                 f"exec sleep {LONGER}"], stdin=subprocess.DEVNULL)
+            end = time.monotonic() + slow(10)
+            while not os.path.exists(pidfile):
+                if time.monotonic() > end:
+                    tool.kill()
+                    raise AssertionError("the child did not start")
+                time.sleep(0.01)
+            with open(pidfile) as f:
+                child = int(f.read())
+            os.unlink(pidfile)
+            tool.kill()
+            tool.wait()
+            wait_gone(child, f"--pdeathsig {sig}: the child outlived subproc")
+    for bad in ("0", "-9", "NOSUCH", "", "SIG", "9x"):
+        line = expect_usage_error("run", "--pdeathsig", bad, "--", "true")
+        if "--pdeathsig" not in line:
+            raise AssertionError(line)
+    d = run_json("--pdeathsig", "99999", "--", "true", code=125)
+    eq(d["error"]["step"], "parent_death_signal", "step")
+
+
+def test_run_no_new_privs():
+    linux_only()
+    expect(sp("run", "--no-new-privs", "--", "grep", "^NoNewPrivs:",
+              "/proc/self/status"), 0, out="NoNewPrivs:\t1\n")
+
+
+def test_run_foreground():
+    """In a terminal session (pty.fork: a new session, the pty its
+    controlling terminal): the child leads the foreground group while it
+    runs; afterwards the shell's group has the terminal again."""
+    import pty
+    import select
+    check = ("import os; fd = os.open('/dev/tty', os.O_RDWR); "
+             "print('fg' if os.tcgetpgrp(fd) == os.getpgrp() else 'bg', "
+             "'leader' if os.getpgrp() == os.getpid() else 'member')")
+    script = (f"{shlex.quote(BINARY)} run --foreground -- {shlex.quote(PY)} "
+              f"-c {shlex.quote(check)}; echo status $?; "
+              f"{shlex.quote(PY)} -c {shlex.quote(check)}")
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execv("/bin/sh", ["sh", "-c", script])
+        finally:
+            os._exit(127)
+    out = b""
+    end = time.monotonic() + slow(30)
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the session's last process is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        _, status = os.waitpid(pid, 0)
+    eq(out.decode().replace("\r\n", "\n"),
+       "fg leader\nstatus 0\nfg member\n", "output")
+    eq(status, 0, "status")
+    # No controlling terminal: 125, the step named.
+    p = expect(sp("run", "--foreground", "--", "true", start_new_session=True),
+               125, out=b"")
+    if b"tcsetpgrp" not in p.stderr:
+        raise AssertionError("no tcsetpgrp in the message" + describe(p))
+    expect_usage_error("pipe", "--foreground", "--", "true", "|", "true")
 
 
 # ---- runner -------------------------------------------------------------------
