@@ -27,13 +27,13 @@ typedef struct bench_config {
   int loop_max;         /* (9): the largest N (10 ... 10,000) */
   int loop_reps;        /* (9): repetitions up to N = 1,000 */
   int loop_big_reps;    /* (9): repetitions above (seconds each) */
-  const char *loop_methods; /* (9): tags to run, e.g. "a,c"; NULL = all */
+  const char *loop_methods;    /* (9): tags to run, e.g. "a,c"; NULL = all */
   const char *loop_raw_buffer; /* (9): (c) reads into "fresh" or "kept" */
-  int par_jobs;         /* (10): jobs per run */
-  int par_reps;         /* (10): repetitions */
-  double thread_s;      /* (8): seconds per sample */
-  const char *only;     /* comma-separated scenario numbers, NULL = all */
-  const char *profile;  /* --profile OP: loop OP, measure nothing */
+  int par_jobs;                /* (10): jobs per run */
+  int par_reps;                /* (10): repetitions */
+  double thread_s;             /* (8): seconds per sample */
+  const char *only;    /* comma-separated scenario numbers, NULL = all */
+  const char *profile; /* --profile OP: loop OP, measure nothing */
   int profile_count;
   int no_python, no_glib, no_libuv;
 } bench_config;
@@ -146,8 +146,8 @@ int op_raw_vfork_2pipes(void *spec);
 int op_subproc_run(void *spec);                /* run; capture: stdout=PIPE */
 int op_subproc_run_keepfds(void *spec);        /* run with close_fds=False */
 int op_subproc_run_capture_output(void *spec); /* capture_output=True */
-int op_subproc_popen_wait(void *spec); /* popen + wait, no communicate */
-int op_subproc_popen_comm(void *spec); /* + communicate, no result */
+int op_subproc_popen_wait(void *spec);        /* popen + wait, no communicate */
+int op_subproc_popen_comm(void *spec);        /* + communicate, no result */
 int op_subproc_popen_comm_result(void *spec); /* + the result object */
 
 /* ---- peers (peers.c) ---- */

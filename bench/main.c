@@ -69,9 +69,9 @@ static void set_mode(const char *mode) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: subproc_bench [--quick | --full] [options]\n"
-             "  --quick          about a minute: fewer repetitions, 256 MiB "
-             "capture\n"
-             "  (default)        a few minutes: 1 GiB capture\n"
+             "  --quick          fewer repetitions, 256 MiB capture, (9) to "
+             "N = 1000\n"
+             "  (default)        1 GiB capture, (9) to N = 10000\n"
              "  --full           longer batches, more repetitions, 2 GiB "
              "capture\n"
              "  --reps N         repetitions per method (median reported)\n"
@@ -136,15 +136,17 @@ static int profile(const char *name, int count) {
       bad |= p->op(&spec) != 0;
     return bad;
   }
-  fprintf(stderr, "subproc_bench: --profile: unknown operation '%s'; one of:",
-          name);
+  fprintf(stderr,
+          "subproc_bench: --profile: unknown operation '%s'; one of:", name);
   for (size_t i = 0; i < sizeof profile_ops / sizeof *profile_ops; i++)
     fprintf(stderr, " %s", profile_ops[i].name);
   fprintf(stderr, "\n");
   return 2;
 }
 
-static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+static int clamp(int v, int lo, int hi) {
+  return v < lo ? lo : v > hi ? hi : v;
+}
 
 static int parse_args(int argc, char **argv) {
   set_mode("default");

@@ -219,8 +219,8 @@ void bench_table(const bench_method *m, size_t n, size_t ref, const char *unit,
          "min", "max", "ratio", "CPU self", "CPU kids");
   printf("|%.*s|%.*s:|%.*s:|%.*s:|%.*s:|%.*s:|%.*s:|\n", 46,
          "----------------------------------------------", 11, "-----------",
-         11, "-----------", 11, "-----------", 8, "--------", 9, "---------",
-         9, "---------");
+         11, "-----------", 11, "-----------", 8, "--------", 9, "---------", 9,
+         "---------");
   double base = m[ref].failed ? 0 : m[ref].median;
   for (size_t i = 0; i < n; i++) {
     if (m[i].failed) {

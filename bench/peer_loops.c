@@ -148,10 +148,10 @@ static void gk_exit(GPid pid, gint status, gpointer data) {
 static int gk_start(GMainContext *ctx, g_kid *k, char *const *argv) {
   GPid pid;
   GError *error = NULL;
-  if (!g_spawn_async_with_pipes(
-          NULL, (gchar **)argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL,
-          &pid, NULL, &k->fd, NULL, &error)) {
+  if (!g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD |
+                                    G_SPAWN_CHILD_INHERITS_STDIN,
+                                NULL, NULL, &pid, NULL, &k->fd, NULL, &error)) {
     g_error_free(error);
     return -1;
   }

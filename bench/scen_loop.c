@@ -174,7 +174,7 @@ static char *raw_room(raw_kid *k, size_t *room) {
 
 static raw_buffer flag_buffer(void) {
   const char *b = bench.loop_raw_buffer;
-  return !b ? BUF_STATIC
+  return !b                        ? BUF_STATIC
          : strcmp(b, "fresh") == 0 ? BUF_FRESH
          : strcmp(b, "kept") == 0  ? BUF_KEPT
                                    : BUF_STATIC;
@@ -263,9 +263,7 @@ static int raw_loop(loop_run *lr, int low, raw_buffer mode) {
 }
 
 static int loop_raw(loop_run *lr) { return raw_loop(lr, 0, flag_buffer()); }
-static int loop_raw_low(loop_run *lr) {
-  return raw_loop(lr, 1, flag_buffer());
-}
+static int loop_raw_low(loop_run *lr) { return raw_loop(lr, 1, flag_buffer()); }
 static int loop_raw_kept(loop_run *lr) { return raw_loop(lr, 0, BUF_KEPT); }
 
 /* ------------------------------------------------------------------ */
@@ -466,8 +464,8 @@ static int loop_limits(int n, struct rlimit *saved) {
     struct rlimit rl = {need, need > saved->rlim_max ? need : saved->rlim_max};
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
       rl.rlim_cur = saved->rlim_max;
-      setrlimit(RLIMIT_NOFILE, &(struct rlimit){saved->rlim_max,
-                                                saved->rlim_max});
+      setrlimit(RLIMIT_NOFILE,
+                &(struct rlimit){saved->rlim_max, saved->rlim_max});
     }
     getrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < need) {
@@ -490,8 +488,8 @@ static int loop_limits(int n, struct rlimit *saved) {
   }
   long room = read_long("/proc/sys/kernel/pid_max", 32768) - tasks_now() - 1024;
   if (room < n) {
-    bench_note("(9): pid_max leaves room for %ld more processes: N = %ld",
-               room, room);
+    bench_note("(9): pid_max leaves room for %ld more processes: N = %ld", room,
+               room);
     n = (int)room;
   }
   return n;
@@ -514,9 +512,10 @@ static void size_table(loop_method *m, int nm, const loop_method *ref, int z,
   for (int i = 0; i < nm; i++) {
     loop_method *x = &m[i];
     if (!has(x, z)) {
-      printf("| %-40s | %9s | %8s | %8s | %8s | %8s | %8s | %8s | %8s | %6s |\n",
-             x->name, x->max_n && n > x->max_n ? "left out" : "failed", "", "",
-             "", "", "", "", "", "");
+      printf(
+          "| %-40s | %9s | %8s | %8s | %8s | %8s | %8s | %8s | %8s | %6s |\n",
+          x->name, x->max_n && n > x->max_n ? "left out" : "failed", "", "", "",
+          "", "", "", "", "");
       continue;
     }
     int k = x->ns[z];
@@ -567,7 +566,8 @@ static void linear_table(loop_method *m, int nm, const int *sizes, int nz) {
   printf("\nbig = the largest N measured for the row (%d; (d) and (e) stop "
          "at %d); CPU col = the parent's CPU per child after the last spawn "
          "(collecting).\n",
-         sizes[nz - 1], sizes[nz - 1] < GLIB_MAX_N ? sizes[nz - 1] : GLIB_MAX_N);
+         sizes[nz - 1],
+         sizes[nz - 1] < GLIB_MAX_N ? sizes[nz - 1] : GLIB_MAX_N);
   fflush(stdout);
 }
 
@@ -581,20 +581,19 @@ static double per_child(const loop_method *x, int z, int cpu) {
   return med(cpu ? x->cpu_col[z] : x->wall[z], x->ns[z]);
 }
 
-static void loop_targets(loop_method *ref, loop_method *kept,
-                         loop_method *grp, loop_method *uv, const int *sizes,
-                         int nz) {
+static void loop_targets(loop_method *ref, loop_method *kept, loop_method *grp,
+                         loop_method *uv, const int *sizes, int nz) {
   char what[160];
   int s100 = nz > 1 ? 1 : 0, big = nz - 1;
-  if (has(grp, s100) && has(grp, big)) {
-    snprintf(what, sizeof what, "(9) group: us/child at %d / at %d",
-             sizes[big], sizes[s100]);
-    bench_target(what, per_child(grp, big, 0) / per_child(grp, s100, 0), 1.3,
-                 0, "x");
+  if (big > s100 && has(grp, s100) && has(grp, big)) {
+    snprintf(what, sizeof what, "(9) group: us/child at %d / at %d", sizes[big],
+             sizes[s100]);
+    bench_target(what, per_child(grp, big, 0) / per_child(grp, s100, 0), 1.3, 0,
+                 "x");
     snprintf(what, sizeof what, "(9) group: collect CPU/child at %d / at %d",
              sizes[big], sizes[s100]);
-    bench_target(what, per_child(grp, big, 1) / per_child(grp, s100, 1), 1.3,
-                 0, "x");
+    bench_target(what, per_child(grp, big, 1) / per_child(grp, s100, 1), 1.3, 0,
+                 "x");
   }
   for (int z = 0; uv && z < nz; z++) {
     double r = ratio_at(grp, uv, z);
@@ -638,7 +637,8 @@ static int tag_wanted(const char *name) {
   if (!bench.loop_methods)
     return 1;
   size_t len = strcspn(name + 1, ")");
-  for (const char *p = bench.loop_methods; *p; p += strcspn(p, ","), p += *p == ',')
+  for (const char *p = bench.loop_methods; *p;
+       p += strcspn(p, ","), p += *p == ',')
     if (strcspn(p, ",") == len && strncmp(p, name + 1, len) == 0)
       return 1;
   return 0;
@@ -685,8 +685,8 @@ void scenario_loop(void) {
   int nz = loop_sizes(loop_limits(bench.loop_max, &saved), sizes);
   static loop_method m[7];
   int nm = 0;
-  m[nm++] = (loop_method){.name = "(c) raw clone+pipe2+pidfd, epoll",
-                          .fn = loop_raw};
+  m[nm++] =
+      (loop_method){.name = "(c) raw clone+pipe2+pidfd, epoll", .fn = loop_raw};
   m[nm++] = (loop_method){.name = "(c') raw, CLONE_FILES+unshare, fds high",
                           .fn = loop_raw_low};
   m[nm++] = (loop_method){.name = "(e) raw as (c), output kept per child",

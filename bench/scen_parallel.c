@@ -90,9 +90,8 @@ static int par_methods(par_method *m, const char *jobs) {
     m[n++] = (par_method){.name = "xargs -P 2 -n 1",
                           .argv = {xargs, "-P", jobs, "-n", "1", "true"}};
   if (gnu && is_gnu_parallel(gnu))
-    m[n++] = (par_method){
-        .name = "GNU parallel -j 2",
-        .argv = {gnu, "--will-cite", "-j", jobs, "true"}};
+    m[n++] = (par_method){.name = "GNU parallel -j 2",
+                          .argv = {gnu, "--will-cite", "-j", jobs, "true"}};
   else
     bench_note("(10): GNU parallel not found (apt-get install parallel)");
   return n;
@@ -125,8 +124,7 @@ static void par_table(par_method *m, int n) {
     if (base > 0)
       snprintf(ratio, sizeof ratio, "%.2fx", w / base);
     printf("| %-28s | %8.3f | %8.3f | %8.3f | %8.0f | %10.2f | %10s |\n",
-           x->name, w, lo, hi, bench.par_jobs / w, med_of(x->cpu, x->n),
-           ratio);
+           x->name, w, lo, hi, bench.par_jobs / w, med_of(x->cpu, x->n), ratio);
     if (i > 0 && base > 0) {
       char what[128];
       snprintf(what, sizeof what, "(10) subproc parallel / %s", x->name);

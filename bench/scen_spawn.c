@@ -84,8 +84,7 @@ static void spawn_case(const char *title, char *const *argv, int is_tiny) {
   add(&s, "subproc_run, close_fds off", op_subproc_run_keepfds, &spec);
   add(&s, "subproc_popen+subproc_wait", op_subproc_popen_wait, &spec);
   if (is_tiny) {
-    add(&s, "popen+communicate(no result)+wait", op_subproc_popen_comm,
-        &spec);
+    add(&s, "popen+communicate(no result)+wait", op_subproc_popen_comm, &spec);
     add(&s, "popen+communicate(result)", op_subproc_popen_comm_result, &spec);
   }
   add_glib(&s, &spec);
