@@ -113,12 +113,13 @@ if ! (cd "$tree" && DEB_BUILD_OPTIONS=$opts DEB_BUILD_PROFILES=$profiles \
   die "dpkg-buildpackage (log above)"
 fi
 build_time=$((SECONDS - t))
-# A symbols file that no longer matches the library is only a warning for
-# added symbols: show it, so that debian/libsubproc0.symbols gets updated.
+# dpkg-gensymbols fails the build on a symbol that disappeared but only
+# warns on an added one: fail here too, so that the symbols file (and with
+# it the version each function appeared in) stays exact.
 symbols="match debian/libsubproc0.symbols"
 if grep -q 'dpkg-gensymbols: warning' "$work/build.log"; then
   sed -n '/dpkg-gensymbols: warning/,/^ *dh_/p' "$work/build.log"
-  symbols="the library has symbols that debian/libsubproc0.symbols lacks (diff above): add them"
+  die "the library's symbols differ from debian/libsubproc0.symbols (diff above)"
 fi
 changes=$(ls "$work"/subproc_"$deb_version"_*.changes) || die "no .changes"
 debs=()

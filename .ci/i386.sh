@@ -11,6 +11,10 @@ if ! dpkg -s gcc-multilib >/dev/null 2>&1; then
   apt-get install -y -q --no-install-recommends gcc-multilib
 fi
 build=build/i386
+# pkg-config must not offer the 64-bit libuv and GLib (the examples
+# nesting the group in them are then left out, unless the :i386 -dev
+# packages are installed).
+export PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig:/usr/share/pkgconfig
 CFLAGS=-m32 LDFLAGS=-m32 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
   -DSUBPROC_WERROR=ON -DSUBPROC_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)"

@@ -33,6 +33,13 @@
  * called from several threads at once (exactly one reaps; all see the same
  * returncode); the other calls on one object are for one thread at a time.
  *
+ * ABI: the structs a caller allocates (options, error, startupinfo, watch,
+ * pool_options) keep their size across versions: each ends with a
+ * reserved tail that later fields take their room from, zero by
+ * zero-initialisation. A library older than the header refuses a set
+ * field it does not know (SUBPROC_EINVAL, step "reserved") rather than
+ * ignore it. Rules and the abidiff check: docs/abi.md.
+ *
  * Licence: MIT. See docs/python-mapping.md for the name-by-name mapping
  * from Python's subprocess module.
  */
@@ -193,7 +200,9 @@ SUBPROC_API const char *subproc_errname(int code);
   X(PRCTL, "prctl")                                                           \
   X(TCSETPGRP, "tcsetpgrp")                                                   \
   /* containment (cgroup v2) */                                               \
-  X(CGROUP, "cgroup")
+  X(CGROUP, "cgroup")                                                         \
+  /* a reserved field set: built against a newer header (docs/abi.md) */      \
+  X(RESERVED, "reserved")
 /* clang-format on */
 
 typedef enum subproc_step {
@@ -226,6 +235,7 @@ typedef struct subproc_error {
   /* One line naming the step and the path or fd: "chdir '/nope': No such
    * file or directory" (a very long path is shortened here, not in path). */
   char message[256];
+  void *reserved[sizeof(void *) == 8 ? 10 : 14]; /* docs/abi.md */
 } subproc_error;
 
 /* ---------------------------------------------------------------------- */
@@ -302,6 +312,7 @@ typedef struct subproc_startupinfo {
   void *hStdInput, *hStdOutput, *hStdError; /* used with STARTF_USESTDHANDLES */
   unsigned short wShowWindow;
   void *const *handle_list; /* lpAttributeList["handle_list"]: NULL-ended */
+  void *reserved[8];        /* zero (docs/abi.md) */
 } subproc_startupinfo;
 
 /*
@@ -475,7 +486,9 @@ typedef struct subproc_options {
    * result, and the cgroup is removed. */
   const char *cgroup_parent;
   /* Where the child cannot be started inside the cgroup (no clone3 or no
-   * CLONE_INTO_CGROUP: Linux < 5.7 or a seccomp filter; or the fork
+   * CLONE_INTO_CGROUP: Linux < 5.7, a seccomp filter, or a build for
+   * another architecture than x86_64, which has the only clone3
+   * trampoline so far; or the fork
    * method, which preexec forces), the spawn fails (-ENOSYS, or
    * SUBPROC_EINVAL for the fork method; step "cgroup") unless this is
    * set: then the child moves itself in (writes cgroup.procs) as its
@@ -493,6 +506,9 @@ typedef struct subproc_options {
   double cgroup_cpu_max;       /* CPUs, e.g. 0.5 or 2 (cpu.max: that share
                                   of each 100 ms period); >= 0.01 */
   /* ---- end of the cgroup block ---- */
+  /* Room for fields of later versions (docs/abi.md): must stay zero, as
+   * zero-initialisation leaves it. */
+  void *reserved[sizeof(void *) == 8 ? 69 : 117];
 } subproc_options;
 
 /* ---------------------------------------------------------------------- */
@@ -587,7 +603,9 @@ SUBPROC_API FILE *subproc_stream(subproc *p, int stream);
 SUBPROC_API int subproc_close_stream(subproc *p, int stream);
 
 /* Captured output of communicate/run. Buffers are NUL-terminated for
- * convenience but binary-safe: use the lengths. */
+ * convenience but binary-safe: use the lengths. Allocated by the library
+ * and freed with subproc_result_free; later versions may add fields at
+ * the end, so never allocate one or copy it by value (docs/abi.md). */
 typedef struct subproc_result {
   const char *const *args; /* the argv run (Python's args) */
   int returncode;          /* SUBPROC_NO_RETURNCODE if unknown (timeout) */
@@ -728,6 +746,7 @@ typedef struct subproc_watch {
   void (*on_exit)(void *arg, subproc *p, int rc, subproc_result *r,
                   const subproc_error *err);
   void *arg;
+  void *reserved[8]; /* zero (docs/abi.md) */
 } subproc_watch;
 
 SUBPROC_API int subproc_group_new(subproc_group **out, subproc_error *err);
@@ -797,6 +816,7 @@ typedef struct subproc_pool_options {
   void (*on_done)(void *arg, size_t job, int rc, const subproc_result *r,
                   const subproc_error *err);
   void *on_done_arg;
+  void *reserved[8]; /* zero (docs/abi.md) */
 } subproc_pool_options;
 
 SUBPROC_API int subproc_pool_new(subproc_pool **out,

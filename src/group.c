@@ -349,6 +349,9 @@ int subproc_group_add(subproc_group *g, subproc *p, const subproc_watch *w,
                          "group_add: '%s' is already in a group or being "
                          "communicated with",
                          p->args[0]);
+  int rc0 = w ? SUBPROC__RESERVED_ZERO(w, "subproc_watch", err) : 0;
+  if (rc0 < 0)
+    return rc0;
   if (w && subproc__isnan(w->timeout))
     return subproc__fail(err, SUBPROC_EINVAL, 0, "timeout", NULL, -1,
                          "group_add: timeout is not a number");

@@ -104,6 +104,14 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
 /* run's options as popen takes them: the [run] fields checked (Python's
  * ValueErrors), input as a stdin PIPE, capture_output as two PIPEs, and
  * every [run] field cleared. */
+/* The reserved tail of a public struct (n pointers) is all zero; else
+ * SUBPROC_EINVAL, step "reserved": the caller was built against a newer
+ * header and set a field this version does not know. */
+int subproc__reserved_zero(void *const *reserved, size_t n, const char *what,
+                           subproc_error *err);
+#define SUBPROC__RESERVED_ZERO(s, what, err)                                   \
+  subproc__reserved_zero(                                                      \
+      (s)->reserved, sizeof(s)->reserved / sizeof(s)->reserved[0], what, err)
 /* The entries of pass_fds before its -1. */
 size_t subproc__n_pass_fds(const subproc_options *o);
 int subproc__run_options(const subproc_options *o, subproc_options *popen_o,

@@ -71,8 +71,25 @@ static int check_cgroup(const subproc_options *o, subproc_error *err) {
   return 0;
 }
 
+int subproc__reserved_zero(void *const *reserved, size_t n, const char *what,
+                           subproc_error *err) {
+  for (size_t i = 0; i < n; i++)
+    if (reserved[i])
+      return subproc__fail(err, SUBPROC_EINVAL, 0, "reserved", NULL, -1,
+                           "reserved: %s has a field this version (%s) does "
+                           "not know: built against a newer subproc.h?",
+                           what, SUBPROC_VERSION_STRING);
+  return 0;
+}
+
 int subproc__options_validate(const char *const *argv, const subproc_options *o,
                               subproc_error *err) {
+  int rc = SUBPROC__RESERVED_ZERO(o, "subproc_options", err);
+  if (rc < 0)
+    return rc;
+  if (o->startupinfo && (rc = SUBPROC__RESERVED_ZERO(
+                             o->startupinfo, "subproc_startupinfo", err)) < 0)
+    return rc;
   if (!argv || !argv[0])
     return subproc__fail(err, SUBPROC_EINVAL, 0, "args", NULL, -1,
                          "args: empty argument list");
@@ -83,7 +100,7 @@ int subproc__options_validate(const char *const *argv, const subproc_options *o,
   if (o->bufsize < SUBPROC_BUFSIZE_UNBUFFERED)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "bufsize", NULL, -1,
                          "bufsize: %ld is not valid", o->bufsize);
-  int rc = refuse_run_fields(o, err);
+  rc = refuse_run_fields(o, err);
   if (rc == 0)
     rc = check_values(o, err);
   if (rc == 0)
@@ -138,3 +155,26 @@ int subproc__env_validate(const char *const *env, subproc_error *err) {
   }
   return 0;
 }
+
+/* The public structs keep their size (docs/abi.md): a field added to one
+ * takes its room from the reserved tail, on every ABI. */
+#define SUBPROC__SIZE(lp64, ilp32) (sizeof(void *) == 8 ? (lp64) : (ilp32))
+#ifdef _WIN32 /* LLP64: the three longs take 4 bytes each */
+_Static_assert(sizeof(subproc_options) == SUBPROC__SIZE(1016, 768),
+               "subproc_options changed size: take the room from reserved");
+#else
+_Static_assert(sizeof(subproc_options) == SUBPROC__SIZE(1024, 768),
+               "subproc_options changed size: take the room from reserved");
+#endif
+_Static_assert(sizeof(subproc_error) == SUBPROC__SIZE(384, 352),
+               "subproc_error changed size: take the room from reserved");
+_Static_assert(sizeof(subproc_startupinfo) == SUBPROC__SIZE(112, 56),
+               "subproc_startupinfo changed size");
+_Static_assert(sizeof(subproc_watch) == SUBPROC__SIZE(104, 56),
+               "subproc_watch changed size");
+_Static_assert(sizeof(subproc_pool_options) == SUBPROC__SIZE(104, 56),
+               "subproc_pool_options changed size");
+_Static_assert(sizeof(subproc_redirect) == SUBPROC__SIZE(40, 28),
+               "subproc_redirect is part of subproc_options: frozen");
+_Static_assert(sizeof(subproc_rlimit) == SUBPROC__SIZE(24, 20),
+               "subproc_rlimit arrays are the caller's: frozen");

@@ -38,6 +38,9 @@ int subproc_pool_new(subproc_pool **out, const subproc_pool_options *po,
     return subproc__fail(err, SUBPROC_EINVAL, 0, "pool", NULL, -1,
                          "pool_new: out is NULL");
   *out = NULL;
+  int rc = po ? SUBPROC__RESERVED_ZERO(po, "subproc_pool_options", err) : 0;
+  if (rc < 0)
+    return rc;
   subproc_pool *pl = calloc(1, sizeof *pl);
   if (!pl)
     return subproc__fail_os(err, ENOMEM, "pool", NULL, -1);
@@ -49,7 +52,7 @@ int subproc_pool_new(subproc_pool **out, const subproc_pool_options *po,
     pl->po.cancel_grace = DEFAULT_GRACE_S;
   pl->kill_at = -1.0;
   atomic_init(&pl->cancel, 0);
-  int rc = subproc_group_new(&pl->g, err);
+  rc = subproc_group_new(&pl->g, err);
   if (rc < 0) {
     free(pl);
     return rc;

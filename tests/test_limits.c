@@ -16,10 +16,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#endif
+
 #include "subproc.h"
 #include "test.h"
 #include "testing.h"
 #include "util.h"
+
+#ifndef _WIN32
 
 typedef struct method {
   const char *name;
@@ -717,3 +721,26 @@ TEST_POSIX(limits_all_together) {
   }
 }
 #endif
+
+/* Windows has none of them: each is refused, naming itself. */
+TEST_WINDOWS(limits_refused_on_windows) {
+  static const subproc_rlimit one[] = {{2, 0, 0}, SUBPROC_RLIMIT_END};
+  const subproc_options opts[] = {
+      {.rlimits = one},
+      {.parent_death_signal = 9},
+      {.no_new_privs = 1},
+      {.foreground = 1},
+  };
+  const subproc_step steps[] = {
+      SUBPROC_STEP_RLIMITS, SUBPROC_STEP_PARENT_DEATH_SIGNAL,
+      SUBPROC_STEP_NO_NEW_PRIVS, SUBPROC_STEP_FOREGROUND};
+  const char *argv[] = {"cmd.exe", "/c", "exit 0", NULL};
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+    subproc *p = NULL;
+    subproc_error e;
+    ASSERT_EQ(subproc_popen(argv, &opts[i], &p, &e), SUBPROC_EINVAL);
+    ASSERT(p == NULL);
+    ASSERT_EQ(e.step, steps[i]);
+    ASSERT_CONTAINS(e.message, "not supported");
+  }
+}

@@ -1169,3 +1169,51 @@ TEST(popen_refuses_run_fields) {
             &e);
   subproc_result_free(r);
 }
+
+/* A binary built against a newer header that sets a field this version
+ * does not know (it lands in the reserved tail) is refused, never run
+ * without it (docs/abi.md). */
+TEST(popen_refuses_unknown_fields) {
+  const char *argv[] = {test_helper, "exit", "0", NULL};
+  int marker;
+  subproc_error e;
+  subproc_options o = {0};
+  o.reserved[0] = &marker;
+  subproc *p = NULL;
+  ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+  ASSERT(p == NULL);
+  ASSERT_EQ(e.step, SUBPROC_STEP_RESERVED);
+  ASSERT_CONTAINS(e.message, "subproc_options");
+  subproc_result *r = NULL;
+  ASSERT_EQ(subproc_run(argv, &o, &r, &e), SUBPROC_EINVAL);
+  ASSERT(r == NULL);
+  /* the last slot too */
+  o.reserved[0] = NULL;
+  o.reserved[sizeof o.reserved / sizeof o.reserved[0] - 1] = &marker;
+  ASSERT_EQ(subproc_popen(argv, &o, &p, &e), SUBPROC_EINVAL);
+  /* startupinfo is checked wherever it is given */
+  subproc_startupinfo si = {0};
+  si.reserved[7] = &marker;
+  ASSERT_EQ(subproc_popen(argv, &(subproc_options){.startupinfo = &si}, &p, &e),
+            SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "subproc_startupinfo");
+  /* the group's watch and the pool's options */
+  subproc_group *g = NULL;
+  ASSERT_OK(subproc_group_new(&g, &e), &e);
+  ASSERT_OK(subproc_popen(argv, NULL, &p, &e), &e);
+  subproc_watch w = {0};
+  w.reserved[3] = &marker;
+  ASSERT_EQ(subproc_group_add(g, p, &w, &e), SUBPROC_EINVAL);
+  ASSERT_CONTAINS(e.message, "subproc_watch");
+  int rc = -1;
+  ASSERT_OK(subproc_wait(p, test_slow(10), &rc, &e), &e);
+  ASSERT_EQ(rc, 0);
+  subproc_free(p);
+  subproc_group_free(g);
+  subproc_pool_options po = {0};
+  po.reserved[0] = &marker;
+  subproc_pool *pool = (subproc_pool *)&marker;
+  ASSERT_EQ(subproc_pool_new(&pool, &po, &e), SUBPROC_EINVAL);
+  ASSERT(pool == NULL);
+  ASSERT_CONTAINS(e.message, "subproc_pool_options");
+}

@@ -66,6 +66,13 @@ section "A pipeline without a shell (pipefail exit status)"
 show 0 pipe -- printf 'b\na\n' '|' sort
 show 3 pipe --json --capture -- sh -c 'echo data; exit 3' '|' sort
 
+section "Many jobs at once, output kept per job (subproc parallel, on the pool)"
+show 0 parallel -j 4 --no-progress -- sh -c 'sleep 0.$1; echo "job $1 done"' sh ::: 3 1 2
+show 0 parallel -j 2 --no-progress --json -- echo ::: one two
+# the exit status is the number of failed jobs (GNU parallel's rule)
+show 2 parallel -j 4 --no-progress -- sh -c 'exit $1' sh ::: 0 1 0 1
+show 124 parallel --timeout 0.3 --halt now,fail=1 --no-progress -- sleep ::: 5 5
+
 section "Shell words for scripts: shlex.split, shlex.join, list2cmdline"
 show 0 split "ls -l 'My Documents' \"it's\""
 show 0 quote -- ls -l 'My Documents' "it's"

@@ -44,8 +44,8 @@ extern char **environ;
 #define CHILD_STACK_SIZE (64 * 1024)
 
 static const char *const step_names[STEP_COUNT] = {
-    "",          "close_fds", "dup2",   "chdir",    "setsid",    "setpgid",
-    "setgroups", "setgid",    "setuid", "preexec",  "close_fds", "exec",
+    "",          "close_fds", "dup2",   "chdir",     "setsid",    "setpgid",
+    "setgroups", "setgid",    "setuid", "preexec",   "close_fds", "exec",
     "pipe",      "setrlimit", "prctl",  "tcsetpgrp", "cgroup"};
 
 /* ------------------------------------------------------------------ */
