@@ -19,7 +19,7 @@ demo: build
 test: build
 	ctest --preset $(PRESET)
 
-# make bench BENCH_ARGS=--quick (about a minute) or --full; see
+# make bench BENCH_ARGS=--quick (fewer repetitions) or --full; see
 # docs/performance.md.
 BENCH_ARGS ?=
 bench:

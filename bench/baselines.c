@@ -4,6 +4,7 @@
  * and no signal reset: it is the lower bound, not a library. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -170,3 +171,53 @@ int op_raw_posix_spawn(void *spec) {
   return op_with(raw_start_posix_spawn, spec);
 }
 int op_raw_fork(void *spec) { return op_with(raw_start_fork, spec); }
+
+/* ------------------------------------------------------------------ */
+/* capture_output's shape: two pipes, read with poll                   */
+/* ------------------------------------------------------------------ */
+
+static void child_2pipes(const spawn_spec *s, int out_w, int err_w)
+    __attribute__((noreturn));
+static void child_2pipes(const spawn_spec *s, int out_w, int err_w) {
+  if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+    _exit(126);
+  execve(s->argv[0], s->argv, environ);
+  _exit(127);
+}
+
+/* Both pipes to EOF with one poll per round, as communicate reads them. */
+static void read_both(int fd[2]) {
+  char buf[65536];
+  while (fd[0] >= 0 || fd[1] >= 0) {
+    struct pollfd p[2] = {{fd[0], POLLIN, 0}, {fd[1], POLLIN, 0}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR)
+      break;
+    for (int i = 0; i < 2; i++)
+      if (fd[i] >= 0 && p[i].revents && read(fd[i], buf, sizeof buf) <= 0) {
+        close(fd[i]);
+        fd[i] = -1;
+      }
+  }
+}
+
+int op_raw_vfork_2pipes(void *spec) {
+  const spawn_spec *s = spec;
+  int o[2], e[2];
+  if (pipe2(o, O_CLOEXEC) < 0)
+    return -1;
+  if (pipe2(e, O_CLOEXEC) < 0) {
+    close(o[0]), close(o[1]);
+    return -1;
+  }
+  pid_t pid = vfork();
+  if (pid == 0)
+    child_2pipes(s, o[1], e[1]);
+  close(o[1]), close(e[1]);
+  int fd[2] = {o[0], e[0]};
+  if (pid < 0) {
+    close(o[0]), close(e[0]);
+    return -1;
+  }
+  read_both(fd);
+  return raw_finish(pid, -1);
+}

@@ -24,8 +24,17 @@ typedef struct bench_config {
   int capture_reps;     /* (5): repetitions (each moves capture_bytes) */
   int n_fds;            /* (4): open fds during the spawn */
   int many;             /* (7): children alive at once */
-  double thread_s;      /* (8): seconds per sample */
-  const char *only;     /* comma-separated scenario numbers, NULL = all */
+  int loop_max;         /* (9): the largest N (10 ... 10,000) */
+  int loop_reps;        /* (9): repetitions up to N = 1,000 */
+  int loop_big_reps;    /* (9): repetitions above (seconds each) */
+  const char *loop_methods;    /* (9): tags to run, e.g. "a,c"; NULL = all */
+  const char *loop_raw_buffer; /* (9): (c) reads into "fresh" or "kept" */
+  int par_jobs;                /* (10): jobs per run */
+  int par_reps;                /* (10): repetitions */
+  double thread_s;             /* (8): seconds per sample */
+  const char *only;    /* comma-separated scenario numbers, NULL = all */
+  const char *profile; /* --profile OP: loop OP, measure nothing */
+  int profile_count;
   int no_python, no_glib, no_libuv;
 } bench_config;
 
@@ -65,7 +74,11 @@ typedef struct bench_method {
   int per_batch; /* operations per batch (0 = calibrate) */
   int n_samples;
   double samples[BENCH_MAX_REPS]; /* seconds per operation */
+  /* CPU per operation in the same batches: this thread, and the children
+   * it reaped (RUSAGE_CHILDREN); -1 when the method times itself. */
+  double cpu_self[BENCH_MAX_REPS], cpu_kids[BENCH_MAX_REPS];
   double median, min, max;
+  double median_self, median_kids;
   int failed;
 } bench_method;
 
@@ -80,8 +93,9 @@ double bench_median(double *v, int n);
 /* ---- output (measure.c) ---- */
 
 void bench_heading(const char *title, const char *note);
-/* One table: median, min, max (scaled by scale, e.g. 1e6 for us) and the
- * ratio of each median to m[ref]'s. */
+/* One table: median, min, max (scaled by scale, e.g. 1e6 for us), the
+ * ratio of each median to m[ref]'s, and the CPU columns (parent thread and
+ * children, us per operation). */
 void bench_table(const bench_method *m, size_t n, size_t ref, const char *unit,
                  double scale);
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -123,13 +137,18 @@ int op_raw_vfork(void *spec);
 int op_raw_clone(void *spec);
 int op_raw_posix_spawn(void *spec);
 int op_raw_fork(void *spec);
+/* capture_output's shape: stdout and stderr each to a pipe, both read to
+ * EOF with poll, as communicate does. */
+int op_raw_vfork_2pipes(void *spec);
 
 /* ---- subproc (ops.c) ---- */
 
 int op_subproc_run(void *spec);                /* run; capture: stdout=PIPE */
 int op_subproc_run_keepfds(void *spec);        /* run with close_fds=False */
 int op_subproc_run_capture_output(void *spec); /* capture_output=True */
-int op_subproc_popen_wait(void *spec); /* popen + wait, no communicate */
+int op_subproc_popen_wait(void *spec);        /* popen + wait, no communicate */
+int op_subproc_popen_comm(void *spec);        /* + communicate, no result */
+int op_subproc_popen_comm_result(void *spec); /* + the result object */
 
 /* ---- peers (peers.c) ---- */
 
@@ -175,5 +194,46 @@ void scenario_throughput(void); /* (5) */
 void scenario_timeout(void);    /* (6) */
 void scenario_many(void);       /* (7) */
 void scenario_threads(void);    /* (8) */
+void scenario_loop(void);       /* (9) */
+void scenario_parallel(void);   /* (10) */
+
+/* ---- many children from one loop (scen_loop.c, peer_loops.c) ---- */
+
+/* Scenario (9)'s children write their index, a newline, then this much. */
+#define LOOP_BYTES 65536
+
+/* What one child must have sent: its index line, then LOOP_BYTES bytes;
+ * fed with the output as it arrives, in pieces of any size. */
+typedef struct kid_check {
+  long want;  /* the child's index */
+  long index; /* what its first line said */
+  int digits, header_done, bad;
+  int exited_ok; /* exit status 0 */
+  size_t body;   /* bytes after the index line */
+} kid_check;
+
+void kid_check_feed(kid_check *c, const char *data, size_t len);
+int kid_check_ok(const kid_check *c);
+
+/* One collection of n children: the children's argv (argvs[i] for child
+ * i) and where each one's output is checked. The method starts all n,
+ * then collects them from this thread; it sets spawn_done (bench_now())
+ * when the last one is started. Returns 0, or -1 on any failure. */
+typedef struct loop_run {
+  int n;
+  char *const *const *argvs;
+  kid_check *chk;
+  double spawn_done, spawn_cpu; /* set by loop_spawned() */
+  long events;                  /* readiness events handled, if known */
+} loop_run;
+
+/* The method has started all n children. */
+void loop_spawned(loop_run *lr);
+
+int peers_loop_libuv(loop_run *lr);
+int peers_loop_glib(loop_run *lr);
+
+/* Process CPU time (every thread), seconds. */
+double bench_process_cpu(void);
 
 #endif

@@ -26,6 +26,9 @@ static void set_mode(const char *mode) {
   bench.mode = mode;
   bench.n_fds = 19990;
   bench.many = 1000;
+  bench.loop_max = 10000;
+  bench.profile_count = 2000;
+  bench.par_jobs = 2000;
   bench.big_bytes = 2048 * MIB;
   if (strcmp(mode, "quick") == 0) {
     bench.reps = 7;
@@ -35,6 +38,10 @@ static void set_mode(const char *mode) {
     bench.capture_bytes = 256 * MIB;
     bench.capture_reps = 3;
     bench.thread_s = 0.3;
+    bench.loop_reps = 3;
+    bench.loop_big_reps = 1;
+    bench.loop_max = 1000;
+    bench.par_reps = 1;
   } else if (strcmp(mode, "full") == 0) {
     bench.reps = 31;
     bench.batch_s = 0.03;
@@ -43,6 +50,9 @@ static void set_mode(const char *mode) {
     bench.capture_bytes = 2048 * MIB;
     bench.capture_reps = 7;
     bench.thread_s = 2.0;
+    bench.loop_reps = 9;
+    bench.loop_big_reps = 5;
+    bench.par_reps = 5;
   } else {
     bench.reps = 15;
     bench.batch_s = 0.02;
@@ -51,14 +61,17 @@ static void set_mode(const char *mode) {
     bench.capture_bytes = 1024 * MIB;
     bench.capture_reps = 5;
     bench.thread_s = 1.0;
+    bench.loop_reps = 5;
+    bench.loop_big_reps = 3;
+    bench.par_reps = 3;
   }
 }
 
 static void usage(FILE *f) {
   fprintf(f, "usage: subproc_bench [--quick | --full] [options]\n"
-             "  --quick          about a minute: fewer repetitions, 256 MiB "
-             "capture\n"
-             "  (default)        a few minutes: 1 GiB capture\n"
+             "  --quick          fewer repetitions, 256 MiB capture, (9) to "
+             "N = 1000\n"
+             "  (default)        1 GiB capture, (9) to N = 10000\n"
              "  --full           longer batches, more repetitions, 2 GiB "
              "capture\n"
              "  --reps N         repetitions per method (median reported)\n"
@@ -67,8 +80,72 @@ static void usage(FILE *f) {
              "  --capture-mib N  (5) bytes captured through communicate\n"
              "  --fds N          (4) open fds (default 19990)\n"
              "  --many N         (7) children alive at once (default 1000)\n"
+             "  --loop-max N     (9) the largest N (default 10000, quick "
+             "1000)\n"
+             "  --loop-reps N    (9) repetitions (default 5, and 3 above N = "
+             "1000)\n"
+             "  --loop-methods L (9) only these, e.g. a,c (tags in the "
+             "table)\n"
+             "  --loop-raw-buffer fresh|kept  (9) (c) reads into a buffer "
+             "per child\n"
+             "  --par-jobs N     (10) jobs per run (default 2000)\n"
+             "  --par-reps N     (10) repetitions (quick 1, default 3)\n"
              "  --only LIST      scenarios to run, e.g. 1,2,5\n"
+             "  --profile OP     run OP in a loop, measure nothing (for "
+             "strace -c, perf):\n"
+             "                   raw raw-pipe raw-2pipes run popen-wait "
+             "popen-comm\n"
+             "                   popen-comm-result run-pipe run-capture\n"
+             "  --profile-count N  iterations for --profile (default "
+             "2000)\n"
              "  --no-python --no-glib --no-libuv   leave a peer out\n");
+}
+
+/* --profile OP: one operation in a loop, nothing measured, for strace -c
+ * and perf (docs/performance.md, "Where the time goes"). */
+typedef struct profile_op {
+  const char *name;
+  int (*op)(void *spec);
+  int capture; /* the static child writes "hello" to a pipe */
+} profile_op;
+
+static const profile_op profile_ops[] = {
+    {"raw", op_raw_vfork, 0},
+    {"raw-pipe", op_raw_vfork, 1},
+    {"raw-2pipes", op_raw_vfork_2pipes, 1},
+    {"run", op_subproc_run, 0},
+    {"popen-wait", op_subproc_popen_wait, 0},
+    {"popen-comm", op_subproc_popen_comm, 0},
+    {"popen-comm-result", op_subproc_popen_comm_result, 0},
+    {"run-pipe", op_subproc_run, 1},
+    {"run-capture", op_subproc_run_capture_output, 1},
+};
+
+static int profile(const char *name, int count) {
+  char *plain[] = {(char *)bench_tiny, NULL};
+  char *hello[] = {(char *)bench_tiny, "-e", "hello", NULL};
+  for (size_t i = 0; i < sizeof profile_ops / sizeof *profile_ops; i++) {
+    const profile_op *p = &profile_ops[i];
+    if (strcmp(p->name, name) != 0)
+      continue;
+    spawn_spec spec = {.argv = p->capture ? hello : plain,
+                       .stdin_fd = -1,
+                       .capture = p->capture};
+    int bad = 0;
+    for (int k = 0; k < count; k++)
+      bad |= p->op(&spec) != 0;
+    return bad;
+  }
+  fprintf(stderr,
+          "subproc_bench: --profile: unknown operation '%s'; one of:", name);
+  for (size_t i = 0; i < sizeof profile_ops / sizeof *profile_ops; i++)
+    fprintf(stderr, " %s", profile_ops[i].name);
+  fprintf(stderr, "\n");
+  return 2;
+}
+
+static int clamp(int v, int lo, int hi) {
+  return v < lo ? lo : v > hi ? hi : v;
 }
 
 static int parse_args(int argc, char **argv) {
@@ -92,6 +169,22 @@ static int parse_args(int argc, char **argv) {
       bench.n_fds = atoi(v);
     else if (strcmp(a, "--many") == 0 && v)
       bench.many = atoi(v);
+    else if (strcmp(a, "--loop-max") == 0 && v)
+      bench.loop_max = atoi(v);
+    else if (strcmp(a, "--loop-methods") == 0 && v)
+      bench.loop_methods = v;
+    else if (strcmp(a, "--loop-raw-buffer") == 0 && v)
+      bench.loop_raw_buffer = v;
+    else if (strcmp(a, "--loop-reps") == 0 && v)
+      bench.loop_reps = bench.loop_big_reps = atoi(v);
+    else if (strcmp(a, "--par-jobs") == 0 && v)
+      bench.par_jobs = atoi(v);
+    else if (strcmp(a, "--par-reps") == 0 && v)
+      bench.par_reps = atoi(v);
+    else if (strcmp(a, "--profile") == 0 && v)
+      bench.profile = v;
+    else if (strcmp(a, "--profile-count") == 0 && v)
+      bench.profile_count = atoi(v);
     else if (strcmp(a, "--only") == 0 && v)
       bench.only = v;
     else
@@ -117,6 +210,11 @@ static int parse_args(int argc, char **argv) {
     bench.reps = BENCH_MAX_REPS;
   if (bench.slow_reps > bench.reps)
     bench.slow_reps = bench.reps;
+  bench.loop_reps = clamp(bench.loop_reps, 1, BENCH_MAX_REPS);
+  bench.loop_big_reps = clamp(bench.loop_big_reps, 1, bench.loop_reps);
+  bench.par_reps = clamp(bench.par_reps, 1, BENCH_MAX_REPS);
+  bench.loop_max = clamp(bench.loop_max, 10, 1 << 20);
+  bench.par_jobs = clamp(bench.par_jobs, 1, 1 << 20);
   return -1;
 }
 
@@ -208,6 +306,8 @@ int main(int argc, char **argv) {
                    ? BENCH_TINY_CHILD
                    : bench_true;
   raise_fd_limit();
+  if (bench.profile)
+    return profile(bench.profile, bench.profile_count);
   header();
   if (py_start() < 0)
     bench.no_python = 1;
@@ -228,6 +328,10 @@ int main(int argc, char **argv) {
     scenario_many();
   if (wanted(8))
     scenario_threads();
+  if (wanted(9))
+    scenario_loop();
+  if (wanted(10))
+    scenario_parallel();
 
   py_stop();
   bench_print_targets();

@@ -23,6 +23,12 @@ double bench_thread_cpu(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double bench_process_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Each time the thread blocks and is woken counts one voluntary context
  * switch. */
 long bench_thread_wakeups(void) {
@@ -80,19 +86,32 @@ double bench_median(double *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Seconds per operation over one batch of k operations. */
-static double run_batch(bench_method *m, int k) {
+static double children_cpu(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Seconds per operation over one batch of k operations; cpu[0], cpu[1]:
+ * this thread's and the reaped children's CPU per operation (-1: the
+ * method timed itself). */
+static double run_batch(bench_method *m, int k, double cpu[2]) {
   if (m->before)
     m->before(m->ctx);
   double per;
+  cpu[0] = cpu[1] = -1;
   if (m->batch) {
     per = m->batch(m->ctx, k);
   } else {
-    double t0 = bench_now();
+    double c0 = bench_thread_cpu(), k0 = children_cpu(), t0 = bench_now();
     int bad = 0;
     for (int i = 0; i < k; i++)
       bad |= m->op(m->ctx) != 0;
-    per = bad ? -1 : (bench_now() - t0) / k;
+    double t1 = bench_now();
+    per = bad ? -1 : (t1 - t0) / k;
+    cpu[0] = (bench_thread_cpu() - c0) / k;
+    cpu[1] = (children_cpu() - k0) / k;
   }
   if (m->after)
     m->after(m->ctx);
@@ -102,12 +121,13 @@ static double run_batch(bench_method *m, int k) {
 static void calibrate(bench_method *m) {
   if (m->per_batch > 0)
     return;
-  double one = run_batch(m, 1); /* also warms caches and lazy set-up */
+  double cpu[2];
+  double one = run_batch(m, 1, cpu); /* also warms caches and lazy set-up */
   if (one < 0) {
     m->failed = 1;
     return;
   }
-  one = run_batch(m, 1);
+  one = run_batch(m, 1, cpu);
   if (one <= 0)
     one = 1e-6;
   double k = bench.batch_s / one;
@@ -124,6 +144,10 @@ void bench_finish(bench_method *m) {
   m->median = bench_median(v, m->n_samples);
   m->min = v[0];
   m->max = v[m->n_samples - 1];
+  memcpy(v, m->cpu_self, (size_t)m->n_samples * sizeof *v);
+  m->median_self = bench_median(v, m->n_samples);
+  memcpy(v, m->cpu_kids, (size_t)m->n_samples * sizeof *v);
+  m->median_kids = bench_median(v, m->n_samples);
 }
 
 void bench_measure_rep(bench_method *m, size_t n, int r) {
@@ -133,11 +157,15 @@ void bench_measure_rep(bench_method *m, size_t n, int r) {
     bench_method *x = &m[(j + (size_t)r) % n];
     if (x->failed || x->n_samples == BENCH_MAX_REPS)
       continue;
-    double per = run_batch(x, x->per_batch);
-    if (per < 0)
+    double cpu[2];
+    double per = run_batch(x, x->per_batch, cpu);
+    if (per < 0) {
       x->failed = 1;
-    else
+    } else {
+      x->cpu_self[x->n_samples] = cpu[0];
+      x->cpu_kids[x->n_samples] = cpu[1];
       x->samples[x->n_samples++] = per;
+    }
   }
 }
 
@@ -178,25 +206,36 @@ void bench_note(const char *fmt, ...) {
   fflush(stdout);
 }
 
+static void cpu_cell(char *out, size_t n, double v) {
+  if (v < 0)
+    snprintf(out, n, "-");
+  else
+    snprintf(out, n, "%.1f", v * 1e6);
+}
+
 void bench_table(const bench_method *m, size_t n, size_t ref, const char *unit,
                  double scale) {
-  printf("| %-44s | %10s | %10s | %10s | %7s |\n", "method", unit, "min", "max",
-         "ratio");
-  printf("|%.*s|%.*s:|%.*s:|%.*s:|%.*s:|\n", 46,
+  printf("| %-44s | %10s | %10s | %10s | %7s | %8s | %8s |\n", "method", unit,
+         "min", "max", "ratio", "CPU self", "CPU kids");
+  printf("|%.*s|%.*s:|%.*s:|%.*s:|%.*s:|%.*s:|%.*s:|\n", 46,
          "----------------------------------------------", 11, "-----------",
-         11, "-----------", 11, "-----------", 8, "--------");
+         11, "-----------", 11, "-----------", 8, "--------", 9, "---------", 9,
+         "---------");
   double base = m[ref].failed ? 0 : m[ref].median;
   for (size_t i = 0; i < n; i++) {
     if (m[i].failed) {
-      printf("| %-44s | %10s | %10s | %10s | %7s |\n", m[i].name, "failed", "",
-             "", "");
+      printf("| %-44s | %10s | %10s | %10s | %7s | %8s | %8s |\n", m[i].name,
+             "failed", "", "", "", "", "");
       continue;
     }
-    char ratio[32] = "";
+    char ratio[32] = "", self[32], kids[32];
     if (base > 0)
       snprintf(ratio, sizeof ratio, "%.2fx", m[i].median / base);
-    printf("| %-44s | %10.1f | %10.1f | %10.1f | %7s |\n", m[i].name,
-           m[i].median * scale, m[i].min * scale, m[i].max * scale, ratio);
+    cpu_cell(self, sizeof self, m[i].median_self);
+    cpu_cell(kids, sizeof kids, m[i].median_kids);
+    printf("| %-44s | %10.1f | %10.1f | %10.1f | %7s | %8s | %8s |\n",
+           m[i].name, m[i].median * scale, m[i].min * scale, m[i].max * scale,
+           ratio, self, kids);
   }
   fflush(stdout);
 }
@@ -228,7 +267,7 @@ void bench_target(const char *what, double value, double limit, int at_least,
 }
 
 void bench_print_targets(void) {
-  bench_heading("Targets (issue 5)", NULL);
+  bench_heading("Targets (issues 5 and 13)", NULL);
   printf("| %-64s | %10s | %10s | %-6s |\n", "target", "measured", "limit", "");
   printf("|%.*s|%.*s:|%.*s:|%.*s|\n", 66,
          "------------------------------------------------------------------",

@@ -50,3 +50,33 @@ int op_subproc_popen_wait(void *spec) {
   subproc_free(p);
   return rc == 0 && status == 0 ? 0 : -1;
 }
+
+/* What run adds to popen+wait, one piece at a time: communicate without
+ * a result object, then with one. */
+int op_subproc_popen_comm(void *spec) {
+  const spawn_spec *s = spec;
+  subproc_options o = options_for(s);
+  subproc *p = NULL;
+  int status = -1;
+  if (subproc_popen((const char *const *)s->argv, &o, &p, NULL) < 0)
+    return -1;
+  int rc = subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, NULL, NULL);
+  if (rc == 0)
+    rc = subproc_wait(p, SUBPROC_FOREVER, &status, NULL);
+  subproc_free(p);
+  return rc == 0 && status == 0 ? 0 : -1;
+}
+
+int op_subproc_popen_comm_result(void *spec) {
+  const spawn_spec *s = spec;
+  subproc_options o = options_for(s);
+  subproc *p = NULL;
+  subproc_result *r = NULL;
+  if (subproc_popen((const char *const *)s->argv, &o, &p, NULL) < 0)
+    return -1;
+  int rc = subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, NULL);
+  rc = rc == 0 && r && r->returncode == 0 ? 0 : -1;
+  subproc_result_free(r);
+  subproc_free(p);
+  return rc;
+}

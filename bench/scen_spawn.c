@@ -83,6 +83,10 @@ static void spawn_case(const char *title, char *const *argv, int is_tiny) {
   add(&s, "subproc_run", op_subproc_run, &spec);
   add(&s, "subproc_run, close_fds off", op_subproc_run_keepfds, &spec);
   add(&s, "subproc_popen+subproc_wait", op_subproc_popen_wait, &spec);
+  if (is_tiny) {
+    add(&s, "popen+communicate(no result)+wait", op_subproc_popen_comm, &spec);
+    add(&s, "popen+communicate(result)", op_subproc_popen_comm_result, &spec);
+  }
   add_glib(&s, &spec);
   add_libuv(&s, &spec);
   add_python(&s, "Python subprocess.run", &spec, "plain", &s.py);
@@ -92,6 +96,8 @@ static void spawn_case(const char *title, char *const *argv, int is_tiny) {
   if (is_tiny) {
     target_ratio(&s, "(1) static child: subproc_run / raw vfork", "subproc_run",
                  "raw vfork+execve+waitpid", 1.15, 0);
+    target_ratio(&s, "(1) static child: subproc_run / raw vfork (issue 13)",
+                 "subproc_run", "raw vfork+execve+waitpid", 1.05, 0);
     target_ratio(&s, "(1) static child: posix_spawn / subproc_run",
                  "glibc posix_spawn", "subproc_run", 1.3, 1);
     target_ratio(&s, "(1) static child: Python / subproc_run",
@@ -125,6 +131,8 @@ static void capture_case(const char *title, char *const *argv,
   s.n = 0;
   add(&s, "raw vfork+pipe, read to EOF", op_raw_vfork, &spec);
   add(&s, "raw clone(CLONE_VM|CLONE_VFORK)+pipe", op_raw_clone, &spec);
+  add(&s, "raw vfork+2 pipes, poll (capture_output)", op_raw_vfork_2pipes,
+      &spec);
   add(&s, "glibc posix_spawn+pipe", op_raw_posix_spawn, &spec);
   add(&s, "fork+pipe", op_raw_fork, &spec);
   add(&s, "subproc_run, stdout=PIPE", op_subproc_run, &spec);
@@ -140,6 +148,10 @@ static void capture_case(const char *title, char *const *argv,
   char what[128];
   snprintf(what, sizeof what, "(2) %s: subproc_run stdout=PIPE / raw", label);
   target_ratio(&s, what, "subproc_run, stdout=PIPE",
+               "raw vfork+pipe, read to EOF", 1.08, 0);
+  snprintf(what, sizeof what, "(2) %s: subproc_run capture_output / raw",
+           label);
+  target_ratio(&s, what, "subproc_run, capture_output",
                "raw vfork+pipe, read to EOF", 1.08, 0);
 }
 

@@ -5,6 +5,7 @@
  *   tiny_child              exit 0
  *   tiny_child -e TEXT      write TEXT and a newline to stdout, exit 0
  *   tiny_child -n BYTES     write BYTES bytes to stdout in 1 MiB writes
+ *   tiny_child -i N BYTES   write "N\n", then BYTES bytes (scenario 9)
  *   tiny_child -r           read stdin until EOF, then exit 0 */
 
 #define CHUNK (1024 * 1024)
@@ -124,6 +125,15 @@ void tiny_main(long *sp) {
       leave(1);
   } else if (opt[0] == '-' && opt[1] == 'n' && argc > 2) {
     write_bytes(parse_ulong(argv[2]));
+  } else if (opt[0] == '-' && opt[1] == 'i' && argc > 3) {
+    char line[32];
+    unsigned long n = 0;
+    for (const char *c = argv[2]; *c && n < sizeof line - 1; c++)
+      line[n++] = *c;
+    line[n++] = '\n';
+    if (write_all(line, n) < 0)
+      leave(1);
+    write_bytes(parse_ulong(argv[3]));
   } else if (opt[0] == '-' && opt[1] == 'r') {
     long r;
     while ((r = sys3(NR_READ, 0, (long)chunk, CHUNK)) > 0 || r == -4) {

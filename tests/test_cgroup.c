@@ -26,6 +26,10 @@
 
 #ifndef _WIN32
 
+/* snprintf that must not truncate: a cut path would name another file. */
+#define PATHF(buf, size, ...)                                                  \
+  ASSERT((size_t)snprintf(buf, size, __VA_ARGS__) < (size_t)(size))
+
 /* ---- the test's own cgroup ---- */
 
 static char test_parent[4300];
@@ -46,8 +50,8 @@ static int cgroup2_mount(char *mnt, size_t n, char *root, size_t rn) {
     char r[4096], m[4096];
     if (sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) != 2)
       continue;
-    snprintf(mnt, n, "%s", m);
-    snprintf(root, rn, "%s", r);
+    PATHF(mnt, n, "%s", m);
+    PATHF(root, rn, "%s", r);
     found = 1;
   }
   fclose(f);
@@ -72,13 +76,13 @@ static int own_cgroup_dir(char *out, size_t n) {
   size_t rl = strlen(root);
   if (strcmp(root, "/") != 0 && strncmp(path, root, rl) == 0)
     path += rl; /* the mount shows a subtree */
-  snprintf(out, n, "%s%s", mnt, strcmp(path, "/") == 0 ? "" : path);
+  PATHF(out, n, "%s%s", mnt, strcmp(path, "/") == 0 ? "" : path);
   return 1;
 }
 
 static int populated(const char *dir) {
   char p[4200], buf[256];
-  snprintf(p, sizeof p, "%s/cgroup.events", dir);
+  PATHF(p, sizeof p, "%s/cgroup.events", dir);
   int fd = open(p, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return 0;
@@ -90,7 +94,7 @@ static int populated(const char *dir) {
 
 static void write_to(const char *dir, const char *file, const char *text) {
   char p[4200];
-  snprintf(p, sizeof p, "%s/%s", dir, file);
+  PATHF(p, sizeof p, "%s/%s", dir, file);
   int fd = open(p, O_WRONLY | O_CLOEXEC);
   if (fd >= 0) {
     ssize_t w = write(fd, text, strlen(text));
@@ -117,7 +121,7 @@ static void cleanup_parent(void) {
       char p[4600];
       if (e->d_type != DT_DIR || e->d_name[0] == '.')
         continue;
-      snprintf(p, sizeof p, "%s/%s", test_parent, e->d_name);
+      PATHF(p, sizeof p, "%s/%s", test_parent, e->d_name);
       remove_cgroup(p);
     }
     closedir(d);
@@ -134,10 +138,10 @@ static const char *parent(void) {
   if (!own_cgroup_dir(own, sizeof own))
     SKIP("no cgroup v2 hierarchy in /proc/self/mountinfo");
   char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s/subproc-test-%ld", own, (long)getpid());
+  PATHF(tmp, sizeof tmp, "%s/subproc-test-%ld", own, (long)getpid());
   if (mkdir(tmp, 0755) < 0)
     SKIP("no writable cgroup v2 hierarchy: mkdir %s: %s", tmp, strerror(errno));
-  snprintf(test_parent, sizeof test_parent, "%s", tmp);
+  PATHF(test_parent, sizeof test_parent, "%s", tmp);
   atexit(cleanup_parent);
   return test_parent;
 }
@@ -172,7 +176,7 @@ static int count_children(void) {
 
 static const char *make_child(const char *name) {
   static char p[4200];
-  snprintf(p, sizeof p, "%s/%s", parent(), name);
+  PATHF(p, sizeof p, "%s/%s", parent(), name);
   ASSERT_EQ(mkdir(p, 0755), 0);
   return p;
 }
@@ -180,7 +184,7 @@ static const char *make_child(const char *name) {
 /* The cgroup v2 path of a process, as /proc/<pid>/cgroup names it. */
 static char *cgroup_of(long pid) {
   char p[64];
-  snprintf(p, sizeof p, "/proc/%ld/cgroup", pid);
+  PATHF(p, sizeof p, "/proc/%ld/cgroup", pid);
   char *s = test_read_file(p), *line = strstr(s, "0::");
   ASSERT(line != NULL);
   line += 3;
@@ -199,7 +203,7 @@ static const char *parent_rel(void) {
 
 static int controller_available(const char *ctl) {
   char p[4200];
-  snprintf(p, sizeof p, "%s/cgroup.controllers", parent());
+  PATHF(p, sizeof p, "%s/cgroup.controllers", parent());
   char *s = test_read_file(p);
   int found = 0;
   for (char *w = strtok(s, " \n"); w; w = strtok(NULL, " \n"))
@@ -213,7 +217,7 @@ static int controller_available(const char *ctl) {
 /* Gone, or a zombie that nobody reaped yet (it runs no more). */
 static int process_dead(long pid) {
   char p[64], buf[512];
-  snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+  PATHF(p, sizeof p, "/proc/%ld/stat", pid);
   int fd = open(p, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return 1;
@@ -301,7 +305,7 @@ TEST_POSIX(cgroup_given_directory) {
   need_clone_into();
   const char *dir = make_child("given");
   char want[4200];
-  snprintf(want, sizeof want, "%s/given", parent_rel());
+  PATHF(want, sizeof want, "%s/given", parent_rel());
   char *seen = cgroup_seen((subproc_options){.cgroup = dir});
   ASSERT_STREQ(seen, want);
   free(seen);
@@ -322,7 +326,7 @@ TEST_POSIX(cgroup_fresh_created_and_removed) {
   subproc *p = start(argv, &(subproc_options){.cgroup_parent = parent()});
   char *cg = cgroup_of(subproc_pid(p));
   char want[4200];
-  snprintf(want, sizeof want, "%s/subproc-%ld-", parent_rel(), (long)getpid());
+  PATHF(want, sizeof want, "%s/subproc-%ld-", parent_rel(), (long)getpid());
   ASSERT(strncmp(cg, want, strlen(want)) == 0);
   ASSERT_EQ(count_children(), 1);
   free(cg);
@@ -371,8 +375,8 @@ static void expect_in_fresh(subproc_options o, subproc_spawn_method want) {
   subproc_result *r = NULL;
   ASSERT_OK(subproc_communicate(p, NULL, 0, SUBPROC_FOREVER, &r, &e), &e);
   char want_prefix[4200];
-  snprintf(want_prefix, sizeof want_prefix, "0::%s/subproc-%ld-", parent_rel(),
-           (long)getpid());
+  PATHF(want_prefix, sizeof want_prefix, "0::%s/subproc-%ld-", parent_rel(),
+        (long)getpid());
   ASSERT_CONTAINS(r->out, want_prefix);
   ASSERT_GE(r->cgroup_usage_usec, 0);
   subproc_result_free(r);
@@ -442,7 +446,7 @@ TEST_POSIX(cgroup_no_clone3_move_fallback) {
   /* A given cgroup through the fallback too. */
   const char *dir = make_child("given");
   char want[4200];
-  snprintf(want, sizeof want, "%s/given", parent_rel());
+  PATHF(want, sizeof want, "%s/given", parent_rel());
   char *seen =
       cgroup_seen((subproc_options){.cgroup = dir, .cgroup_move_fallback = 1});
   ASSERT_STREQ(seen, want);
@@ -523,7 +527,7 @@ TEST_POSIX(cgroup_errors) {
  * naming the file to change, and no cgroup left behind. */
 static void expect_missing_controller(subproc_options o, const char *ctl) {
   char file[4200];
-  snprintf(file, sizeof file, "%s/cgroup.subtree_control", parent());
+  PATHF(file, sizeof file, "%s/cgroup.subtree_control", parent());
   o.cgroup_parent = parent();
   const char *argv[] = {"true", NULL};
   subproc *p = NULL;
@@ -541,7 +545,7 @@ static int enable(const char *ctl) {
   if (!controller_available(ctl))
     return 0;
   char text[64];
-  snprintf(text, sizeof text, "+%s", ctl);
+  PATHF(text, sizeof text, "+%s", ctl);
   write_to(parent(), "cgroup.subtree_control", text);
   return 1;
 }
@@ -561,7 +565,7 @@ static char *limit_seen(subproc_options o, const char *file) {
   char *cg = cgroup_of(subproc_pid(p));
   char mnt[4096], root[4096], path[8400];
   ASSERT(cgroup2_mount(mnt, sizeof mnt, root, sizeof root));
-  snprintf(path, sizeof path, "%s%s/%s", mnt, cg, file);
+  PATHF(path, sizeof path, "%s%s/%s", mnt, cg, file);
   char *s = test_read_file(path);
   free(cg);
   finish_killed(p);
@@ -627,7 +631,7 @@ TEST_POSIX(cgroup_statistics) {
   ASSERT(r->cgroup_user_usec + r->cgroup_system_usec <=
          r->cgroup_usage_usec + 1000);
   char file[4200];
-  snprintf(file, sizeof file, "%s/cgroup.subtree_control", parent());
+  PATHF(file, sizeof file, "%s/cgroup.subtree_control", parent());
   char *ctl = test_read_file(file);
   if (strstr(ctl, "memory"))
     ASSERT_GE(r->cgroup_memory_peak, 4096);

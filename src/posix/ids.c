@@ -89,7 +89,7 @@ static int lookup(lookup_fn fn, const char *name, void *entry, const char *what,
 }
 
 int subproc__resolve_uid(const char *user, uid_t *uid, subproc_error *err) {
-  unsigned long long v;
+  unsigned long long v = 0; /* set when parse_id returns 1 */
   int rc = parse_id(user, "user", &v, err);
   if (rc == 1 && (uid_t)v != v)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "user", user, -1,
@@ -107,7 +107,7 @@ int subproc__resolve_uid(const char *user, uid_t *uid, subproc_error *err) {
 
 int subproc__resolve_gid(const char *group, const char *what, gid_t *gid,
                          subproc_error *err) {
-  unsigned long long v;
+  unsigned long long v = 0; /* set when parse_id returns 1 */
   int rc = parse_id(group, what, &v, err);
   if (rc == 1 && (gid_t)v != v)
     return subproc__fail(err, SUBPROC_EINVAL, 0, what, group, -1,
