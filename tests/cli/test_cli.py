@@ -55,17 +55,6 @@ def slow(seconds):
 
 # ---- helpers ---------------------------------------------------------------
 
-def slow(seconds):
-    """An upper bound on a duration: seconds times SUBPROC_TEST_SLOWDOWN
-    (default 1, as in tests/test.h). A child whose run must not reach the
-    bound sleeps for a scaled time too (LONG)."""
-    try:
-        factor = float(os.environ.get("SUBPROC_TEST_SLOWDOWN", "1"))
-    except ValueError:
-        factor = 1.0
-    return seconds * (factor if factor > 0 else 1.0)
-
-
 # A sleep that a timeout, a kill or a wait delay must cut short.
 LONG = "%g" % slow(10)
 LONGER = "%g" % slow(30)
