@@ -20,5 +20,12 @@ int subproc__test_flags(void);
 
 /* p's pidfd (POSIX), -1 if it has none. */
 int subproc__test_pidfd(const subproc *p);
+/* POSIX: 1 if a child can share this process's memory, so that the
+ * vfork/clone path is used; 0 under valgrind, qemu-user or TSan, where
+ * every spawn takes the fork path (src/posix/spawn.c). Windows: 1. */
+int subproc__test_vm_shared(void);
+/* 1 if this build can start a child inside a cgroup (a clone3 path:
+ * x86_64, not TSan); 0: only cgroup_move_fallback contains. */
+int subproc__test_clone_into_built(void);
 
 #endif

@@ -303,6 +303,16 @@ static int vm_shared_with_child(void) {
 #endif
 }
 
+int subproc__test_vm_shared(void) { return vm_shared_with_child(); }
+
+int subproc__test_clone_into_built(void) {
+#if defined(SUBPROC__HAVE_CLONE3) && !defined(SUBPROC__TSAN)
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 /* ------------------------------------------------------------------ */
 /* The fork path                                                       */
 /* ------------------------------------------------------------------ */

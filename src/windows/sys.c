@@ -144,3 +144,7 @@ void subproc__set_test_flags(int flags) {
 int subproc__test_flags(void) {
   return (int)InterlockedCompareExchange(&test_flags, 0, 0);
 }
+
+int subproc__test_vm_shared(void) { return 1; }
+
+int subproc__test_clone_into_built(void) { return 0; }
