@@ -40,6 +40,10 @@
  * field it does not know (SUBPROC_EINVAL, step "reserved") rather than
  * ignore it. Rules and the abidiff check: docs/abi.md.
  *
+ * C++: this header compiles as C++11 and later (see the SUBPROC_REDIRECT_*
+ * shorthands for the one difference); include/subproc.hpp is a C++17 layer
+ * over it (ownership, std::chrono timeouts, exceptions).
+ *
  * Licence: MIT. See docs/python-mapping.md for the name-by-name mapping
  * from Python's subprocess module.
  */
@@ -281,7 +285,43 @@ typedef struct subproc_redirect {
   void *handle;     /* SUBPROC_HANDLE */
 } subproc_redirect;
 
-/* Shorthands for the common redirections (compound literals). */
+/*
+ * Shorthands for the common redirections, one spelling for C and C++:
+ *
+ *     o.out = SUBPROC_REDIRECT_PIPE;
+ *     o.err = SUBPROC_REDIRECT_FD(3);
+ *
+ * compiles as C (they are compound literals there) and as C++11 and later
+ * (there they are calls of the constexpr function below, C++ linkage, so
+ * usable in constant expressions too). What stays C only is the compound
+ * literal of a whole struct, `&(subproc_options){.timeout = 5}`: in C++
+ * name the struct (`subproc_options o{}; o.timeout = 5;`, or C++20
+ * designated initializers, which must follow the declaration order of the
+ * fields). include/subproc.hpp is the C++17 layer over this header.
+ */
+#ifdef __cplusplus
+extern "C++" {
+/* Internal: what the macros expand to in C++. */
+constexpr subproc_redirect subproc__redirect(subproc_redirect_kind kind, int fd,
+                                             FILE *file, const char *path) {
+  return subproc_redirect{kind, fd, file, path, 0, 0, nullptr};
+}
+}
+#define SUBPROC_REDIRECT_PIPE                                                  \
+  (subproc__redirect(SUBPROC_PIPE, 0, nullptr, nullptr))
+#define SUBPROC_REDIRECT_DEVNULL                                               \
+  (subproc__redirect(SUBPROC_DEVNULL, 0, nullptr, nullptr))
+#define SUBPROC_REDIRECT_STDOUT                                                \
+  (subproc__redirect(SUBPROC_STDOUT, 0, nullptr, nullptr))
+#define SUBPROC_REDIRECT_FD(n)                                                 \
+  (subproc__redirect(SUBPROC_FD, (n), nullptr, nullptr))
+#define SUBPROC_REDIRECT_FILE(f)                                               \
+  (subproc__redirect(SUBPROC_FILE, 0, (f), nullptr))
+#define SUBPROC_REDIRECT_PATH(p)                                               \
+  (subproc__redirect(SUBPROC_PATH, 0, nullptr, (p)))
+#define SUBPROC_REDIRECT_PTY                                                   \
+  (subproc__redirect(SUBPROC_PTY, 0, nullptr, nullptr))
+#else
 #define SUBPROC_REDIRECT_PIPE ((subproc_redirect){.kind = SUBPROC_PIPE})
 #define SUBPROC_REDIRECT_DEVNULL ((subproc_redirect){.kind = SUBPROC_DEVNULL})
 #define SUBPROC_REDIRECT_STDOUT ((subproc_redirect){.kind = SUBPROC_STDOUT})
@@ -292,6 +332,7 @@ typedef struct subproc_redirect {
 #define SUBPROC_REDIRECT_PATH(p)                                               \
   ((subproc_redirect){.kind = SUBPROC_PATH, .path = (p)})
 #define SUBPROC_REDIRECT_PTY ((subproc_redirect){.kind = SUBPROC_PTY})
+#endif
 
 /* How the child is created (Python's _USE_VFORK / _USE_POSIX_SPAWN). */
 typedef enum subproc_spawn_method {

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in cmake make gcc-mingw-w64-x86-64 wine wine64; do
+# g++-mingw-w64-x86-64: the C++ example, so include/subproc.hpp is
+# compiled for Windows too (the C++ tests are POSIX programs).
+for p in cmake make gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

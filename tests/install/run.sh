@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the build tree into a fresh prefix, then builds and runs a tiny
-# program against it: `run.sh BUILD_DIR pkgconfig|find_package`; or
+# program against it: `run.sh BUILD_DIR pkgconfig|find_package [CXX]`; or
 # `run.sh SOURCE_DIR subproject`: a parent project builds subproc itself.
+# With CXX (a C++17 compiler) a C++ program including <subproc.hpp> is
+# built and run too.
 set -eu
-build=$1 mode=$2
+build=$1 mode=$2 cxx=${3-}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -24,6 +26,7 @@ prefix=$work/prefix
 # lib, lib64 or lib/<triplet> (Debian's multiarch): wherever it went.
 lib=$(dirname "$(find "$prefix" -name libsubproc.so.0 | head -n 1)")
 test -f "$prefix/include/subproc.h"
+test -f "$prefix/include/subproc.hpp"
 ls "$lib"/libsubproc.so.0 "$lib"/libsubproc.a >/dev/null
 case $mode in
 pkgconfig)
@@ -35,12 +38,23 @@ pkgconfig)
   cc -std=c11 -Wall -Werror $(pkg-config --cflags subproc) "$here/hello.c" \
     -o "$work/hello_static" "$lib/libsubproc.a" -pthread
   "$work/hello_static"
+  if [ -n "$cxx" ]; then
+    "$cxx" -std=c++17 -Wall -Werror $(pkg-config --cflags subproc) \
+      "$here/hello.cpp" -o "$work/hello_cpp" $(pkg-config --libs subproc)
+    LD_LIBRARY_PATH="$lib" "$work/hello_cpp"
+  fi
   ;;
 find_package)
-  cmake -S "$here" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  set --
+  [ -n "$cxx" ] && set -- -DSUBPROC_CONSUMER_CXX=ON -DCMAKE_CXX_COMPILER="$cxx"
+  cmake -S "$here" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" "$@" >/dev/null
   cmake --build "$work/consumer" >/dev/null
   LD_LIBRARY_PATH="$lib" "$work/consumer/hello"
   "$work/consumer/hello_static"
+  if [ -n "$cxx" ]; then
+    LD_LIBRARY_PATH="$lib" "$work/consumer/hello_cpp"
+    "$work/consumer/hello_cpp_static"
+  fi
   ;;
-*) echo "usage: run.sh BUILD_DIR pkgconfig|find_package" >&2; exit 2 ;;
+*) echo "usage: run.sh BUILD_DIR pkgconfig|find_package [CXX]" >&2; exit 2 ;;
 esac
