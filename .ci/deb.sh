@@ -12,7 +12,9 @@
 #      spawns a real child through the library, with pkg-config and with
 #      CMake's find_package(subproc); checks that pkg-config --modversion
 #      and subproc --version (the header's SUBPROC_VERSION_STRING) say
-#      CMake's version too, and that man -w finds subproc(1) and subproc(3);
+#      CMake's version too, that man -w finds subproc(1) and subproc(3),
+#      and that every page of docs/man/*.3 (one per public function) is
+#      installed, links included;
 #   6. purges the three packages again (also on failure); the tools it
 #      installed (debhelper, lintian, ...) stay, as with .ci/run's.
 # The package build skips the test suite (DEB_BUILD_OPTIONS=nocheck and the
@@ -239,6 +241,19 @@ man1=$(man -w subproc) || die "man -w subproc"
 man3=$(man -w 3 subproc) || die "man -w 3 subproc"
 echo "$man1"
 echo "$man3"
+# A page per public function: a full page (subproc_run) and a link
+# (subproc_check_call, .so in docs/man, a symlink once packaged) resolve;
+# every page of docs/man is in libsubproc-dev.
+for f in subproc_run subproc_check_call; do
+  page=$(man -w 3 "$f") || die "man -w 3 $f"
+  echo "$page"
+  text=$(man 3 "$f" 2>/dev/null) || die "man 3 $f failed"
+  case $text in *"$f"*) ;; *) die "man 3 $f does not show $f" ;; esac
+done
+want_pages=$(ls "$src"/docs/man/*.3 | wc -l)
+got_pages=$(dpkg -L libsubproc-dev | grep -c '/usr/share/man/man3/.*\.3\.gz$')
+[ "$got_pages" = "$want_pages" ] ||
+  die "libsubproc-dev has $got_pages section-3 pages, docs/man has $want_pages"
 
 # 6. Purge (the trap purges too if anything above failed).
 say "dpkg --purge ${pkgs[*]}"
@@ -260,6 +275,6 @@ printf 'lintian        %s (%ds)\n' "$lintian_summary" "$lintian_time"
 printf 'consumers      pkg-config, find_package (shared and static): ok\n'
 printf 'symbols        %s\n' "$symbols"
 printf 'dependents get %s\n' "$shlibdeps"
-printf 'cli, man       subproc --version, man -w subproc, man -w 3 subproc: ok\n'
+printf 'cli, man       subproc --version, man -w subproc, man 3 subproc*: ok (%s pages)\n' "$got_pages"
 printf 'purged         %s\n' "${pkgs[*]}"
 printf 'total          %ds\n' $((SECONDS - start))

@@ -27,6 +27,15 @@ prefix=$work/prefix
 lib=$(dirname "$(find "$prefix" -name libsubproc.so.0 | head -n 1)")
 test -f "$prefix/include/subproc.h"
 test -f "$prefix/include/subproc.hpp"
+# The man pages: every page of docs/man (one per public function, links
+# included) in <mandir>/man3, and man finds a function's page there.
+man3=$(find "$prefix" -type d -path '*/man/man3' | head -n 1)
+want=$(ls "$here"/../../docs/man/*.3 | wc -l)
+got=$(ls "$man3"/*.3 | wc -l)
+[ "$got" = "$want" ] || { echo "installed $got section-3 pages, docs/man has $want"; exit 1; }
+if command -v man >/dev/null; then
+  MANPATH=$(dirname "$man3") man -w 3 subproc_check_call >/dev/null
+fi
 ls "$lib"/libsubproc.so.0 "$lib"/libsubproc.a >/dev/null
 case $mode in
 pkgconfig)
