@@ -19,7 +19,14 @@ if(NOT WIN32)
   check_symbol_exists(POSIX_SPAWN_SETSID "spawn.h" HAVE_POSIX_SPAWN_SETSID)
   check_symbol_exists(fopencookie "stdio.h" HAVE_FOPENCOOKIE)
   check_symbol_exists(epoll_create1 "sys/epoll.h" HAVE_EPOLL)
-  check_symbol_exists(CGROUP2_SUPER_MAGIC "linux/magic.h" HAVE_CGROUP2_SUPER_MAGIC)
+  # cgroup v2 (src/posix/cgroup.c): statfs's magic tells the cgroup2 file
+  # system; the constant is the kernel's ABI, defined there when the C
+  # library has no <linux/magic.h> (musl-gcc sees no kernel headers).
+  check_symbol_exists(fstatfs "sys/vfs.h" HAVE_FSTATFS)
+  check_symbol_exists(CGROUP2_SUPER_MAGIC "linux/magic.h" HAVE_LINUX_MAGIC_H)
+  if(HAVE_FSTATFS AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    set(HAVE_CGROUP2 1)
+  endif()
   check_symbol_exists(nl_langinfo "langinfo.h" HAVE_NL_LANGINFO)
   check_include_file(iconv.h HAVE_ICONV_H)
   # limits, parent death, privileges (src/posix/limits.c, child.c)

@@ -23,8 +23,13 @@
 
 #include "spawn.h"
 
-#if defined(HAVE_CGROUP2_SUPER_MAGIC)
+#if defined(HAVE_CGROUP2)
+#if defined(HAVE_LINUX_MAGIC_H)
 #include <linux/magic.h>
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270 /* the kernel's, <linux/magic.h> */
+#endif
 #include <sys/vfs.h>
 
 /* How long the reap waits for what cgroup.kill killed to be gone before
