@@ -213,7 +213,8 @@ static void run(subproc_group *g, double timeout) {
 TEST_WINDOWS(win_group_basic) {
   subproc_group *g = new_group();
   outcome o[4] = {{0}};
-  subproc_options cap = {.capture_output = 1};
+  subproc_options cap = {.out = SUBPROC_REDIRECT_PIPE,
+                         .err = SUBPROC_REDIRECT_PIPE};
   add(g, start(HELPER("echo", "one"), cap),
       (subproc_watch){.on_exit = record, .arg = &o[0]});
   add(g, start(HELPER("outerr", "", "two"), cap),

@@ -1137,7 +1137,7 @@ TEST_POSIX(popen_fallback_close_loop) {
 /* The [run] fields are refused by popen, each named (issue 14), not
  * ignored: a timeout there would never fire. */
 TEST(popen_refuses_run_fields) {
-  const char *argv[] = {"true", NULL};
+  const char *argv[] = {test_helper, "exit", "0", NULL};
   static const char data[] = "x";
   struct {
     subproc_options o;
