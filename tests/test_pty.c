@@ -701,6 +701,58 @@ TEST_WINDOWS(pty_conpty_close_hangs_up) {
   subproc_free(p);
 }
 
+typedef struct con_seen {
+  int calls, rc, returncode;
+  char *out;
+} con_seen;
+
+static void con_record(void *arg, subproc *p, int rc, subproc_result *r,
+                       const subproc_error *err) {
+  (void)err;
+  con_seen *s = arg;
+  s->calls++;
+  s->rc = rc;
+  if (r) {
+    s->returncode = r->returncode;
+    s->out = r->out ? strdup(r->out) : NULL;
+  }
+  subproc_result_free(r);
+  subproc_free(p); /* the child is ours again */
+}
+
+/* Pty children in a group (the completion-port poller reads the output
+ * pipes, writes the input and ends it with ^Z): each one's typed line
+ * and its end of input come back, to EOF at its exit. */
+TEST_WINDOWS(pty_conpty_in_group) {
+  need_conpty();
+  subproc_group *g = NULL;
+  subproc_error e;
+  ASSERT_OK(subproc_group_new(&g, &e), &e);
+  static const char *const lines[] = {"first\r", "second\r"};
+  con_seen seen[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    const char *argv[] = {test_helper, "console", "read", NULL};
+    subproc_options o = con_pty(24, 80);
+    subproc *p = start(argv, &o);
+    subproc_watch w = {.input = lines[i],
+                       .input_len = strlen(lines[i]),
+                       .on_exit = con_record,
+                       .arg = &seen[i]};
+    ASSERT_OK(subproc_group_add(g, p, &w, &e), &e);
+  }
+  ASSERT_OK(subproc_group_run(g, test_slow(30), &e), &e);
+  for (int i = 0; i < 2; i++) {
+    ASSERT_EQ(seen[i].calls, 1);
+    ASSERT_EQ(seen[i].rc, 0);
+    ASSERT_EQ(seen[i].returncode, 0);
+    ASSERT(seen[i].out != NULL);
+    ASSERT_CONTAINS(seen[i].out, i == 0 ? "got first" : "got second");
+    ASSERT_CONTAINS(seen[i].out, "eof");
+    free(seen[i].out);
+  }
+  subproc_group_free(g);
+}
+
 /* Where ConPTY is missing (forced here by a test flag, so this runs on
  * every Windows and under Wine): -ENOSYS, step "pty", no child, no handle
  * left; never pipes. */
