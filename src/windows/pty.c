@@ -46,6 +46,7 @@ struct subproc__conpty {
   HANDLE in_keep;            /* the input pipe's write end, kept to hang-up */
   HANDLE process, wait;      /* the child (a duplicate) and its exit wait */
   int fd;                    /* the object's fd: the output's read end */
+  volatile LONG ends; /* the exit wait and the hang-up: the second frees */
   struct subproc__conpty *next;
 };
 
@@ -76,15 +77,7 @@ static void close_console(subproc__conpty *c) {
     c->close(h);
 }
 
-static void CALLBACK child_exited(void *arg, BOOLEAN timed_out) {
-  (void)timed_out;
-  close_console(arg);
-}
-
-static void conpty_free(subproc__conpty *c) {
-  if (c->wait)
-    UnregisterWaitEx(c->wait, INVALID_HANDLE_VALUE); /* the callback ran */
-  close_console(c);
+static void release(subproc__conpty *c) {
   if (c->in_keep)
     CloseHandle(c->in_keep);
   if (c->process)
@@ -92,6 +85,29 @@ static void conpty_free(subproc__conpty *c) {
   if (c->fd >= 0)
     _close(c->fd);
   free(c);
+}
+
+/* Its last touch of c is the count: the hang-up may free c after it. */
+static void CALLBACK child_exited(void *arg, BOOLEAN timed_out) {
+  subproc__conpty *c = arg;
+  (void)timed_out;
+  close_console(c);
+  if (InterlockedIncrement(&c->ends) == 2)
+    release(c);
+}
+
+/* Never waits for the exit wait's callback, which may be waiting in
+ * ClosePseudoConsole (a console that never ends, as Wine's can): then the
+ * callback frees c when it returns. */
+static void conpty_free(subproc__conpty *c) {
+  if (c->wait && !UnregisterWaitEx(c->wait, NULL) &&
+      GetLastError() == ERROR_IO_PENDING) { /* the callback is running */
+    if (InterlockedIncrement(&c->ends) == 2)
+      release(c);
+    return;
+  }
+  close_console(c); /* the callback has run, or never will */
+  release(c);
 }
 
 static COORD size_of(unsigned short rows, unsigned short cols) {
