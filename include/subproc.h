@@ -260,7 +260,7 @@ typedef enum subproc_redirect_kind {
   SUBPROC_FILE,        /* an existing FILE * (.file; flushed before spawn) */
   SUBPROC_PATH,        /* beyond Python: a path opened for the child */
   SUBPROC_HANDLE,      /* Windows only: an inheritable HANDLE (.handle) */
-  /* Beyond Python, POSIX only: a pseudo-terminal (see the .pty options).
+  /* Beyond Python: a pseudo-terminal (see the .pty options).
    * Every stream given SUBPROC_PTY shares one new pty pair: the child gets
    * the slave, starts a new session (implied: so set_process_group and
    * foreground are SUBPROC_EINVAL with it, and kill_tree's AUTO is on)
@@ -269,8 +269,11 @@ typedef enum subproc_redirect_kind {
    * stdout is merged into stdout (one terminal is one stream:
    * subproc_fd(p, 2) is -1, the result's err NULL). Not for pipelines
    * (SUBPROC_EINVAL naming the stream: the stages cannot share one
-   * terminal's session). On Windows SUBPROC_EINVAL naming the stream
-   * ("ConPTY not implemented"), never pipes. */
+   * terminal's session). On Windows a pseudo console (ConPTY, Windows 10
+   * 1809+; docs/windows.md): the output is VT sequences, the child's pty
+   * streams are the console's, closing stdin types ^Z and Enter, and the
+   * console closes (EOF) when the child exits; where ConPTY is missing
+   * -ENOSYS (step "pty"), never pipes. */
   SUBPROC_PTY
 } subproc_redirect_kind;
 
@@ -566,8 +569,8 @@ typedef struct subproc_options {
                                   of each 100 ms period); >= 0.01 */
   /* ---- end of the cgroup block ---- */
 
-  /* ---- Beyond Python, POSIX: the pseudo-terminal of the SUBPROC_PTY
-   * streams ----
+  /* ---- Beyond Python: the pseudo-terminal of the SUBPROC_PTY streams
+   * ----
    * Python's idiom: pty.openpty(), then Popen with the slave as
    * stdin/stdout/stderr, start_new_session and a TIOCSCTTY in preexec_fn
    * (so a fork); here the vfork path does it. Set on the slave in the
@@ -592,7 +595,10 @@ typedef struct subproc_options {
    * character (VEOF, ^D) in cooked mode, twice after input that does not
    * end a line, so the child reads end of file; in raw mode a terminal has
    * no end of file to send. input (run) may be given with stdin =
-   * SUBPROC_PTY: it is typed into the terminal. */
+   * SUBPROC_PTY: it is typed into the terminal.
+   * Windows (ConPTY): rows, cols are the console's size (0: 25 rows, 80
+   * columns); raw is SUBPROC_EINVAL (step "pty": the child sets its own
+   * console mode); Enter is "\r" and closing stdin types ^Z and Enter. */
   struct {
     unsigned short rows, cols;
     int raw;
@@ -699,7 +705,9 @@ SUBPROC_API int subproc_close_stream(subproc *p, int stream);
  * SUBPROC_PTY streams (TIOCSWINSZ on the master; the kernel sends SIGWINCH
  * to the terminal's foreground process group). A 0 leaves that dimension
  * as it is. SUBPROC_EINVAL (step "pty") when p has no pty, or after
- * subproc_close; an error of the ioctl as -errno. */
+ * subproc_close; an error of the ioctl as -errno. Windows:
+ * ResizePseudoConsole; -EIO once the child has exited (its console is
+ * closed), -ENOSYS where it is not implemented (Wine 8). */
 SUBPROC_API int subproc_set_winsize(subproc *p, unsigned short rows,
                                     unsigned short cols, subproc_error *err);
 

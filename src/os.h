@@ -164,7 +164,7 @@ typedef struct subproc__sigpipe {
 void subproc__os_sigpipe_begin(subproc__sigpipe *g);
 void subproc__os_sigpipe_end(subproc__sigpipe *g, int got_epipe);
 
-/* ---- pseudo-terminals (SUBPROC_PTY; POSIX, never called elsewhere) ---- */
+/* ---- pseudo-terminals (SUBPROC_PTY; POSIX ptys, Windows ConPTY) ---- */
 
 /* TIOCSWINSZ on a master (a 0 keeps that dimension): 0 or -errno. */
 int subproc__os_set_winsize(int fd, unsigned short rows, unsigned short cols);

@@ -13,7 +13,8 @@ enum {
   SUBPROC__NO_CLONE3 = 8,       /* clone() and the child's signal reset loop */
   SUBPROC__NO_PIDFD_INFO = 16,  /* no exit status from PIDFD_GET_INFO */
   SUBPROC__NO_CLONE_FILES = 32, /* the child copies the whole fd table */
-  SUBPROC__TINY_DB_BUFFER = 64  /* user database lookups start at 16 bytes */
+  SUBPROC__TINY_DB_BUFFER = 64, /* user database lookups start at 16 bytes */
+  SUBPROC__NO_CONPTY = 128      /* Windows: as without CreatePseudoConsole */
 };
 void subproc__set_test_flags(int flags);
 int subproc__test_flags(void);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #endif
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,6 +658,90 @@ static int mode_readhandle(int argc, char **argv) {
   return 0;
 }
 
+static void con_printf(HANDLE out, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  DWORD w;
+  if (n > 0)
+    WriteFile(out, buf, (DWORD)n, &w, NULL);
+}
+
+static int con_size(HANDLE out, int *rows, int *cols) {
+  CONSOLE_SCREEN_BUFFER_INFO ci;
+  if (!GetConsoleScreenBufferInfo(out, &ci))
+    return -1;
+  *rows = ci.srWindow.Bottom - ci.srWindow.Top + 1;
+  *cols = ci.srWindow.Right - ci.srWindow.Left + 1;
+  return 0;
+}
+
+/* Lines read from the console (CONIN$, line input) until ^Z: "got LINE"
+ * each, then "eof"; at most 10 s. */
+static int console_read(HANDLE out) {
+  HANDLE in = CreateFileW(L"CONIN$", GENERIC_READ | GENERIC_WRITE,
+                          FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                          OPEN_EXISTING, 0, NULL);
+  if (in == INVALID_HANDLE_VALUE) {
+    con_printf(out, "no CONIN$ %lu\r\n", (unsigned long)GetLastError());
+    return 3;
+  }
+  char line[256];
+  DWORD n;
+  while (ReadFile(in, line, sizeof line - 1, &n, NULL) && n > 0) {
+    line[n] = '\0';
+    if (line[0] == 0x1a) {
+      con_printf(out, "eof\r\n");
+      return 0;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    con_printf(out, "got %s\r\n", line);
+  }
+  con_printf(out, "read ended %lu\r\n", (unsigned long)GetLastError());
+  return 4;
+}
+
+/* Until the window size changes (10 s at most): "size ROWS COLS". */
+static int console_watch(HANDLE out, int rows, int cols) {
+  for (int k = 0; k < 1000; k++) {
+    int r, c;
+    if (con_size(out, &r, &c) == 0 && (r != rows || c != cols)) {
+      con_printf(out, "size %d %d\r\n", r, c);
+      return 0;
+    }
+    Sleep(10);
+  }
+  con_printf(out, "size unchanged\r\n");
+  return 5;
+}
+
+/* console [read|watch|sleep S]: the child's console as its CONOUT$ shows
+ * it ("console rows=R cols=C stdout=console|TYPE"), then that action. */
+static int mode_console(int argc, char **argv) {
+  HANDLE out = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                           OPEN_EXISTING, 0, NULL);
+  if (out == INVALID_HANDLE_VALUE) {
+    printf("no CONOUT$ %lu\n", (unsigned long)GetLastError());
+    return 3;
+  }
+  int rows = 0, cols = 0;
+  con_size(out, &rows, &cols);
+  DWORD mode;
+  HANDLE std = GetStdHandle(STD_OUTPUT_HANDLE);
+  con_printf(out, "console rows=%d cols=%d stdout=%s\r\n", rows, cols,
+             GetConsoleMode(std, &mode) ? "console" : file_type(std));
+  if (argc > 2 && strcmp(argv[2], "read") == 0)
+    return console_read(out);
+  if (argc > 2 && strcmp(argv[2], "watch") == 0)
+    return console_watch(out, rows, cols);
+  if (argc > 3 && strcmp(argv[2], "sleep") == 0)
+    sleep_s(argv[3]);
+  return 0;
+}
+
 #endif
 
 static const struct mode {
@@ -712,6 +797,7 @@ static const struct mode {
     {"stdtypes", mode_stdtypes},
     {"iomodes", mode_iomodes},
     {"readhandle", mode_readhandle},
+    {"console", mode_console},
 #endif
 };
 

@@ -51,8 +51,8 @@ static HANDLE new_pipe_server(wchar_t *name, size_t size, DWORD mode,
  * which switching it to nonblocking mode needs; the child's end has no
  * right to read it, so the pipe still goes one way. */
 /* The parent's end overlapped (a C runtime fd), the child's synchronous. */
-static int pipe_pair(int parent_reads, DWORD size, int *parent_fd,
-                     HANDLE *client_out, subproc_error *err) {
+int subproc__win_pipe_pair(int parent_reads, DWORD size, int *parent_fd,
+                           HANDLE *client_out, subproc_error *err) {
   wchar_t name[96];
   DWORD mode = (parent_reads ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_OUTBOUND) |
                FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
@@ -81,7 +81,8 @@ static int pipe_pair(int parent_reads, DWORD size, int *parent_fd,
 
 static int make_pipe(subproc__plan *pr, int i, DWORD size, subproc_error *err) {
   HANDLE client;
-  int rc = pipe_pair(i != 0, size, &pr->parent_fd[i], &client, err);
+  int rc =
+      subproc__win_pipe_pair(i != 0, size, &pr->parent_fd[i], &client, err);
   if (rc < 0)
     return rc;
   pr->child[i] = track(pr, client);
@@ -92,7 +93,7 @@ int subproc__os_output_pipe(long pipesize, int *parent_fd, int *child_fd,
                             subproc_error *err) {
   DWORD size = pipesize > 0 ? (DWORD)pipesize : PIPE_BUFFER_DEFAULT;
   HANDLE client;
-  int rc = pipe_pair(1, size, parent_fd, &client, err);
+  int rc = subproc__win_pipe_pair(1, size, parent_fd, &client, err);
   if (rc < 0)
     return rc;
   *child_fd = _open_osfhandle((intptr_t)client, _O_WRONLY | _O_BINARY);
@@ -188,6 +189,7 @@ static int prep_redirect(subproc__plan *pr, int i, const subproc_options *o,
     return make_pipe(pr, i, size, err);
   switch (r->kind) {
   case SUBPROC_INHERIT:
+  case SUBPROC_PTY: /* the pseudo console's (plan_handles) */
     return 0;
   case SUBPROC_DEVNULL:
     return get_devnull(pr, &pr->child[i], err);
@@ -286,14 +288,18 @@ static int prep_std_handles(subproc__plan *pr, const subproc_options *o,
   }
   int own_console =
       (o->creationflags & (CREATE_NEW_CONSOLE | DETACHED_PROCESS));
-  pr->use_std = any || user_std || !own_console;
+  /* A pty stream's handle is NULL: the child connects it to the pseudo
+   * console (Windows; Wine 8 leaves it NULL, see docs/windows.md). */
+  int pty = subproc__pty_streams(o);
+  pr->use_std = any || user_std || !own_console || pty;
   HANDLE user[3] = {si ? si->hStdInput : NULL, si ? si->hStdOutput : NULL,
                     si ? si->hStdError : NULL};
   HANDLE src[3];
   for (int i = 0; i < 3 && pr->use_std; i++) {
-    src[i] = redirected[i] ? pr->child[i]
-             : user_std    ? user[i]
-                           : GetStdHandle(std_ids[i]);
+    src[i] = pty >> i & 1    ? NULL
+             : redirected[i] ? pr->child[i]
+             : user_std      ? user[i]
+                             : GetStdHandle(std_ids[i]);
     int rc = pass_on(pr, i, src, redirected[i], err);
     if (rc < 0)
       return rc;
@@ -301,24 +307,28 @@ static int prep_std_handles(subproc__plan *pr, const subproc_options *o,
   return 0;
 }
 
-/* PROC_THREAD_ATTRIBUTE_HANDLE_LIST: the child inherits pr->list only. */
-static int prep_attrs(subproc__plan *pr, subproc_error *err) {
+/* PROC_THREAD_ATTRIBUTE_HANDLE_LIST (with_list): the child inherits
+ * pr->list only; PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE with a pty. */
+static int prep_attrs(subproc__plan *pr, int with_list, subproc_error *err) {
+  DWORD n = (DWORD)(with_list + (pr->pty != NULL));
   SIZE_T size = 0;
-  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  if (n == 0)
+    return 0;
+  InitializeProcThreadAttributeList(NULL, n, 0, &size);
   if (!(pr->attrs = malloc(size)))
     return subproc__fail_os(err, ENOMEM, "startupinfo", NULL, -1);
-  if (!InitializeProcThreadAttributeList(pr->attrs, 1, 0, &size)) {
+  if (!InitializeProcThreadAttributeList(pr->attrs, n, 0, &size)) {
     DWORD e = GetLastError();
     free(pr->attrs);
     pr->attrs = NULL;
     return subproc__fail_win(err, e, "startupinfo", NULL);
   }
-  if (!UpdateProcThreadAttribute(pr->attrs, 0,
-                                 PROC_THREAD_ATTRIBUTE_HANDLE_LIST, pr->list,
-                                 pr->n_list * sizeof *pr->list, NULL, NULL))
+  if (with_list && !UpdateProcThreadAttribute(
+                       pr->attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                       pr->list, pr->n_list * sizeof *pr->list, NULL, NULL))
     return subproc__fail_win(err, GetLastError(), "startupinfo", NULL);
   pr->flags |= EXTENDED_STARTUPINFO_PRESENT;
-  return 0;
+  return pr->pty ? subproc__conpty_attribute(pr, err) : 0;
 }
 
 /* close_fds semantics: only the listed handles are inherited. keep_fds
@@ -331,7 +341,9 @@ int subproc__plan_handles(subproc__plan *pr, const subproc_options *o,
     extra++;
   if (!(pr->list = calloc(3 + extra, sizeof *pr->list)))
     return subproc__fail_os(err, ENOMEM, "startupinfo", NULL, -1);
-  int rc = prep_std_handles(pr, o, err);
+  int rc = subproc__pty_streams(o) ? subproc__conpty_plan(pr, o, err) : 0;
+  if (rc == 0)
+    rc = prep_std_handles(pr, o, err);
   if (rc < 0)
     return rc;
   for (size_t k = 0; k < extra; k++)
@@ -339,8 +351,8 @@ int subproc__plan_handles(subproc__plan *pr, const subproc_options *o,
       list_add(pr, si->handle_list[k]);
   if (o->keep_fds && extra == 0) {
     pr->inherit = TRUE;
-    return 0;
+    return prep_attrs(pr, 0, err);
   }
   pr->inherit = pr->n_list > 0;
-  return pr->inherit ? prep_attrs(pr, err) : 0;
+  return prep_attrs(pr, pr->inherit, err);
 }

@@ -258,6 +258,9 @@ int subproc__os_set_nonblocking(int fd, int on) {
 }
 
 int subproc__os_close_fd(int fd) {
+  int pty = subproc__conpty_close_fd(fd); /* a pty's hang-up */
+  if (pty)
+    return pty < 0 ? pty : 0;
   subproc__win_room_forget(fd);
   return _close(fd) < 0 ? -errno : 0;
 }
@@ -303,14 +306,3 @@ FILE *subproc__os_fopencookie(const subproc__cookie_fns *const *cookie,
 FILE *subproc__os_fdopen(int fd, const char *mode) { return _fdopen(fd, mode); }
 
 int subproc__os_fileno(FILE *f) { return _fileno(f); }
-
-/* ------------------------------------------------------------------ */
-/* Pseudo-terminals: SUBPROC_PTY is refused (spawn.c), none gets here  */
-/* ------------------------------------------------------------------ */
-
-int subproc__os_set_winsize(int fd, unsigned short rows, unsigned short cols) {
-  (void)fd, (void)rows, (void)cols;
-  return -EINVAL;
-}
-
-void subproc__os_pty_eof(int fd, int partial) { (void)fd, (void)partial; }

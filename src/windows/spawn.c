@@ -23,6 +23,7 @@ void subproc__os_plan_free(subproc__plan *pr) {
     DeleteProcThreadAttributeList(pr->attrs);
     free(pr->attrs);
   }
+  subproc__conpty_discard(pr->pty);
   if (pr->job)
     CloseHandle(pr->job);
   free(pr->args);
@@ -47,16 +48,19 @@ static int unsupported(subproc_error *err, const char *name) {
                        name);
 }
 
-static const char *const stream_names[] = {"stdin", "stdout", "stderr"};
-
 static int validate(const subproc_options *o, subproc_error *err) {
-  /* Never a silent fallback to pipes: the child would not see a console. */
-  for (int i = 0; i < 3; i++)
-    if (subproc__pty_streams(o) >> i & 1)
-      return subproc__fail(err, SUBPROC_EINVAL, 0, stream_names[i], NULL, -1,
-                           "%s: SUBPROC_PTY is not supported on Windows "
-                           "(ConPTY not implemented)",
-                           stream_names[i]);
+  /* A pseudo console has no terminal modes of its own to set: the child
+   * sets its console's (SetConsoleMode). Refused, never ignored. */
+  if (subproc__pty_streams(o) && o->pty.raw)
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pty", NULL, -1,
+                         "pty: raw mode has no ConPTY equivalent (the child "
+                         "sets its console's input mode itself)");
+  if (subproc__pty_streams(o) &&
+      (o->creationflags & (CREATE_NEW_CONSOLE | DETACHED_PROCESS)))
+    return subproc__fail(err, SUBPROC_EINVAL, 0, "pty", NULL, -1,
+                         "pty: creationflags CREATE_NEW_CONSOLE or "
+                         "DETACHED_PROCESS cannot be used with SUBPROC_PTY "
+                         "(the child's console is the pseudo console)");
   if (o->preexec)
     return subproc__fail(err, SUBPROC_EINVAL, 0, "preexec", NULL, -1,
                          "preexec_fn is not supported on Windows platforms");
@@ -236,6 +240,8 @@ static void hand_over(subproc__plan *pr, const PROCESS_INFORMATION *pi,
     out->fds[i] = pr->parent_fd[i];
     pr->parent_fd[i] = -1;
   }
+  if (pr->pty)
+    out->pty = subproc__conpty_hand_over(pr);
 }
 
 int subproc__os_launch(subproc__plan *pr, subproc__os *os,
@@ -249,7 +255,12 @@ int subproc__os_launch(subproc__plan *pr, subproc__os *os,
   int rc = 0;
   if (!ok)
     return create_failed(pr, err);
-  if (pr->job)
+  if (pr->pty) /* fires at once if the child has exited already */
+    rc = subproc__conpty_start(pr, pi.hProcess, err);
+  if (rc < 0) {
+    TerminateProcess(pi.hProcess, 1);
+    WaitForSingleObject(pi.hProcess, INFINITE);
+  } else if (pr->job)
     rc = start_in_job(pr, &pi, resume, err);
   CloseHandle(pi.hThread);
   if (rc < 0) {

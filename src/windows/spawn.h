@@ -13,6 +13,9 @@
 
 #define SUBPROC__MAX_OWN 16
 
+/* SUBPROC_PTY: the child's pseudo console (src/windows/pty.c). */
+typedef struct subproc__conpty subproc__conpty;
+
 struct subproc__plan {
   char **args;        /* what subproc_args reports */
   const char *target; /* the program named in errors and the audit event */
@@ -35,6 +38,7 @@ struct subproc__plan {
   LPPROC_THREAD_ATTRIBUTE_LIST attrs;
   STARTUPINFOEXW six;
   HANDLE job;
+  subproc__conpty *pty; /* SUBPROC_PTY, NULL if none; handed over by launch */
 };
 
 /* The command line (shell, batch files, list2cmdline) and the program
@@ -48,5 +52,27 @@ int subproc__plan_env(subproc__plan *pr, const char *const *env,
 /* The child's standard handles and the handles it inherits. */
 int subproc__plan_handles(subproc__plan *pr, const subproc_options *o,
                           subproc_error *err);
+
+/* A pipe whose parent end (*parent_fd, a C runtime fd) is overlapped and
+ * whose other end (*client, synchronous) is not inherited either. */
+int subproc__win_pipe_pair(int parent_reads, DWORD size, int *parent_fd,
+                           HANDLE *client, subproc_error *err);
+
+/* ---- ConPTY (src/windows/pty.c) ---- */
+/* 1 if CreatePseudoConsole, ResizePseudoConsole and ClosePseudoConsole
+ * exist (and no test flag hides them). */
+int subproc__conpty_available(void);
+/* The pseudo console of o's SUBPROC_PTY streams, its pipes and the
+ * parent's ends in pr->parent_fd: pr->pty; -ENOSYS without ConPTY. */
+int subproc__conpty_plan(subproc__plan *pr, const subproc_options *o,
+                         subproc_error *err);
+/* PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE in pr->attrs. */
+int subproc__conpty_attribute(subproc__plan *pr, subproc_error *err);
+/* The child runs: the console closes when it exits. */
+int subproc__conpty_start(subproc__plan *pr, HANDLE process,
+                          subproc_error *err);
+/* The object's fd (subproc__spawned.pty); pr->pty is the core's now. */
+int subproc__conpty_hand_over(subproc__plan *pr);
+void subproc__conpty_discard(subproc__conpty *c);
 
 #endif

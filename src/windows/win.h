@@ -58,6 +58,10 @@ void subproc__win_room_forget(int fd);
  * with GetLastError set. */
 int subproc__win_set_wait_mode(HANDLE h, int wait);
 
+/* SUBPROC_PTY (src/windows/pty.c): if fd is a pty object's fd, the
+ * hang-up (1, or a negative code); 0 if it is not. */
+int subproc__conpty_close_fd(int fd);
+
 /* UTF-8 -> UTF-16 (malloc'ed, NULL on invalid UTF-8 or no memory) and back. */
 wchar_t *subproc__to_wide(const char *s);
 char *subproc__to_utf8(const wchar_t *w);
