@@ -546,37 +546,42 @@ private:
   std::shared_ptr<const subproc_pipeline_result> r_;
 };
 
+namespace detail {
+/* A C call of the run family on a, its CompletedProcess or its error
+ * (which keeps the result of a failed check or a timeout). */
+inline result<completed_process>
+completed(int (*fn)(const char *const *, const subproc_options *,
+                    subproc_result **, subproc_error *),
+          const args &a, const subproc_options &o) {
+  if (auto bad = a.check())
+    return *bad;
+  std::vector<const char *> argv = a.c_argv();
+  subproc_result *r = nullptr;
+  subproc_error e{};
+  int rc = fn(argv.data(), &o, &r, &e);
+  completed_process cp(r);
+  if (rc < 0)
+    return detail::make_error(rc, &e, SUBPROC_STEP_OTHER, std::move(cp));
+  return cp;
+}
+} // namespace detail
+
 /* ---- The calls: std::nothrow first for a result<T> ---- */
 
 /* run(): the CompletedProcess; a failed check or a timeout is an error
  * whose result() has it. */
 inline result<completed_process> run(std::nothrow_t, const args &a,
                                      const subproc_options &o = {}) {
-  if (auto bad = a.check())
-    return *bad;
-  std::vector<const char *> argv = a.c_argv();
-  subproc_result *r = nullptr;
-  subproc_error e{};
-  int rc = subproc_run(argv.data(), &o, &r, &e);
-  completed_process cp(r);
-  if (rc < 0)
-    return detail::make_error(rc, &e, SUBPROC_STEP_OTHER, std::move(cp));
-  return cp;
+  return detail::completed(subproc_run, a, o);
 }
 
 /* check_output(): what the child wrote to stdout. */
 inline result<std::string> check_output(std::nothrow_t, const args &a,
                                         const subproc_options &o = {}) {
-  if (auto bad = a.check())
-    return *bad;
-  std::vector<const char *> argv = a.c_argv();
-  subproc_result *r = nullptr;
-  subproc_error e{};
-  int rc = subproc_check_output(argv.data(), &o, &r, &e);
-  completed_process cp(r);
-  if (rc < 0)
-    return detail::make_error(rc, &e, SUBPROC_STEP_OTHER, std::move(cp));
-  return std::string(cp.out());
+  result<completed_process> r = detail::completed(subproc_check_output, a, o);
+  if (!r)
+    return r.error();
+  return std::string(r->out());
 }
 
 /* call(): the status (not an error, whatever it is). */
