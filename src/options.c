@@ -183,13 +183,12 @@ int subproc__env_validate(const char *const *env, subproc_error *err) {
 /* The public structs keep their size (docs/abi.md): a field added to one
  * takes its room from the reserved tail, on every ABI. */
 #define SUBPROC__SIZE(lp64, ilp32) (sizeof(void *) == 8 ? (lp64) : (ilp32))
-#ifdef _WIN32 /* LLP64: the three longs take 4 bytes each */
-_Static_assert(sizeof(subproc_options) == SUBPROC__SIZE(1016, 768),
+/* By data model: LP64 (Linux x86_64), LLP64 (Windows x64: its three longs
+ * take 4 bytes each), ILP32. */
+_Static_assert(sizeof(subproc_options) == (sizeof(long) == 8     ? 1024
+                                           : sizeof(void *) == 8 ? 1016
+                                                                 : 768),
                "subproc_options changed size: take the room from reserved");
-#else
-_Static_assert(sizeof(subproc_options) == SUBPROC__SIZE(1024, 768),
-               "subproc_options changed size: take the room from reserved");
-#endif
 _Static_assert(sizeof(subproc_error) == SUBPROC__SIZE(384, 352),
                "subproc_error changed size: take the room from reserved");
 _Static_assert(sizeof(subproc_startupinfo) == SUBPROC__SIZE(112, 56),

@@ -120,17 +120,6 @@ static void restore_tty(void) {
   }
 }
 
-static void make_raw(struct termios *t) {
-  t->c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
-                            ICRNL | IXON);
-  t->c_oflag &= ~(tcflag_t)OPOST;
-  t->c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
-  t->c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
-  t->c_cflag |= CS8;
-  t->c_cc[VMIN] = 1;
-  t->c_cc[VTIME] = 0;
-}
-
 static void notify_winch(void) {
   int e = errno;
   ssize_t w = write(winch_pipe[1], "", 1);
@@ -189,7 +178,7 @@ static int enter_raw(void) {
   if (tcgetattr(0, &saved_tty) < 0)
     return -1;
   raw_tty = saved_tty;
-  make_raw(&raw_tty);
+  cfmakeraw(&raw_tty);
   atexit(restore_tty);
   for (i = 0; i < sizeof fatal / sizeof *fatal; i++)
     handle(fatal[i], on_fatal);
